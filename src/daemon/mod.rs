@@ -1,0 +1,1 @@
+//! Daemon frame: supervisor, HTTP endpoint, watchdog (issue #2).

@@ -1,0 +1,1 @@
+//! HaloITSM client: TokenManager, ApiGateway, endpoints (issue #4).

@@ -1,0 +1,19 @@
+//! baton-haloitsm: a self-hosted ConductorOne connector daemon for HaloITSM.
+//!
+//! The folder layout mirrors the architecture (see README):
+//! - `daemon/`    supervisor, HTTP endpoint (/metrics, /healthz, /readyz, /status), watchdog, shutdown;
+//! - `halo/`      TokenManager and ApiGateway actors, typed endpoints over one paging helper;
+//! - `sync/`      SyncCoordinator, one syncer per resource type, Scheduler, Uploader;
+//! - `c1z/`       SnapshotWriter (SQLite off the actor thread), c1z reader, `inspect`;
+//! - `sim/`       the HaloITSM simulator used by tests, benches and the demo;
+//! - `telemetry/` every metric name, and one function per happening.
+
+pub mod actor_slot;
+pub mod c1z;
+pub mod config;
+pub mod daemon;
+pub mod halo;
+pub mod secret;
+pub mod sim;
+pub mod sync;
+pub mod telemetry;

@@ -1,0 +1,1 @@
+//! HaloITSM simulator (issue #3).

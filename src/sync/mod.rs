@@ -1,0 +1,1 @@
+//! Full sync pipeline (issue #5).
