@@ -1,0 +1,3 @@
+//! Benchmark (filled by its issue).
+
+fn main() {}
