@@ -1,1 +1,612 @@
-//! Configuration (issue #2).
+//! The daemon's configuration: one TOML file, every key overridable from the
+//! environment, secrets only from the environment or from files.
+//!
+//! Loading goes through the `config` crate (file + environment), then through
+//! `serde_path_to_error` so that every refusal names the key that caused it
+//! (`halo.rate_limit.window: invalid duration ...`). Unknown keys are refused.
+//!
+//! Environment overrides use `BATON_<SECTION>__<KEY>` (double underscore between
+//! levels, e.g. `BATON_HALO__BASE_URL`, `BATON_HALO__RATE_LIMIT__REQUESTS`).
+//! Only variables that contain `__` are read here: baton's own flag variables
+//! (`BATON_LOG_LEVEL`, `BATON_FILE`, ...) belong to the CLI and must not trip
+//! the unknown-key check (reference/rust-stack.md §3).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::secret::Secret;
+
+/// Environment prefix shared with baton's conventions.
+pub const ENV_PREFIX: &str = "BATON_";
+/// Variable that carries the Halo client secret.
+pub const HALO_SECRET_ENV: &str = "BATON_HALO__CLIENT_SECRET";
+/// File name looked up in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`).
+pub const HALO_SECRET_CREDENTIAL: &str = "halo_client_secret";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    /// A key that is present but wrong, or required and missing.
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub halo: HaloSection,
+    #[serde(default)]
+    pub sync: SyncSection,
+    #[serde(default)]
+    pub output: OutputSection,
+    #[serde(default)]
+    pub http: HttpSection,
+    #[serde(default)]
+    pub log: LogSection,
+    #[serde(default)]
+    pub daemon: DaemonSection,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaloSection {
+    /// Tenant URL, e.g. `https://acme.haloitsm.com`. The API is `{base_url}/api`.
+    pub base_url: Url,
+    /// Authorisation server, when it is not `{base_url}/auth`.
+    #[serde(default)]
+    pub auth_url: Option<Url>,
+    /// Sent as `?tenant=` on the token request, only when set.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    pub client_id: String,
+    /// Path of a file holding the client secret (e.g. under `$CREDENTIALS_DIRECTORY`).
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// Resolved at load time from the environment or the file; never read from the TOML.
+    #[serde(skip_deserializing, default)]
+    pub client_secret: Secret,
+    #[serde(default = "default_scope")]
+    pub scope: String,
+    #[serde(default)]
+    pub rate_limit: RateLimitSection,
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    #[serde(default = "default_request_timeout", with = "humantime_serde")]
+    pub request_timeout: Duration,
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "default_max_retry_elapsed", with = "humantime_serde")]
+    pub max_retry_elapsed: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSection {
+    /// Requests allowed per rolling `window`. Halo allows 300 per 5 minutes; stay below it.
+    pub requests: u32,
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+}
+
+impl Default for RateLimitSection {
+    fn default() -> Self {
+        RateLimitSection {
+            requests: 250,
+            window: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSection {
+    /// Time between scheduled full syncs (standalone mode).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Random delay added to each interval so that many daemons don't sync in lockstep.
+    #[serde(with = "humantime_serde")]
+    pub jitter: Duration,
+    /// Run a sync as soon as the daemon is up.
+    pub on_start: bool,
+    /// Also sync Halo end users as the `user` resource type.
+    pub include_end_users: bool,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        SyncSection {
+            interval: Duration::from_secs(3600),
+            jitter: Duration::from_secs(60),
+            on_start: true,
+            include_end_users: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSection {
+    /// Where finished snapshots are published (standalone mode).
+    pub dir: PathBuf,
+    /// How many snapshots to keep.
+    pub keep: usize,
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        OutputSection {
+            dir: default_state_dir().join("snapshots"),
+            keep: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    /// Listener for /metrics, /healthz, /readyz and /status.
+    pub listen: SocketAddr,
+    /// Enables POST /debug/crash/{actor} (fault injection for tests). Never in production.
+    pub enable_fault_injection: bool,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9898)),
+            enable_fault_injection: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Console,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// An env-filter directive: `info`, `debug`, `baton_haloitsm=debug,info`, ...
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            level: "info".into(),
+            format: LogFormat::Console,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonSection {
+    /// How long SIGTERM waits for in-flight work before exiting anyway.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// First delay before restarting a failed actor; doubles up to `restart_backoff_max`.
+    #[serde(with = "humantime_serde")]
+    pub restart_backoff_initial: Duration,
+    #[serde(with = "humantime_serde")]
+    pub restart_backoff_max: Duration,
+}
+
+impl Default for DaemonSection {
+    fn default() -> Self {
+        DaemonSection {
+            shutdown_grace: Duration::from_secs(30),
+            restart_backoff_initial: Duration::from_millis(500),
+            restart_backoff_max: Duration::from_secs(60),
+        }
+    }
+}
+
+fn default_scope() -> String {
+    "all".into()
+}
+fn default_max_in_flight() -> usize {
+    4
+}
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_max_attempts() -> u32 {
+    6
+}
+fn default_max_retry_elapsed() -> Duration {
+    Duration::from_secs(600)
+}
+
+/// `$STATE_DIRECTORY` under systemd (`StateDirectory=`), else `./var`.
+pub fn default_state_dir() -> PathBuf {
+    match std::env::var_os("STATE_DIRECTORY") {
+        // systemd may pass several colon-separated dirs; the first is ours.
+        Some(v) => PathBuf::from(
+            v.to_string_lossy()
+                .split(':')
+                .next()
+                .unwrap_or("var")
+                .to_string(),
+        ),
+        None => PathBuf::from("var"),
+    }
+}
+
+impl Config {
+    /// Load from a file plus the process environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::load_with_env(path, &env)
+    }
+
+    /// Load from a file plus an explicit environment (tests pass their own).
+    pub fn load_with_env(
+        path: &Path,
+        env: &HashMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text, path, env)
+    }
+
+    pub fn from_toml_str(
+        text: &str,
+        path: &Path,
+        env: &HashMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        // Secrets in the file would end up in backups and `ps`-visible tooling; refuse them.
+        if let Ok(toml::Value::Table(t)) = toml::from_str::<toml::Value>(text)
+            && let Some(toml::Value::Table(halo)) = t.get("halo")
+            && halo.contains_key("client_secret")
+        {
+            return Err(ConfigError::invalid(
+                "halo.client_secret",
+                format!(
+                    "secrets are not accepted in the config file; use halo.client_secret_file or {HALO_SECRET_ENV}"
+                ),
+            ));
+        }
+
+        let overrides = env_overrides(env)?;
+        let built = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .add_source(
+                config::Environment::default()
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(overrides)),
+            )
+            .build()
+            .map_err(|e| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        // Through JSON so that serde_path_to_error can name the failing key.
+        let tree: serde_json::Value =
+            built
+                .try_deserialize()
+                .map_err(|e: config::ConfigError| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+        let mut cfg: Config = serde_path_to_error::deserialize(tree).map_err(|e| {
+            let key = e.path().to_string();
+            let key = if key == "." {
+                "(top level)".to_string()
+            } else {
+                key
+            };
+            ConfigError::invalid(&key, e.into_inner().to_string())
+        })?;
+        cfg.halo.client_secret = resolve_halo_secret(&cfg.halo, env)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Range checks that serde cannot express; each names its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let h = &self.halo;
+        check_scheme("halo.base_url", &h.base_url)?;
+        if let Some(u) = &h.auth_url {
+            check_scheme("halo.auth_url", u)?;
+        }
+        if h.client_id.trim().is_empty() {
+            return Err(ConfigError::invalid("halo.client_id", "must not be empty"));
+        }
+        range(
+            "halo.rate_limit.requests",
+            h.rate_limit.requests as u64,
+            1,
+            100_000,
+        )?;
+        dur_range(
+            "halo.rate_limit.window",
+            h.rate_limit.window,
+            Duration::from_millis(100),
+            Duration::from_secs(86_400),
+        )?;
+        range("halo.max_in_flight", h.max_in_flight as u64, 1, 64)?;
+        dur_range(
+            "halo.request_timeout",
+            h.request_timeout,
+            Duration::from_millis(100),
+            Duration::from_secs(1800),
+        )?;
+        range("halo.max_attempts", h.max_attempts as u64, 1, 20)?;
+        dur_range(
+            "sync.interval",
+            self.sync.interval,
+            Duration::from_secs(1),
+            Duration::from_secs(7 * 86_400),
+        )?;
+        if self.sync.jitter > self.sync.interval {
+            return Err(ConfigError::invalid(
+                "sync.jitter",
+                "must not exceed sync.interval",
+            ));
+        }
+        range("output.keep", self.output.keep as u64, 1, 10_000)?;
+        if self.output.dir.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("output.dir", "must not be empty"));
+        }
+        dur_range(
+            "daemon.shutdown_grace",
+            self.daemon.shutdown_grace,
+            Duration::from_millis(100),
+            Duration::from_secs(3600),
+        )?;
+        if self.daemon.restart_backoff_initial.is_zero()
+            || self.daemon.restart_backoff_initial > self.daemon.restart_backoff_max
+        {
+            return Err(ConfigError::invalid(
+                "daemon.restart_backoff_initial",
+                "must be > 0 and <= daemon.restart_backoff_max",
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(ConfigError::invalid("log.level", e.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted (for `check-config`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// Keep only `BATON_<section>__...` variables, and refuse one whose section is unknown
+/// (naming the variable, which the `config` crate would not do).
+fn env_overrides(env: &HashMap<String, String>) -> Result<HashMap<String, String>, ConfigError> {
+    const SECTIONS: &[&str] = &["HALO", "SYNC", "OUTPUT", "HTTP", "LOG", "DAEMON"];
+    let mut out = HashMap::new();
+    for (k, v) in env {
+        let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if !rest.contains("__") || k == HALO_SECRET_ENV {
+            continue;
+        }
+        let section = rest.split("__").next().unwrap_or_default();
+        if !SECTIONS.contains(&section) {
+            return Err(ConfigError::Env {
+                var: k.clone(),
+                message: format!(
+                    "unknown config section `{}` (known: {})",
+                    section.to_lowercase(),
+                    SECTIONS.join(", ").to_lowercase()
+                ),
+            });
+        }
+        // config's Environment source strips nothing when given an explicit map,
+        // so hand it keys already in `section__key` form.
+        out.insert(rest.to_lowercase(), v.clone());
+    }
+    Ok(out)
+}
+
+fn resolve_halo_secret(
+    halo: &HaloSection,
+    env: &HashMap<String, String>,
+) -> Result<Secret, ConfigError> {
+    if let Some(v) = env.get(HALO_SECRET_ENV) {
+        if v.trim().is_empty() {
+            return Err(ConfigError::Env {
+                var: HALO_SECRET_ENV.into(),
+                message: "is set but empty".into(),
+            });
+        }
+        return Ok(Secret::new(v.trim()));
+    }
+    let path = match (&halo.client_secret_file, env.get("CREDENTIALS_DIRECTORY")) {
+        (Some(p), _) => p.clone(),
+        (None, Some(dir)) => Path::new(dir).join(HALO_SECRET_CREDENTIAL),
+        (None, None) => {
+            return Err(ConfigError::invalid(
+                "halo.client_secret_file",
+                format!(
+                    "no Halo client secret: set halo.client_secret_file, {HALO_SECRET_ENV}, or a systemd credential named {HALO_SECRET_CREDENTIAL}"
+                ),
+            ));
+        }
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ConfigError::invalid(
+            "halo.client_secret_file",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(ConfigError::invalid(
+            "halo.client_secret_file",
+            format!("{} is empty", path.display()),
+        ));
+    }
+    Ok(Secret::new(secret))
+}
+
+fn check_scheme(key: &str, url: &Url) -> Result<(), ConfigError> {
+    match url.scheme() {
+        "https" | "http" if url.host().is_some() => Ok(()),
+        _ => Err(ConfigError::invalid(
+            key,
+            format!("`{url}` must be an http(s) URL with a host"),
+        )),
+    }
+}
+
+fn range(key: &str, v: u64, lo: u64, hi: u64) -> Result<(), ConfigError> {
+    if v < lo || v > hi {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{v} is out of range {lo}..={hi}"),
+        ));
+    }
+    Ok(())
+}
+
+fn dur_range(key: &str, v: Duration, lo: Duration, hi: Duration) -> Result<(), ConfigError> {
+    if v < lo || v > hi {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{} is out of range {}..={}",
+                humantime::format_duration(v),
+                humantime::format_duration(lo),
+                humantime::format_duration(hi)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = r#"
+[halo]
+base_url = "https://acme.haloitsm.com"
+client_id = "abc"
+"#;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load(text: &str, e: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_toml_str(text, Path::new("test.toml"), &env(e))
+    }
+
+    #[test]
+    fn minimal_config_with_env_secret() {
+        let cfg = load(MIN, &[(HALO_SECRET_ENV, "s3cret")]).expect("loads");
+        assert_eq!(cfg.halo.client_secret.expose(), "s3cret");
+        assert_eq!(cfg.halo.rate_limit.requests, 250);
+        assert_eq!(cfg.sync.interval, Duration::from_secs(3600));
+        assert!(!cfg.to_redacted_toml().contains("s3cret"));
+        assert!(!format!("{cfg:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn env_overrides_nested_keys_and_ignores_cli_vars() {
+        let cfg = load(
+            MIN,
+            &[
+                (HALO_SECRET_ENV, "x"),
+                ("BATON_HALO__RATE_LIMIT__REQUESTS", "100"),
+                ("BATON_SYNC__INTERVAL", "15m"),
+                ("BATON_LOG_LEVEL", "debug"),
+            ],
+        )
+        .expect("loads");
+        assert_eq!(cfg.halo.rate_limit.requests, 100);
+        assert_eq!(cfg.sync.interval, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let s = &[(HALO_SECRET_ENV, "x")];
+        let e = load(&format!("{MIN}bogus = 1\n"), s).unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+        let e = load(&format!("{MIN}[sync]\ninterval = \"5 parsecs\"\n"), s).unwrap_err();
+        assert!(e.to_string().contains("sync.interval"), "{e}");
+        let e = load(&format!("{MIN}[output]\nkeep = 0\n"), s).unwrap_err();
+        assert!(e.to_string().starts_with("output.keep"), "{e}");
+        let e = load(&MIN.replace("https://acme.haloitsm.com", "not a url"), s).unwrap_err();
+        assert!(e.to_string().contains("halo.base_url"), "{e}");
+        let e = load(
+            &format!("{MIN}[halo.rate_limit]\nrequests = 0\nwindow = \"5m\"\n"),
+            s,
+        );
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .contains("halo.rate_limit.requests")
+        );
+        let e = load(MIN, &[(HALO_SECRET_ENV, "x"), ("BATON_NOPE__X", "1")]).unwrap_err();
+        assert!(e.to_string().contains("BATON_NOPE__X"), "{e}");
+    }
+
+    #[test]
+    fn secret_rules() {
+        let e = load(MIN, &[]).unwrap_err();
+        assert!(e.to_string().contains("halo.client_secret_file"), "{e}");
+        let e = load(
+            &MIN.replace("client_id", "client_secret = \"x\"\nclient_id"),
+            &[],
+        );
+        assert!(e.unwrap_err().to_string().contains("halo.client_secret"));
+        let missing = "[halo]\nbase_url = \"https://a.b\"\nclient_id = \"c\"\nclient_secret_file = \"/nonexistent/secret\"\n";
+        let e = load(missing, &[]).unwrap_err();
+        assert!(e.to_string().contains("halo.client_secret_file"), "{e}");
+        assert!(e.to_string().contains("/nonexistent/secret"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// The annotated example must stay loadable: it is the config reference.
+    #[test]
+    fn example_toml_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+        let env: HashMap<String, String> = [(HALO_SECRET_ENV.to_string(), "x".to_string())].into();
+        let cfg = Config::load_with_env(&path, &env).expect("example.toml loads");
+        assert_eq!(cfg.halo.rate_limit.requests, 250);
+    }
+}

@@ -13,6 +13,7 @@ pub mod c1z;
 pub mod config;
 pub mod daemon;
 pub mod halo;
+pub mod logging;
 pub mod secret;
 pub mod sim;
 pub mod sync;

@@ -47,6 +47,13 @@ impl From<&str> for Secret {
     }
 }
 
+/// Serializing (e.g. `check-config` printing the effective config) never reveals the value.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[REDACTED]")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

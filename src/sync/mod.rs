@@ -1,1 +1,4 @@
-//! Full sync pipeline (issue #5).
+//! Full sync pipeline: SyncCoordinator, per-resource syncers, Scheduler.
+
+pub mod coordinator;
+pub mod scheduler;

@@ -65,6 +65,7 @@ pub fn render() -> String {
 // Constructors used by the per-concern files. A name or label clash is a
 // programming error caught by every test run, hence `expect`.
 
+#[allow(dead_code)] // not every concern uses every constructor
 pub(crate) fn counter(name: &str, help: &str) -> IntCounter {
     let c = IntCounter::new(name, help).expect("valid metric");
     REGISTRY
@@ -89,6 +90,7 @@ pub(crate) fn gauge(name: &str, help: &str) -> Gauge {
     g
 }
 
+#[allow(dead_code)] // not every concern uses every constructor
 pub(crate) fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
     REGISTRY
@@ -97,6 +99,7 @@ pub(crate) fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     g
 }
 
+#[allow(dead_code)] // not every concern uses every constructor
 pub(crate) fn int_gauge(name: &str, help: &str) -> IntGauge {
     let g = IntGauge::new(name, help).expect("valid metric");
     REGISTRY
@@ -105,6 +108,7 @@ pub(crate) fn int_gauge(name: &str, help: &str) -> IntGauge {
     g
 }
 
+#[allow(dead_code)] // not every concern uses every constructor
 pub(crate) fn int_gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
     let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
     REGISTRY
@@ -122,6 +126,7 @@ pub(crate) fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram 
     h
 }
 
+#[allow(dead_code)] // not every concern uses every constructor
 pub(crate) fn histogram_vec(
     name: &str,
     help: &str,

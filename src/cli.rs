@@ -1,0 +1,125 @@
+//! Command-line interface, following baton's conventions: every option can also
+//! come from `BATON_` + the upper-snake option name (`--log-level` →
+//! `BATON_LOG_LEVEL`, `--file` → `BATON_FILE`). Secrets are never options.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, anyhow};
+use baton_haloitsm::config::{Config, LogFormat};
+use baton_haloitsm::{daemon, logging};
+use clap::{Parser, Subcommand};
+
+/// sysexits(3) codes used where they help systemd and operators.
+pub mod exit {
+    pub const FAILURE: u8 = 1;
+    pub const UNAVAILABLE: u8 = 69;
+    pub const CONFIG: u8 = 78;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "baton-haloitsm",
+    version,
+    about = "ConductorOne connector daemon for HaloITSM: sync agents, teams and roles into c1z snapshots"
+)]
+pub struct Cli {
+    /// Path of the TOML config file.
+    #[arg(
+        long,
+        global = true,
+        env = "BATON_CONFIG",
+        default_value = "/etc/baton-haloitsm/config.toml"
+    )]
+    pub config: PathBuf,
+    /// Log filter (error, warn, info, debug, trace, or an env-filter directive). Overrides log.level.
+    #[arg(long, global = true, env = "BATON_LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// Log format. Overrides log.format.
+    #[arg(long, global = true, env = "BATON_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon: scheduled syncs, /metrics, systemd integration.
+    Run,
+    /// Run one full sync into a c1z file, then exit.
+    Sync {
+        /// Output c1z path.
+        #[arg(short = 'f', long, env = "BATON_FILE", default_value = "sync.c1z")]
+        file: PathBuf,
+    },
+    /// Validate the config file and print the effective config (secrets redacted).
+    CheckConfig,
+    /// Print the connector's capabilities (baton JSON format).
+    Capabilities,
+    /// Print the connector's configuration schema (baton JSON format).
+    ConfigSchema,
+}
+
+/// An error with the exit code it deserves.
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    fn config(e: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: exit::CONFIG,
+            error: e.into(),
+        }
+    }
+    fn failed(e: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: exit::FAILURE,
+            error: e.into(),
+        }
+    }
+}
+
+pub fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Run => {
+            let cfg = load_config(&cli)?;
+            init_logging(&cli, Some(&cfg))?;
+            let system = actix::System::new();
+            system
+                .block_on(daemon::run(cfg))
+                .context("daemon failed")
+                .map_err(Failure::failed)
+        }
+        Command::CheckConfig => {
+            let cfg = load_config(&cli)?;
+            println!(
+                "# {} is valid; effective configuration:",
+                cli.config.display()
+            );
+            print!("{}", cfg.to_redacted_toml());
+            Ok(())
+        }
+        Command::Sync { .. } | Command::Capabilities | Command::ConfigSchema => Err(Failure {
+            code: exit::UNAVAILABLE,
+            error: anyhow!("this command is not implemented yet"),
+        }),
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    Config::load(&cli.config).map_err(|e| Failure::config(anyhow!("invalid configuration: {e}")))
+}
+
+fn init_logging(cli: &Cli, cfg: Option<&Config>) -> Result<(), Failure> {
+    let level = cli
+        .log_level
+        .clone()
+        .or_else(|| cfg.map(|c| c.log.level.clone()))
+        .unwrap_or_else(|| "info".into());
+    let format = cli
+        .log_format
+        .or_else(|| cfg.map(|c| c.log.format))
+        .unwrap_or(LogFormat::Console);
+    logging::init(&level, format).map_err(|e| Failure::config(anyhow!(e)))
+}

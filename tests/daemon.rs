@@ -1,0 +1,239 @@
+//! The daemon's frame, as a real process: HTTP endpoints, metrics, signals,
+//! config refusals with exit 78, actor restarts, and secrets kept out of logs.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::*;
+
+const SECRET: &str = "s3cr3t-do-not-log-7f1e";
+
+fn base_config(extra: &str) -> String {
+    format!(
+        r#"
+[halo]
+base_url = "https://acme.haloitsm.com"
+client_id = "test-client"
+
+[http]
+listen = "127.0.0.1:0"
+enable_fault_injection = true
+
+[sync]
+on_start = false
+interval = "1h"
+
+[daemon]
+shutdown_grace = "2s"
+restart_backoff_initial = "50ms"
+restart_backoff_max = "1s"
+{extra}"#
+    )
+}
+
+#[test]
+fn endpoints_answer_and_sigterm_exits_zero() {
+    let cfg = temp_config(&base_config(""));
+    let mut d = Daemon::start(&cfg.path, &[("BATON_HALO__CLIENT_SECRET", SECRET)]);
+
+    let (code, body) = d.get("/healthz");
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = d.get("/readyz");
+    assert_eq!(code, 200, "{body}");
+
+    let (code, body) = d.get("/metrics");
+    assert_eq!(code, 200);
+    let samples = parse_prometheus(&body);
+    assert!(
+        samples
+            .iter()
+            .any(|(s, _)| s.starts_with("baton_haloitsm_"))
+    );
+    assert_eq!(
+        metric(
+            &samples,
+            "baton_haloitsm_actor_restarts_total{actor=\"scheduler\"}"
+        ),
+        Some(0.0)
+    );
+    assert!(metric(&samples, "process_resident_memory_bytes").is_some_and(|v| v > 0.0));
+
+    let (code, body) = d.get("/status");
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&body).expect("status is JSON");
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(status["ready"], true);
+    let names: Vec<_> = status["actors"]
+        .as_array()
+        .expect("actors")
+        .iter()
+        .map(|a| a["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(names.contains(&"scheduler".to_string()), "{names:?}");
+
+    let exit = d.sigterm();
+    assert_eq!(exit.code(), Some(0), "logs: {}", d.logs());
+    assert!(d.logs().contains("shutting down"));
+}
+
+#[test]
+fn crashed_actor_is_restarted_and_counted() {
+    let cfg = temp_config(&base_config(""));
+    let mut d = Daemon::start(&cfg.path, &[("BATON_HALO__CLIENT_SECRET", SECRET)]);
+
+    let (code, body) = d.post("/debug/crash/scheduler");
+    assert_eq!(code, 202, "{body}");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let samples = parse_prometheus(&d.get("/metrics").1);
+        if metric(
+            &samples,
+            "baton_haloitsm_actor_restarts_total{actor=\"scheduler\"}",
+        ) == Some(1.0)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no restart counted; logs: {}",
+            d.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status: serde_json::Value = serde_json::from_str(&d.get("/status").1).unwrap();
+    let sched = status["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "scheduler")
+        .cloned()
+        .unwrap();
+    assert_eq!(sched["restarts"], 1);
+    assert_eq!(sched["alive"], true);
+    // Unknown actor names are refused, not ignored.
+    assert_eq!(d.post("/debug/crash/nope").0, 404);
+    assert_eq!(d.sigterm().code(), Some(0));
+}
+
+#[test]
+fn fault_injection_is_off_by_default() {
+    let cfg = temp_config(&base_config("").replace("enable_fault_injection = true", ""));
+    let mut d = Daemon::start(&cfg.path, &[("BATON_HALO__CLIENT_SECRET", SECRET)]);
+    assert_eq!(d.post("/debug/crash/scheduler").0, 404);
+    assert_eq!(d.sigterm().code(), Some(0));
+}
+
+#[test]
+fn secret_never_appears_in_logs() {
+    let cfg = temp_config(&base_config(""));
+    let mut d = Daemon::start(
+        &cfg.path,
+        &[
+            ("BATON_HALO__CLIENT_SECRET", SECRET),
+            ("BATON_LOG_LEVEL", "trace"),
+        ],
+    );
+    let _ = d.get("/status");
+    assert_eq!(d.sigterm().code(), Some(0));
+    let logs = d.logs();
+    assert!(logs.lines().count() > 3, "expected some logs: {logs}");
+    assert!(!logs.contains(SECRET), "secret leaked into logs");
+
+    // check-config prints the effective config with the secret redacted.
+    let out = Command::new(BIN)
+        .args(["--config"])
+        .arg(&cfg.path)
+        .arg("check-config")
+        .env("BATON_HALO__CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("[REDACTED]"), "{stdout}");
+    assert!(!stdout.contains(SECRET));
+}
+
+/// Run `run` with exactly these extra variables (the test's own secret variable removed first).
+fn run_expecting_failure(config: &str, envs: &[(&str, &str)]) -> (Option<i32>, String) {
+    let cfg = temp_config(config);
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--config")
+        .arg(&cfg.path)
+        .arg("run")
+        .env_remove("BATON_HALO__CLIENT_SECRET");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// (config text, extra environment, key the error must name)
+type Case = (String, Vec<(&'static str, &'static str)>, &'static str);
+
+#[test]
+fn bad_config_exits_78_naming_the_key() {
+    let secret = ("BATON_HALO__CLIENT_SECRET", SECRET);
+    let cases: Vec<Case> = vec![
+        // unknown key
+        (
+            base_config("[output]\nkeep_forever = true\n"),
+            vec![secret],
+            "keep_forever",
+        ),
+        // bad duration
+        (
+            base_config("").replace("interval = \"1h\"", "interval = \"5 fortnights\""),
+            vec![secret],
+            "sync.interval",
+        ),
+        // out of range
+        (
+            base_config("[output]\nkeep = 0\n"),
+            vec![secret],
+            "output.keep",
+        ),
+        // bad URL
+        (
+            base_config("").replace("https://acme.haloitsm.com", "acme"),
+            vec![secret],
+            "halo.base_url",
+        ),
+        // missing secret file
+        (
+            base_config("").replace(
+                "client_id = \"test-client\"",
+                "client_id = \"c\"\nclient_secret_file = \"/nonexistent/halo.secret\"",
+            ),
+            vec![],
+            "halo.client_secret_file",
+        ),
+        // bad value from the environment
+        (
+            base_config(""),
+            vec![secret, ("BATON_HALO__RATE_LIMIT__REQUESTS", "lots")],
+            "halo.rate_limit.requests",
+        ),
+        // unknown section from the environment names the variable
+        (
+            base_config(""),
+            vec![secret, ("BATON_HAL0__X", "1")],
+            "BATON_HAL0__X",
+        ),
+    ];
+    for (config, envs, key) in &cases {
+        let (code, stderr) = run_expecting_failure(config, envs);
+        assert_eq!(code, Some(78), "case {key}: stderr: {stderr}");
+        assert!(
+            stderr.contains(key),
+            "case {key}: stderr does not name the key: {stderr}"
+        );
+        assert!(!stderr.contains(SECRET), "case {key}: secret in stderr");
+    }
+}
