@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
 use baton_haloitsm::config::{Config, LogFormat};
-use baton_haloitsm::{daemon, logging};
+use baton_haloitsm::{daemon, describe, logging};
 use clap::{Parser, Subcommand};
 
 /// sysexits(3) codes used where they help systemd and operators.
@@ -100,7 +100,9 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             print!("{}", cfg.to_redacted_toml());
             Ok(())
         }
-        Command::Sync { .. } | Command::Capabilities | Command::ConfigSchema => Err(Failure {
+        Command::Capabilities => print_json(&describe::capabilities()),
+        Command::ConfigSchema => print_json(&describe::config_schema()),
+        Command::Sync { .. } => Err(Failure {
             code: exit::UNAVAILABLE,
             error: anyhow!("this command is not implemented yet"),
         }),
@@ -122,4 +124,10 @@ fn init_logging(cli: &Cli, cfg: Option<&Config>) -> Result<(), Failure> {
         .or_else(|| cfg.map(|c| c.log.format))
         .unwrap_or(LogFormat::Console);
     logging::init(&level, format).map_err(|e| Failure::config(anyhow!(e)))
+}
+
+fn print_json(v: &serde_json::Value) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(v).map_err(Failure::failed)?;
+    println!("{text}");
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod actor_slot;
 pub mod c1z;
 pub mod config;
 pub mod daemon;
+pub mod describe;
 pub mod halo;
 pub mod logging;
 pub mod secret;
