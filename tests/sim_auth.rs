@@ -51,7 +51,10 @@ async fn wrong_secret_and_bad_requests() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "unsupported_grant_type");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
 
     let r = c
         .post(format!("{base}/auth/token"))
@@ -140,7 +143,10 @@ async fn missing_unknown_expired_and_revoked_bearers_get_401() {
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["Message"], "Authorization has been denied for this request.");
+    assert_eq!(
+        v["Message"],
+        "Authorization has been denied for this request."
+    );
     assert_eq!(get_agents(&c, &base, Some("made-up")).await.status(), 401);
 
     let tok = token(&c, &base).await;

@@ -39,7 +39,14 @@ async fn error_rate_answers_only_listed_statuses() {
         .unwrap();
     assert_eq!(api.get("/api/Team").await.status(), 200);
     assert!(api.get("/api/Agent").await.status().is_server_error());
-    assert!(sim.control().set_faults(FaultConfig { reset_rate: 2.0, ..FaultConfig::default() }).is_err());
+    assert!(
+        sim.control()
+            .set_faults(FaultConfig {
+                reset_rate: 2.0,
+                ..FaultConfig::default()
+            })
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -65,8 +72,19 @@ async fn reset_gives_a_connection_error_and_the_next_request_works() {
     assert_eq!(log[1].status, 200);
 
     // The random rate does the same.
-    ctl.set_faults(FaultConfig { reset_rate: 1.0, ..FaultConfig::default() }).unwrap();
-    assert!(api.c.get(format!("{}/api/Team", api.base)).bearer_auth(&api.token).send().await.is_err());
+    ctl.set_faults(FaultConfig {
+        reset_rate: 1.0,
+        ..FaultConfig::default()
+    })
+    .unwrap();
+    assert!(
+        api.c
+            .get(format!("{}/api/Team", api.base))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -127,7 +145,12 @@ async fn fail_next_by_prefix_in_order() {
     assert_eq!(api.get("/api/Agent/1").await.status(), 200);
     // Token endpoint can be failed too.
     ctl.fail_next(1, 500, Some("/auth"));
-    assert_eq!(sim_support::token_response(&api.c, &api.base, "sim-secret").await.status(), 500);
+    assert_eq!(
+        sim_support::token_response(&api.c, &api.base, "sim-secret")
+            .await
+            .status(),
+        500
+    );
 }
 
 #[tokio::test]
@@ -136,7 +159,10 @@ async fn each_error_style_and_warning_quirk() {
     let api = Api::new(&sim).await;
     let ctl = sim.control();
     for style in ErrorStyle::ALL {
-        ctl.set_quirks(QuirkConfig { error_style: style, ..QuirkConfig::default() });
+        ctl.set_quirks(QuirkConfig {
+            error_style: style,
+            ..QuirkConfig::default()
+        });
         let r = api.get("/api/Agent/999999").await;
         assert_eq!(r.status(), 404);
         let text = r.text().await.unwrap();
@@ -165,14 +191,25 @@ async fn each_error_style_and_warning_quirk() {
         let r = api.get("/api/Team").await;
         assert_eq!(r.status(), 503);
         let text = r.text().await.unwrap();
-        assert_eq!(serde_json::from_str::<Value>(&text).is_ok(), style != ErrorStyle::PlainText);
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).is_ok(),
+            style != ErrorStyle::PlainText
+        );
     }
 
-    ctl.set_quirks(QuirkConfig { warning: Some("Licence expiring".into()), ..QuirkConfig::default() });
+    ctl.set_quirks(QuirkConfig {
+        warning: Some("Licence expiring".into()),
+        ..QuirkConfig::default()
+    });
     let v = api.get_json("/api/Agent/1?includedetails=true").await;
     assert_eq!(v["_warning"], "Licence expiring");
     let v = api.get_json("/api/Team").await;
-    assert!(v.as_array().unwrap().iter().all(|t| t["_warning"] == "Licence expiring"));
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["_warning"] == "Licence expiring")
+    );
     let v = api.get_json("/api/Agent?pageinate=true&page_size=3").await;
     assert_eq!(v["_warning"], "Licence expiring");
     assert_eq!(v["results"][0]["_warning"], "Licence expiring");
@@ -185,12 +222,23 @@ async fn unknown_params_ignored_unknown_routes_404() {
     let sim = start(SimConfig::default()).await;
     let api = Api::new(&sim).await;
     let a = api.get_json("/api/Agent").await;
-    let b = api.get_json("/api/Agent?serach=typo&team_idz=3&includedisabled=maybe").await;
+    let b = api
+        .get_json("/api/Agent?serach=typo&team_idz=3&includedisabled=maybe")
+        .await;
     assert_eq!(a, b);
     assert_eq!(api.get("/api/NoSuchThing").await.status(), 404);
     assert_eq!(api.get("/nowhere").await.status(), 404);
     assert_eq!(api.get("/api/Agent/abc").await.status(), 400);
-    assert_eq!(api.c.put(format!("{}/api/Agent", api.base)).bearer_auth(&api.token).send().await.unwrap().status(), 405);
+    assert_eq!(
+        api.c
+            .put(format!("{}/api/Agent", api.base))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
     // Path case does not matter.
     assert_eq!(api.get_json("/API/AGENT").await, a);
 }
@@ -205,42 +253,166 @@ async fn admin_http_api_drives_the_same_switches() {
         assert!(r.status().is_success(), "{}", r.status());
     };
 
-    ok(c.post(admin("fail_next")).json(&json!({"n": 1, "status": 504, "path_prefix": "/api/Team"})).send().await.unwrap());
+    ok(c.post(admin("fail_next"))
+        .json(&json!({"n": 1, "status": 504, "path_prefix": "/api/Team"}))
+        .send()
+        .await
+        .unwrap());
     assert_eq!(api.get("/api/Team").await.status(), 504);
-    ok(c.post(admin("reset_next")).json(&json!({"n": 1})).send().await.unwrap());
-    assert!(c.get(format!("{}/api/Team", api.base)).bearer_auth(&api.token).send().await.is_err());
-    ok(c.post(admin("stall_next")).json(&json!({"n": 1, "duration": "2s"})).send().await.unwrap());
-    let err = c.get(format!("{}/api/Team", api.base)).bearer_auth(&api.token).timeout(Duration::from_millis(200)).send().await.unwrap_err();
+    ok(c.post(admin("reset_next"))
+        .json(&json!({"n": 1}))
+        .send()
+        .await
+        .unwrap());
+    assert!(
+        c.get(format!("{}/api/Team", api.base))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .is_err()
+    );
+    ok(c.post(admin("stall_next"))
+        .json(&json!({"n": 1, "duration": "2s"}))
+        .send()
+        .await
+        .unwrap());
+    let err = c
+        .get(format!("{}/api/Team", api.base))
+        .bearer_auth(&api.token)
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.is_timeout());
 
-    ok(c.put(admin("quirks")).json(&json!({"error_style": "plain_text", "warning": "w"})).send().await.unwrap());
+    ok(c.put(admin("quirks"))
+        .json(&json!({"error_style": "plain_text", "warning": "w"}))
+        .send()
+        .await
+        .unwrap());
     assert_eq!(api.get_json("/api/Roles").await[0]["_warning"], "w");
-    ok(c.put(admin("latency")).json(&json!({"fixed": "1ms"})).send().await.unwrap());
-    ok(c.put(admin("faults")).json(&json!({"error_rate": 0.0})).send().await.unwrap());
-    assert_eq!(c.put(admin("faults")).json(&json!({"error_rate": 3.0})).send().await.unwrap().status(), 400);
-    assert_eq!(c.put(admin("faults")).json(&json!({"bogus": 1})).send().await.unwrap().status().as_u16() / 100, 4);
-    ok(c.put(admin("rate_limit")).json(&json!({"requests": 1, "window": "10s"})).send().await.unwrap());
-    let cfg: Value = c.get(admin("config")).send().await.unwrap().json().await.unwrap();
+    ok(c.put(admin("latency"))
+        .json(&json!({"fixed": "1ms"}))
+        .send()
+        .await
+        .unwrap());
+    ok(c.put(admin("faults"))
+        .json(&json!({"error_rate": 0.0}))
+        .send()
+        .await
+        .unwrap());
+    assert_eq!(
+        c.put(admin("faults"))
+            .json(&json!({"error_rate": 3.0}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        c.put(admin("faults"))
+            .json(&json!({"bogus": 1}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+            / 100,
+        4
+    );
+    ok(c.put(admin("rate_limit"))
+        .json(&json!({"requests": 1, "window": "10s"}))
+        .send()
+        .await
+        .unwrap());
+    let cfg: Value = c
+        .get(admin("config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(cfg["rate_limit"]["requests"], 1);
     assert_eq!(cfg["quirks"]["error_style"], "plain_text");
-    ok(c.put(admin("rate_limit")).json(&Value::Null).send().await.unwrap());
+    ok(c.put(admin("rate_limit"))
+        .json(&Value::Null)
+        .send()
+        .await
+        .unwrap());
 
     ok(c.post(admin("expire_tokens")).send().await.unwrap());
     assert_eq!(api.get("/api/Team").await.status(), 401);
 
-    let r = c.post(admin("agents")).json(&json!({"name": "Admin Added", "team_ids": [1]})).send().await.unwrap();
+    let r = c
+        .post(admin("agents"))
+        .json(&json!({"name": "Admin Added", "team_ids": [1]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let snap: Value = c.get(admin("snapshot")).send().await.unwrap().json().await.unwrap();
-    assert!(snap["agents"].as_array().unwrap().iter().any(|a| a["id"] == id));
-    ok(c.delete(admin(&format!("agents/{id}"))).send().await.unwrap());
-    assert_eq!(c.delete(admin(&format!("agents/{id}"))).send().await.unwrap().status(), 404);
-    assert_eq!(c.post(admin("agents")).json(&json!({"name": "x", "team_ids": [999]})).send().await.unwrap().status(), 400);
+    let snap: Value = c
+        .get(admin("snapshot"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        snap["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == id)
+    );
+    ok(c.delete(admin(&format!("agents/{id}")))
+        .send()
+        .await
+        .unwrap());
+    assert_eq!(
+        c.delete(admin(&format!("agents/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.post(admin("agents"))
+            .json(&json!({"name": "x", "team_ids": [999]}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
 
-    let log: Value = c.get(admin("requests")).send().await.unwrap().json().await.unwrap();
-    assert!(log.as_array().unwrap().iter().all(|r| !r["path"].as_str().unwrap().starts_with("/_sim")));
+    let log: Value = c
+        .get(admin("requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| !r["path"].as_str().unwrap().starts_with("/_sim"))
+    );
     ok(c.delete(admin("requests")).send().await.unwrap());
-    let stats: Value = c.get(admin("stats")).send().await.unwrap().json().await.unwrap();
+    let stats: Value = c
+        .get(admin("stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stats["requests_logged"], 0);
     assert_eq!(stats["token_requests"], 1);
 }

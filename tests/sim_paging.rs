@@ -187,7 +187,12 @@ async fn users_page_under_users_key_and_hide_inactive() {
     let sim = start(cfg(10)).await;
     let api = Api::new(&sim).await;
     let snap = sim.control().snapshot();
-    let active: Vec<i64> = snap.users.iter().filter(|u| !u.inactive).map(|u| u.id).collect();
+    let active: Vec<i64> = snap
+        .users
+        .iter()
+        .filter(|u| !u.inactive)
+        .map(|u| u.id)
+        .collect();
     assert!(active.len() < snap.users.len());
     let (got, _) = page_all(&api, "/api/Users?", "users", 50).await;
     assert_eq!(got, active);
@@ -200,8 +205,18 @@ async fn users_page_under_users_key_and_hide_inactive() {
     assert_eq!(v["record_count"], active.len());
     let u = &v["users"][0];
     for k in [
-        "id", "name", "firstname", "surname", "emailaddress", "login", "inactive", "site_id",
-        "site_name", "client_id", "client_name", "isserviceaccount",
+        "id",
+        "name",
+        "firstname",
+        "surname",
+        "emailaddress",
+        "login",
+        "inactive",
+        "site_id",
+        "site_name",
+        "client_id",
+        "client_name",
+        "isserviceaccount",
     ] {
         assert!(u.get(k).is_some(), "user field {k}");
     }
@@ -215,7 +230,11 @@ async fn rows_inserted_or_deleted_between_pages() {
     let sim = start(cfg(250)).await;
     let api = Api::new(&sim).await;
     let ctl = sim.control();
-    let q = |n| format!("/api/Agent?pageinate=true&page_size=100&page_no={n}&includedisabled=true&includeapiagents=true");
+    let q = |n| {
+        format!(
+            "/api/Agent?pageinate=true&page_size=100&page_no={n}&includedisabled=true&includeapiagents=true"
+        )
+    };
 
     let p1 = ids(&api.get_json(&q(1)).await["results"]);
     // Deleting a row already served shifts later rows left by one: the first row of the next
@@ -245,11 +264,20 @@ async fn request_log_shows_one_call_per_page() {
     let api = Api::new(&sim).await;
     let ctl = sim.control();
     ctl.clear_requests();
-    let (got, pages) = page_all(&api, "/api/Agent?includedisabled=true&includeapiagents=true&", "results", 100).await;
+    let (got, pages) = page_all(
+        &api,
+        "/api/Agent?includedisabled=true&includeapiagents=true&",
+        "results",
+        100,
+    )
+    .await;
     assert_eq!(got.len(), 250);
     let log = ctl.requests();
     assert_eq!(log.len(), pages);
-    assert!(log.iter().all(|r| r.method == "GET" && r.path == "/api/Agent" && r.status == 200));
+    assert!(
+        log.iter()
+            .all(|r| r.method == "GET" && r.path == "/api/Agent" && r.status == 200)
+    );
     assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
     assert!(log[0].query.contains("page_no=1"));
     assert_eq!(ctl.token_requests(), 1);

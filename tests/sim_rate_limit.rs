@@ -34,19 +34,35 @@ async fn ten_per_second_then_429_then_slides() {
     assert!(r.headers().get("retry-after").is_none());
     assert_eq!(r.text().await.unwrap(), BODY);
     assert_eq!(ctl.rate_limited(), 1);
-    assert!(t0.elapsed() < Duration::from_millis(900), "test machine too slow");
+    assert!(
+        t0.elapsed() < Duration::from_millis(900),
+        "test machine too slow"
+    );
 
     // Once the earlier requests are a full window old, requests pass again.
-    tokio::time::sleep(Duration::from_millis(1000).saturating_sub(t0.elapsed()) + Duration::from_millis(50)).await;
+    tokio::time::sleep(
+        Duration::from_millis(1000).saturating_sub(t0.elapsed()) + Duration::from_millis(50),
+    )
+    .await;
     assert_eq!(api.get("/api/Team").await.status(), 200);
 
     // The token endpoint counts against the same window.
     ctl.set_rate_limit(None).unwrap();
     ctl.set_rate_limit(limit(false)).unwrap();
     for _ in 0..10 {
-        assert_eq!(token_response(&api.c, &api.base, "sim-secret").await.status(), 200);
+        assert_eq!(
+            token_response(&api.c, &api.base, "sim-secret")
+                .await
+                .status(),
+            200
+        );
     }
-    assert_eq!(token_response(&api.c, &api.base, "sim-secret").await.status(), 429);
+    assert_eq!(
+        token_response(&api.c, &api.base, "sim-secret")
+            .await
+            .status(),
+        429
+    );
     assert_eq!(api.get("/api/Team").await.status(), 429);
     assert_eq!(ctl.rate_limited(), 3);
 }
@@ -81,7 +97,10 @@ async fn sliding_not_fixed_buckets() {
             passed += 1;
         }
     }
-    assert!(t0.elapsed() < Duration::from_millis(1450), "test machine too slow");
+    assert!(
+        t0.elapsed() < Duration::from_millis(1450),
+        "test machine too slow"
+    );
     assert_eq!(passed, 5);
 }
 

@@ -87,9 +87,9 @@ fn window_words(w: Duration) -> String {
     let secs = w.as_secs();
     if w.subsec_nanos() != 0 {
         format!("{} millisecond", w.as_millis())
-    } else if secs % 3600 == 0 {
+    } else if secs.is_multiple_of(3600) {
         format!("{} hour", secs / 3600)
-    } else if secs % 60 == 0 {
+    } else if secs.is_multiple_of(60) {
         format!("{} minute", secs / 60)
     } else {
         format!("{secs} second")

@@ -222,7 +222,7 @@ impl<T> PagedTable<T> {
 mod tests {
     use super::*;
 
-    fn naive<'a>(rows: &'a [(i64, u8, bool)], mask: ClassMask) -> Vec<i64> {
+    fn naive(rows: &[(i64, u8, bool)], mask: ClassMask) -> Vec<i64> {
         rows.iter()
             .filter(|(_, c, live)| *live && mask.admits(*c))
             .map(|(id, _, _)| *id)
