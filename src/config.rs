@@ -67,6 +67,25 @@ pub struct Config {
     pub log: LogSection,
     #[serde(default)]
     pub daemon: DaemonSection,
+    /// Embedded HaloITSM simulator (demo and tests). When present, the daemon
+    /// starts it and talks to it instead of `halo.base_url`, with its credentials.
+    #[serde(default)]
+    pub simulator: Option<SimulatorSection>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorSection {
+    /// Where the simulator listens; port 0 picks a free one.
+    #[serde(default = "default_sim_listen")]
+    pub listen: SocketAddr,
+    /// Tenant size, credentials, rate limit, faults and quirks (see `baton-haloitsm simulate --help`).
+    #[serde(default)]
+    pub tenant: crate::sim::SimConfig,
+}
+
+fn default_sim_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -327,7 +346,14 @@ impl Config {
             };
             ConfigError::invalid(&key, e.into_inner().to_string())
         })?;
-        cfg.halo.client_secret = resolve_halo_secret(&cfg.halo, env)?;
+        cfg.halo.client_secret = match &cfg.simulator {
+            // The embedded simulator's credentials are test values, not secrets.
+            Some(sim) => {
+                cfg.halo.client_id = sim.tenant.client_id.clone();
+                Secret::new(sim.tenant.client_secret.clone())
+            }
+            None => resolve_halo_secret(&cfg.halo, env)?,
+        };
         cfg.validate()?;
         Ok(cfg)
     }
@@ -407,7 +433,15 @@ impl Config {
 /// Keep only `BATON_<section>__...` variables, and refuse one whose section is unknown
 /// (naming the variable, which the `config` crate would not do).
 fn env_overrides(env: &HashMap<String, String>) -> Result<HashMap<String, String>, ConfigError> {
-    const SECTIONS: &[&str] = &["HALO", "SYNC", "OUTPUT", "HTTP", "LOG", "DAEMON"];
+    const SECTIONS: &[&str] = &[
+        "HALO",
+        "SYNC",
+        "OUTPUT",
+        "HTTP",
+        "LOG",
+        "DAEMON",
+        "SIMULATOR",
+    ];
     let mut out = HashMap::new();
     for (k, v) in env {
         let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
