@@ -1,0 +1,137 @@
+//! The rolling-window rate limit over real HTTP: exact admission count, Halo's 429 body, the
+//! window sliding per request, optional Retry-After, and run-time switching.
+
+mod sim_support;
+
+use std::time::{Duration, Instant};
+
+use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
+use sim_support::{Api, start, token_response};
+
+const BODY: &str = "Rate Limit Reached - 10 Requests per rolling 1 second window";
+
+fn limit(retry_after: bool) -> Option<RateLimitConfig> {
+    Some(RateLimitConfig {
+        requests: 10,
+        window: Duration::from_secs(1),
+        retry_after,
+    })
+}
+
+#[tokio::test]
+async fn ten_per_second_then_429_then_slides() {
+    let sim = start(SimConfig::default()).await;
+    let api = Api::new(&sim).await; // token call happens before the limit is on
+    let ctl = sim.control();
+    ctl.set_rate_limit(limit(false)).unwrap();
+
+    let t0 = Instant::now();
+    for i in 0..10 {
+        assert_eq!(api.get("/api/Team").await.status(), 200, "request {i}");
+    }
+    let r = api.get("/api/Team").await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().get("retry-after").is_none());
+    assert_eq!(r.text().await.unwrap(), BODY);
+    assert_eq!(ctl.rate_limited(), 1);
+    assert!(
+        t0.elapsed() < Duration::from_millis(900),
+        "test machine too slow"
+    );
+
+    // Once the earlier requests are a full window old, requests pass again.
+    tokio::time::sleep(
+        Duration::from_millis(1000).saturating_sub(t0.elapsed()) + Duration::from_millis(50),
+    )
+    .await;
+    assert_eq!(api.get("/api/Team").await.status(), 200);
+
+    // The token endpoint counts against the same window.
+    ctl.set_rate_limit(None).unwrap();
+    ctl.set_rate_limit(limit(false)).unwrap();
+    for _ in 0..10 {
+        assert_eq!(
+            token_response(&api.c, &api.base, "sim-secret")
+                .await
+                .status(),
+            200
+        );
+    }
+    assert_eq!(
+        token_response(&api.c, &api.base, "sim-secret")
+            .await
+            .status(),
+        429
+    );
+    assert_eq!(api.get("/api/Team").await.status(), 429);
+    assert_eq!(ctl.rate_limited(), 3);
+}
+
+#[tokio::test]
+async fn sliding_not_fixed_buckets() {
+    let sim = start(SimConfig::default()).await;
+    let api = Api::new(&sim).await;
+    let ctl = sim.control();
+    ctl.set_rate_limit(limit(true)).unwrap();
+
+    // 5 early, 5 half a window later: the window is full.
+    let t0 = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(api.get("/api/Roles").await.status(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..5 {
+        assert_eq!(api.get("/api/Roles").await.status(), 200);
+    }
+    let r = api.get("/api/Roles").await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "1"); // < 1 s until the oldest leaves, rounded up
+
+    // Just after the first five expire, exactly five more pass: a fixed 1 s bucket
+    // starting at t0 would have admitted ten.
+    let wait = Duration::from_millis(1080).saturating_sub(t0.elapsed());
+    tokio::time::sleep(wait).await;
+    let mut passed = 0;
+    for _ in 0..10 {
+        if api.get("/api/Roles").await.status() == 200 {
+            passed += 1;
+        }
+    }
+    assert!(
+        t0.elapsed() < Duration::from_millis(1450),
+        "test machine too slow"
+    );
+    assert_eq!(passed, 5);
+}
+
+#[tokio::test]
+async fn configured_at_start_with_halo_defaults() {
+    let sim = start(SimConfig {
+        rate_limit: Some(RateLimitConfig {
+            requests: 3,
+            ..RateLimitConfig::default()
+        }),
+        ..SimConfig::default()
+    })
+    .await;
+    let api = Api::new(&sim).await; // 1 of 3
+    assert_eq!(api.get("/api/Team").await.status(), 200);
+    assert_eq!(api.get("/api/Team").await.status(), 200);
+    let r = api.get("/api/Team").await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(
+        r.text().await.unwrap(),
+        "Rate Limit Reached - 3 Requests per rolling 5 minute window"
+    );
+    // Admin calls are never limited.
+    let stats: serde_json::Value = api
+        .c
+        .get(format!("{}/_sim/stats", api.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["rate_limited"], 1);
+}

@@ -1,0 +1,100 @@
+//! The three ways to run the simulator: inside an actix System, on its own background
+//! runtime (from a thread with no runtime), and `serve_until` (the `simulate` subcommand).
+
+mod sim_support;
+
+use std::time::Duration;
+
+use baton_haloitsm::sim::{SimConfig, SimHandle, serve_until};
+
+#[actix_rt::test]
+async fn start_inside_an_actix_system() {
+    let sim = SimHandle::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let api = sim_support::Api::new(&sim).await;
+    assert_eq!(api.get("/api/Agent").await.status(), 200);
+    assert!(sim.base_url().starts_with("http://127.0.0.1:"));
+    assert_eq!(
+        sim.addr().port(),
+        sim.base_url()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse::<u16>()
+            .unwrap()
+    );
+    sim.shutdown();
+}
+
+#[test]
+fn start_background_from_a_plain_thread_and_shut_down() {
+    let sim =
+        SimHandle::start_background(SimConfig::default(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let base = sim.base_url();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let api = sim_support::Api::new(&sim).await;
+        assert_eq!(api.get("/api/Team").await.status(), 200);
+        // A request stalled at shutdown does not hold the shutdown up.
+        sim.control().stall_next(1, Duration::from_secs(30), None);
+        let c = api.c.clone();
+        let tok = api.token.clone();
+        let url = format!("{base}/api/Team");
+        let stalled = tokio::spawn(async move { c.get(url).bearer_auth(tok).send().await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let t0 = std::time::Instant::now();
+        sim.shutdown();
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        let _ = stalled.await;
+        assert!(
+            sim_support::client()
+                .get(format!("{base}/api/authinfo"))
+                .send()
+                .await
+                .is_err()
+        );
+    });
+}
+
+#[test]
+fn bad_config_is_refused_at_start() {
+    let cfg = SimConfig {
+        token_lifetime: Duration::ZERO,
+        ..SimConfig::default()
+    };
+    let err = SimHandle::start_background(cfg, "127.0.0.1:0".parse().unwrap())
+        .err()
+        .expect("refused");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn serve_until_stops_when_the_future_completes() {
+    // Reserve a free port, then serve on it.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_until(SimConfig::default(), addr, async {
+        let _ = rx.await;
+    }));
+    let c = sim_support::client();
+    let url = format!("http://{addr}/api/authinfo");
+    let mut up = false;
+    for _ in 0..50 {
+        if c.get(&url).send().await.is_ok_and(|r| r.status() == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(up);
+    tx.send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(5), server).await;
+    assert!(matches!(result, Ok(Ok(Ok(())))), "{result:?}");
+}
