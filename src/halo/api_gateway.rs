@@ -17,7 +17,8 @@
 //!
 //! Retry policy (per request):
 //! - 429: pause everything until `Retry-After` (seconds) or an exponential
-//!   backoff long enough for a rolling window to drain, then retry. Bounded by
+//!   backoff long enough for a rolling window to drain; then one request
+//!   probes alone, and the others follow only once it got through. Bounded by
 //!   `max_retry_elapsed` only: a 429 is pacing, not a failure of the request.
 //! - 500/502/503/504/408, timeouts, connection resets: capped exponential
 //!   backoff with jitter, at most `max_attempts` attempts and
@@ -26,6 +27,7 @@
 //! - 401: invalidate that token, retry once with a fresh one, then Auth error.
 
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,7 +38,8 @@ use rand::Rng;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::sync::futures::Notified;
+use tokio::sync::{Notify, Semaphore};
 
 use super::error::{Error, ErrorKind, Result};
 use super::settings::HaloSettings;
@@ -143,6 +146,7 @@ struct Inner {
     pacer: DefaultDirectRateLimiter,
     permits: Semaphore,
     pause: Mutex<PauseState>,
+    probe_done: Notify,
 }
 
 #[derive(Default)]
@@ -150,6 +154,33 @@ struct PauseState {
     blocked_until: Option<Instant>,
     /// 429 pauses since the last success; drives the exponential backoff.
     consecutive: u32,
+    /// Set by a 429: when the pause ends, one request probes alone and the
+    /// rest wait for its outcome, instead of every waiter hitting a window
+    /// that may still be full.
+    probing: bool,
+    probe_in_flight: bool,
+}
+
+/// What `try_enter` decided for a request whose pause is over.
+enum Entry<'a> {
+    Go,
+    Probe(ProbeGuard<'a>),
+    Wait(Pin<Box<Notified<'a>>>),
+}
+
+/// The one request probing after a pause; dropping it (outcome recorded or
+/// the request cancelled) lets the waiters re-check.
+struct ProbeGuard<'a> {
+    inner: &'a Inner,
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.inner.pause.lock() {
+            p.probe_in_flight = false;
+        }
+        self.inner.probe_done.notify_waiters();
+    }
 }
 
 impl ApiGateway {
@@ -180,6 +211,7 @@ impl ApiGateway {
                 pacer,
                 permits,
                 pause: Mutex::new(PauseState::default()),
+                probe_done: Notify::new(),
             }),
         }
     }
@@ -265,12 +297,17 @@ impl Inner {
         let mut failures = 0u32;
         let mut reauthed = false;
         loop {
-            self.wait_turn().await;
+            let probe = self.wait_turn().await;
             attempts += 1;
             let outcome = match self.token(req).await {
                 Ok(token) => self.attempt(http, req, token.as_ref()).await,
                 Err(e) => token_outcome(e),
             };
+            if probe.is_some() && !matches!(outcome, Attempt::RateLimited { .. }) {
+                // Anything but a 429 means the window has room again.
+                self.end_probing();
+            }
+            drop(probe);
             match outcome {
                 Attempt::Done(resp) => {
                     if let Ok(mut p) = self.pause.lock() {
@@ -352,12 +389,46 @@ impl Inner {
         }
     }
 
-    /// Wait for any 429 pause to end, then for a pacer cell. A 429 can arrive
-    /// while we wait for the cell, so the pause is checked again after it.
-    async fn wait_turn(&self) {
-        self.wait_unpaused().await;
+    /// Wait for any 429 pause to end (and, right after one, for the probe),
+    /// then for a pacer cell. A 429 can arrive while we wait for the cell, so
+    /// the pause is checked again after it. Returns the probe role if this
+    /// request got it.
+    async fn wait_turn(&self) -> Option<ProbeGuard<'_>> {
+        let probe = loop {
+            self.wait_unpaused().await;
+            match self.try_enter() {
+                Entry::Go => break None,
+                Entry::Probe(guard) => break Some(guard),
+                Entry::Wait(notified) => notified.await,
+            }
+        };
         self.pacer.until_ready().await;
         self.wait_unpaused().await;
+        probe
+    }
+
+    fn try_enter(&self) -> Entry<'_> {
+        // Register for the wake-up *before* looking at the state, so a probe
+        // finishing in between cannot be missed.
+        let mut notified = Box::pin(self.probe_done.notified());
+        notified.as_mut().enable();
+        let Ok(mut p) = self.pause.lock() else {
+            return Entry::Go;
+        };
+        if !p.probing {
+            Entry::Go
+        } else if !p.probe_in_flight {
+            p.probe_in_flight = true;
+            Entry::Probe(ProbeGuard { inner: self })
+        } else {
+            Entry::Wait(notified)
+        }
+    }
+
+    fn end_probing(&self) {
+        if let Ok(mut p) = self.pause.lock() {
+            p.probing = false;
+        }
     }
 
     async fn wait_unpaused(&self) {
@@ -401,6 +472,7 @@ impl Inner {
         let until = now + pause;
         let until = p.blocked_until.map_or(until, |u| u.max(until));
         p.blocked_until = Some(until);
+        p.probing = true;
         drop(p);
         telemetry::api::api_rate_limited(endpoint, pause, retry_after.is_some());
         until.saturating_duration_since(now)
