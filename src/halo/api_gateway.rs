@@ -265,9 +265,8 @@ enum Attempt {
 
 impl Inner {
     async fn execute(&self, req: HaloRequest) -> Result<HaloResponse> {
-        let started = Instant::now();
         let method = req.method.as_str().to_string();
-        let result = self.execute_inner(&req, started).await;
+        let result = self.execute_inner(&req).await;
         if let Err((e, attempts)) = &result {
             telemetry::api::api_request_failed(
                 req.endpoint,
@@ -283,7 +282,6 @@ impl Inner {
     async fn execute_inner(
         &self,
         req: &HaloRequest,
-        started: Instant,
     ) -> std::result::Result<HaloResponse, (Error, u32)> {
         let http = self.http.as_ref().map_err(|e| (e.clone(), 0))?;
         let _permit = self
@@ -296,9 +294,13 @@ impl Inner {
         let mut attempts = 0u32;
         let mut failures = 0u32;
         let mut reauthed = false;
+        // The retry budget runs from the first attempt: time spent queueing
+        // for a permit or the pacer is the budget's doing, not a failure.
+        let mut first_attempt: Option<Instant> = None;
         loop {
             let probe = self.wait_turn().await;
             attempts += 1;
+            let started = *first_attempt.get_or_insert_with(Instant::now);
             let outcome = match self.token(req).await {
                 Ok(token) => self.attempt(http, req, token.as_ref()).await,
                 Err(e) => token_outcome(e),
