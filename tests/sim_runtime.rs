@@ -66,9 +66,8 @@ fn bad_config_is_refused_at_start() {
         token_lifetime: Duration::ZERO,
         ..SimConfig::default()
     };
-    let err = SimHandle::start_background(cfg, "127.0.0.1:0".parse().unwrap())
-        .err()
-        .expect("refused");
+    let err =
+        SimHandle::start_background(cfg, "127.0.0.1:0".parse().unwrap()).expect_err("refused");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 }
 

@@ -1,5 +1,26 @@
 //! Admin HTTP API under `/_sim/...`: `SimControl` for tests that run the simulator in another
 //! process. JSON in, JSON out; never rate limited, faulted or logged.
+//!
+//! | method | path | body / answer |
+//! |---|---|---|
+//! | GET | `/_sim/health` | `ok` |
+//! | GET | `/_sim/stats` | `{token_requests, rate_limited, requests_logged, agents}` |
+//! | GET | `/_sim/config` | current `{rate_limit, latency, faults, quirks}` |
+//! | PUT | `/_sim/rate_limit` | `RateLimitConfig` or `null` (off) |
+//! | PUT | `/_sim/latency` | `LatencyConfig` |
+//! | PUT | `/_sim/faults` | `FaultConfig` |
+//! | PUT | `/_sim/quirks` | `QuirkConfig` |
+//! | POST | `/_sim/fail_next` | `{n, status, path_prefix?}` |
+//! | POST | `/_sim/reset_next` | `{n, path_prefix?}` |
+//! | POST | `/_sim/stall_next` | `{n, duration: "30s", path_prefix?}` |
+//! | POST | `/_sim/clear_faults` | drops armed `*_next` faults |
+//! | POST | `/_sim/expire_tokens` | |
+//! | GET / DELETE | `/_sim/requests` | `[LoggedRequest]` / clear |
+//! | GET | `/_sim/snapshot` | `TenantSnapshot` |
+//! | POST | `/_sim/agents` | `SimAgent` (name required) → 201 `{id}` |
+//! | DELETE | `/_sim/agents/{id}` | 200, or 404 |
+//!
+//! Invalid switch values answer 400 `{"error": ...}`.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -26,6 +26,14 @@ pub struct RuntimeConfig {
     pub quirks: QuirkConfig,
 }
 
+impl std::fmt::Debug for SimControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimControl")
+            .field("base_url", &self.shared.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
 impl SimControl {
     /// `None` turns rate limiting off (and forgets the window's history).
     pub fn set_rate_limit(&self, cfg: Option<RateLimitConfig>) -> Result<(), SimError> {

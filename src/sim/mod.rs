@@ -68,6 +68,15 @@ pub struct SimHandle {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("addr", &self.addr)
+            .field("background", &self.thread.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl SimHandle {
     /// Serve on the *current* tokio runtime (works inside an actix System too, via tokio::spawn).
     pub async fn start(cfg: SimConfig, bind: SocketAddr) -> io::Result<SimHandle> {

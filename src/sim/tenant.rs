@@ -339,8 +339,14 @@ impl Tenant {
     }
 }
 
-/// Small lists (a handful of teams or roles), so quadratic and allocation-free beats hashing.
-fn dedup_in_order<T: PartialEq>(v: &mut Vec<T>) {
+/// Keeps the first occurrence of each element. Lists are usually a handful of teams or roles,
+/// where a quadratic scan beats hashing; long client-posted lists switch to a set.
+fn dedup_in_order<T: PartialEq + Eq + std::hash::Hash + Clone>(v: &mut Vec<T>) {
+    if v.len() > 32 {
+        let mut seen = std::collections::HashSet::with_capacity(v.len());
+        v.retain(|x| seen.insert(x.clone()));
+        return;
+    }
     let mut i = 0;
     while i < v.len() {
         if v[..i].contains(&v[i]) {
