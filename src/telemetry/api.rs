@@ -229,3 +229,22 @@ pub fn requests(endpoint: &str, method: &str, status: &str) -> u64 {
 pub fn inflight() -> i64 {
     INFLIGHT.get()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn init_exports_known_series_at_zero() {
+        super::init();
+        let text = crate::telemetry::render();
+        for reason in super::RETRY_REASONS {
+            let series = format!("baton_haloitsm_api_retries_total{{reason=\"{reason}\"}}");
+            assert!(text.contains(&series), "{series}");
+        }
+        for result in super::TOKEN_RESULTS {
+            let series = format!("baton_haloitsm_token_refreshes_total{{result=\"{result}\"}}");
+            assert!(text.contains(&series), "{series}");
+        }
+        assert!(text.contains("baton_haloitsm_api_rate_limited_total"));
+        assert!(text.contains("baton_haloitsm_api_inflight"));
+    }
+}
