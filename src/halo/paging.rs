@@ -104,11 +104,14 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 /// Type the rows, logging any non-empty `_warning` Halo attached to a row.
+/// One log line per page, not per row: a tenant-wide warning is on every row.
 pub fn typed_rows<T: DeserializeOwned>(rows: Vec<Value>, endpoint: &'static str) -> Result<Vec<T>> {
+    if let Some(row) = rows.iter().find(|r| warning_of(r).is_some()) {
+        log_warning(endpoint, row);
+    }
     rows.into_iter()
         .enumerate()
         .map(|(i, row)| {
-            log_warning(endpoint, &row);
             serde_json::from_value(row).map_err(|e| {
                 Error::protocol(format!("row {i} does not parse: {e}")).with_endpoint(endpoint)
             })
@@ -116,11 +119,16 @@ pub fn typed_rows<T: DeserializeOwned>(rows: Vec<Value>, endpoint: &'static str)
         .collect()
 }
 
+fn warning_of(value: &Value) -> Option<&str> {
+    value
+        .get("_warning")
+        .and_then(Value::as_str)
+        .filter(|w| !w.trim().is_empty())
+}
+
 /// Halo objects may carry `_warning` on success; surface it in the log.
 pub fn log_warning(endpoint: &'static str, value: &Value) {
-    if let Some(Value::String(w)) = value.get("_warning")
-        && !w.trim().is_empty()
-    {
+    if let Some(w) = warning_of(value) {
         telemetry::api::api_warning(endpoint, w);
     }
 }
