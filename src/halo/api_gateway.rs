@@ -1,0 +1,684 @@
+//! ApiGateway: the actor every Halo API request goes through.
+//!
+//! - **Owns** the only HTTP client for the resource server (reqwest + rustls),
+//!   the pacer (governor GCRA against the configured rolling budget), the
+//!   in-flight cap (a Semaphore), and the shared `blocked_until` instant that a
+//!   429 sets to pause *all* traffic. It classifies every outcome into a
+//!   `halo::Error` once, and retries what is safe to retry.
+//! - **Never** holds the OAuth token longer than one attempt (it asks the
+//!   TokenManager each time), never retries a non-idempotent write that may
+//!   have been applied, never logs a raw path with ids as a metric label
+//!   (the route template is the label), never logs a token or secret.
+//! - **Mailbox:** default capacity (16). The handler returns a
+//!   `ResponseFuture` that touches no actor state (everything shared lives in
+//!   an `Arc`), so handlers interleave freely: the mailbox does *not* bound
+//!   concurrency; the Semaphore bounds requests in flight (including those
+//!   waiting for the pacer) and the pacer bounds the rate.
+//!
+//! Retry policy (per request):
+//! - 429: pause everything until `Retry-After` (seconds) or an exponential
+//!   backoff long enough for a rolling window to drain; then one request
+//!   probes alone, and the others follow only once it got through. Bounded by
+//!   `max_retry_elapsed` only: a 429 is pacing, not a failure of the request.
+//! - 500/502/503/504/408, timeouts, connection resets: capped exponential
+//!   backoff with jitter, at most `max_attempts` attempts and
+//!   `max_retry_elapsed` in total; not at all for a non-idempotent request once
+//!   it may have reached the server (only connect errors are safe then).
+//! - 401: invalidate that token, retry once with a fresh one, then Auth error.
+
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytes::Bytes;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rand::Rng;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::futures::Notified;
+use tokio::sync::{Notify, Semaphore};
+
+use super::error::{Error, ErrorKind, Result};
+use super::settings::HaloSettings;
+use super::token_manager::{AccessToken, GetToken, InvalidateToken, TokenManager};
+use crate::actor_slot::Slot;
+use crate::telemetry;
+
+/// One API call. `endpoint` is the route template (`/api/Agent/{id}`) used as
+/// the metrics label; `path` is the concrete path (`/api/Agent/42`).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<HaloResponse, Error>")]
+pub struct HaloRequest {
+    pub method: Method,
+    pub endpoint: &'static str,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+    /// Safe to send again even if a previous attempt may have been applied.
+    pub idempotent: bool,
+    /// Send a bearer token (false only for discovery such as `/api/authinfo`).
+    pub authenticated: bool,
+}
+
+impl HaloRequest {
+    fn new(
+        method: Method,
+        endpoint: &'static str,
+        path: impl Into<String>,
+        idempotent: bool,
+    ) -> Self {
+        HaloRequest {
+            method,
+            endpoint,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            idempotent,
+            authenticated: true,
+        }
+    }
+
+    pub fn get(endpoint: &'static str, path: impl Into<String>) -> Self {
+        Self::new(Method::GET, endpoint, path, true)
+    }
+
+    /// Not idempotent unless marked with [`HaloRequest::idempotent`].
+    pub fn post(endpoint: &'static str, path: impl Into<String>, body: Value) -> Self {
+        let mut req = Self::new(Method::POST, endpoint, path, false);
+        req.body = Some(body);
+        req
+    }
+
+    pub fn delete(endpoint: &'static str, path: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, endpoint, path, true)
+    }
+
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    pub fn anonymous(mut self) -> Self {
+        self.authenticated = false;
+        self
+    }
+}
+
+/// A 2xx answer (every other status is an `Error`).
+#[derive(Debug, Clone)]
+pub struct HaloResponse {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+impl HaloResponse {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::protocol(format!("response body does not parse: {e}")))
+    }
+}
+
+pub struct ApiGateway {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ApiGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiGateway")
+            .field("base_url", &self.inner.settings.base_url.as_str())
+            .field("available_permits", &self.inner.permits.available_permits())
+            .finish()
+    }
+}
+
+struct Inner {
+    settings: Arc<HaloSettings>,
+    tokens: Slot<TokenManager>,
+    http: Result<reqwest::Client>,
+    pacer: DefaultDirectRateLimiter,
+    permits: Semaphore,
+    pause: Mutex<PauseState>,
+    probe_done: Notify,
+}
+
+#[derive(Default)]
+struct PauseState {
+    blocked_until: Option<Instant>,
+    /// 429 pauses since the last success; drives the exponential backoff.
+    consecutive: u32,
+    /// Set by a 429: when the pause ends, one request probes alone and the
+    /// rest wait for its outcome, instead of every waiter hitting a window
+    /// that may still be full.
+    probing: bool,
+    probe_in_flight: bool,
+}
+
+/// What `try_enter` decided for a request whose pause is over.
+enum Entry<'a> {
+    Go,
+    Probe(ProbeGuard<'a>),
+    Wait(Pin<Box<Notified<'a>>>),
+}
+
+/// The one request probing after a pause; dropping it (outcome recorded or
+/// the request cancelled) lets the waiters re-check.
+struct ProbeGuard<'a> {
+    inner: &'a Inner,
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.inner.pause.lock() {
+            p.probe_in_flight = false;
+        }
+        self.inner.probe_done.notify_waiters();
+    }
+}
+
+impl ApiGateway {
+    pub fn new(settings: Arc<HaloSettings>, tokens: Slot<TokenManager>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .connect_timeout(settings.connect_timeout)
+            // Idle pooled connections are a known source of resets (peer-lessons §3.5).
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("baton-haloitsm/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("cannot build API HTTP client: {e}"),
+                )
+            });
+        let pacer = RateLimiter::direct(pacing_quota(
+            settings.rate_limit_requests,
+            settings.rate_limit_window,
+        ));
+        let permits = Semaphore::new(settings.max_in_flight.max(1));
+        ApiGateway {
+            inner: Arc::new(Inner {
+                settings,
+                tokens,
+                http,
+                pacer,
+                permits,
+                pause: Mutex::new(PauseState::default()),
+                probe_done: Notify::new(),
+            }),
+        }
+    }
+}
+
+/// GCRA with emission interval T and burst b admits at most b + W/T requests
+/// in any window W. Pick b ≈ 10% of the budget and T so that
+/// b + W/T = budget − 1: the spare request absorbs the window's boundary
+/// (inclusive or not) and network jitter between admission and arrival.
+pub fn pacing_quota(requests: u32, window: Duration) -> Quota {
+    let budget = requests.max(2);
+    let burst = (budget / 10).max(1);
+    let sustained = budget.saturating_sub(burst + 1).max(1);
+    let period = (window / sustained).max(Duration::from_nanos(1));
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    // with_period only fails on a zero duration, excluded above.
+    Quota::with_period(period).map_or_else(|| Quota::per_second(burst), |q| q.allow_burst(burst))
+}
+
+impl Actor for ApiGateway {
+    type Context = Context<Self>;
+}
+
+impl Handler<HaloRequest> for ApiGateway {
+    type Result = ResponseFuture<Result<HaloResponse>>;
+
+    fn handle(&mut self, req: HaloRequest, _: &mut Context<Self>) -> Self::Result {
+        let inner = self.inner.clone();
+        Box::pin(async move { inner.execute(req).await })
+    }
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(HaloResponse),
+    RateLimited {
+        retry_after: Option<Duration>,
+        error: Error,
+    },
+    Unauthorized {
+        generation: Option<u64>,
+        error: Error,
+    },
+    Retry {
+        reason: &'static str,
+        maybe_applied: bool,
+        error: Error,
+    },
+    Fail(Error),
+}
+
+impl Inner {
+    async fn execute(&self, req: HaloRequest) -> Result<HaloResponse> {
+        let method = req.method.as_str().to_string();
+        let result = self.execute_inner(&req).await;
+        if let Err((e, attempts)) = &result {
+            telemetry::api::api_request_failed(
+                req.endpoint,
+                &method,
+                e.kind().as_str(),
+                *attempts,
+                e.message(),
+            );
+        }
+        result.map_err(|(e, _)| e.with_endpoint(req.endpoint))
+    }
+
+    async fn execute_inner(
+        &self,
+        req: &HaloRequest,
+    ) -> std::result::Result<HaloResponse, (Error, u32)> {
+        let http = self.http.as_ref().map_err(|e| (e.clone(), 0))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| (Error::internal("gateway semaphore closed"), 0))?;
+        let _inflight = telemetry::api::api_request_started();
+        let s = &self.settings;
+        let mut attempts = 0u32;
+        let mut failures = 0u32;
+        let mut reauthed = false;
+        // The retry budget runs from the first attempt: time spent queueing
+        // for a permit or the pacer is the budget's doing, not a failure.
+        let mut first_attempt: Option<Instant> = None;
+        loop {
+            let probe = self.wait_turn().await;
+            attempts += 1;
+            let started = *first_attempt.get_or_insert_with(Instant::now);
+            let outcome = match self.token(req).await {
+                Ok(token) => self.attempt(http, req, token.as_ref()).await,
+                Err(e) => token_outcome(e),
+            };
+            if probe.is_some() && !matches!(outcome, Attempt::RateLimited { .. }) {
+                // Anything but a 429 means the window has room again.
+                self.end_probing();
+            }
+            drop(probe);
+            match outcome {
+                Attempt::Done(resp) => {
+                    if let Ok(mut p) = self.pause.lock() {
+                        p.consecutive = 0;
+                    }
+                    return Ok(resp);
+                }
+                Attempt::Fail(e) => return Err((e, attempts)),
+                Attempt::RateLimited { retry_after, error } => {
+                    // Safe for any method: a 429 was not applied.
+                    let pause = self.rate_limited(req.endpoint, retry_after);
+                    if started.elapsed() + pause > s.max_retry_elapsed {
+                        return Err((error, attempts));
+                    }
+                    telemetry::api::api_retry_scheduled(
+                        req.endpoint,
+                        "rate_limited",
+                        attempts,
+                        pause,
+                    );
+                    // wait_turn() sleeps until the shared pause ends.
+                }
+                Attempt::Unauthorized { generation, error } => {
+                    if reauthed {
+                        return Err((
+                            Error::new(
+                                ErrorKind::Auth,
+                                format!(
+                                    "still unauthorized after a token refresh: {}",
+                                    error.message()
+                                ),
+                            )
+                            .with_status(401),
+                            attempts,
+                        ));
+                    }
+                    reauthed = true;
+                    if let Some(generation) = generation {
+                        self.tokens.addr().do_send(InvalidateToken { generation });
+                    }
+                    telemetry::api::api_retry_scheduled(
+                        req.endpoint,
+                        "unauthorized",
+                        attempts,
+                        Duration::ZERO,
+                    );
+                }
+                Attempt::Retry {
+                    reason,
+                    maybe_applied,
+                    error,
+                } => {
+                    failures += 1;
+                    if maybe_applied && !req.idempotent {
+                        return Err((error, attempts));
+                    }
+                    let delay = backoff(s.backoff_initial, s.backoff_max, failures);
+                    if failures >= s.max_attempts || started.elapsed() + delay > s.max_retry_elapsed
+                    {
+                        return Err((error, attempts));
+                    }
+                    telemetry::api::api_retry_scheduled(req.endpoint, reason, attempts, delay);
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    async fn token(&self, req: &HaloRequest) -> Result<Option<AccessToken>> {
+        if !req.authenticated {
+            return Ok(None);
+        }
+        match self.tokens.addr().send(GetToken).await {
+            Ok(result) => result.map(Some),
+            Err(e) => Err(Error::new(
+                ErrorKind::Transient,
+                format!("token manager unavailable: {e}"),
+            )),
+        }
+    }
+
+    /// Wait for any 429 pause to end (and, right after one, for the probe),
+    /// then for a pacer cell. A 429 can arrive while we wait for the cell, so
+    /// the pause is checked again after it. Returns the probe role if this
+    /// request got it.
+    async fn wait_turn(&self) -> Option<ProbeGuard<'_>> {
+        let probe = loop {
+            self.wait_unpaused().await;
+            match self.try_enter() {
+                Entry::Go => break None,
+                Entry::Probe(guard) => break Some(guard),
+                Entry::Wait(notified) => notified.await,
+            }
+        };
+        self.pacer.until_ready().await;
+        self.wait_unpaused().await;
+        probe
+    }
+
+    fn try_enter(&self) -> Entry<'_> {
+        // Register for the wake-up *before* looking at the state, so a probe
+        // finishing in between cannot be missed.
+        let mut notified = Box::pin(self.probe_done.notified());
+        notified.as_mut().enable();
+        let Ok(mut p) = self.pause.lock() else {
+            return Entry::Go;
+        };
+        if !p.probing {
+            Entry::Go
+        } else if !p.probe_in_flight {
+            p.probe_in_flight = true;
+            Entry::Probe(ProbeGuard { inner: self })
+        } else {
+            Entry::Wait(notified)
+        }
+    }
+
+    fn end_probing(&self) {
+        if let Ok(mut p) = self.pause.lock() {
+            p.probing = false;
+        }
+    }
+
+    async fn wait_unpaused(&self) {
+        loop {
+            let until = self.pause.lock().ok().and_then(|p| p.blocked_until);
+            match until {
+                Some(until) if until > Instant::now() => {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(until)).await;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Record a 429 and extend the shared pause; returns how long it lasts from now.
+    fn rate_limited(&self, endpoint: &'static str, retry_after: Option<Duration>) -> Duration {
+        let s = &self.settings;
+        let now = Instant::now();
+        let Ok(mut p) = self.pause.lock() else {
+            return s.rate_limited_backoff_initial;
+        };
+        // Several requests in flight see the same 429 burst: escalate once per pause.
+        if p.blocked_until.is_none_or(|u| u <= now) {
+            p.consecutive += 1;
+        }
+        let mut rng = rand::rng();
+        let pause = match retry_after {
+            // Honour the server, plus a little spread so waiters do not stampede.
+            Some(d) => d + d.mul_f64(rng.random_range(0.0..0.1)),
+            None => {
+                let base = exponential(
+                    s.rate_limited_backoff_initial,
+                    s.rate_limited_backoff_max,
+                    p.consecutive,
+                );
+                // Jitter upwards only: a rolling window needs at least `base` to drain.
+                (base + base.mul_f64(rng.random_range(0.0..0.25)))
+                    .min(s.rate_limited_backoff_max.max(base))
+            }
+        };
+        let until = now + pause;
+        let until = p.blocked_until.map_or(until, |u| u.max(until));
+        p.blocked_until = Some(until);
+        p.probing = true;
+        drop(p);
+        telemetry::api::api_rate_limited(endpoint, pause, retry_after.is_some());
+        until.saturating_duration_since(now)
+    }
+
+    async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        req: &HaloRequest,
+        token: Option<&AccessToken>,
+    ) -> Attempt {
+        let method = req.method.as_str();
+        let mut builder = http
+            .request(req.method.clone(), self.settings.api_url(&req.path))
+            .header(reqwest::header::ACCEPT, "application/json");
+        if !req.query.is_empty() {
+            builder = builder.query(&req.query);
+        }
+        if let Some(t) = token {
+            builder = builder.bearer_auth(t.token.expose());
+        }
+        if let Some(body) = &req.body {
+            builder = builder.json(body);
+        }
+        let sent = Instant::now();
+        let response = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let (class, maybe_applied) = transport_class(&e, false);
+                telemetry::api::api_request_finished(req.endpoint, method, class, sent.elapsed());
+                return transport_attempt(class, maybe_applied, e);
+            }
+        };
+        let status = response.status();
+        let retry_after = parse_retry_after(response.headers());
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                // The server answered, so the request was processed.
+                let (class, _) = transport_class(&e, true);
+                telemetry::api::api_request_finished(req.endpoint, method, class, sent.elapsed());
+                return transport_attempt(class, true, e);
+            }
+        };
+        telemetry::api::api_request_finished(req.endpoint, method, status.as_str(), sent.elapsed());
+        let code = status.as_u16();
+        if status.is_success() {
+            return Attempt::Done(HaloResponse { status: code, body });
+        }
+        let token_secret = token.map(|t| t.token.clone()).unwrap_or_default();
+        let scrub = [self.settings.client_secret.expose(), token_secret.expose()];
+        let error = Error::from_response(code, &body, &scrub);
+        match error.kind() {
+            ErrorKind::RateLimited => Attempt::RateLimited { retry_after, error },
+            ErrorKind::Auth => Attempt::Unauthorized {
+                generation: token.map(|t| t.generation),
+                error,
+            },
+            ErrorKind::Transient => Attempt::Retry {
+                reason: if code == 408 {
+                    "timeout"
+                } else {
+                    "server_error"
+                },
+                // A 5xx may come after the write was applied.
+                maybe_applied: true,
+                error,
+            },
+            _ => Attempt::Fail(error),
+        }
+    }
+}
+
+/// A token failure decides the attempt: credentials wrong → fail; the auth
+/// server rate limiting or flaky → treat like the same failure of the API.
+fn token_outcome(e: Error) -> Attempt {
+    match e.kind() {
+        ErrorKind::RateLimited => Attempt::RateLimited {
+            retry_after: None,
+            error: e,
+        },
+        // The request was never sent, so even a POST may be retried.
+        ErrorKind::Transient => Attempt::Retry {
+            reason: "token",
+            maybe_applied: false,
+            error: e,
+        },
+        _ => Attempt::Fail(e),
+    }
+}
+
+/// Transport failure class (also the metrics `status` label) and whether the
+/// request may have reached the server.
+fn transport_class(e: &reqwest::Error, after_response: bool) -> (&'static str, bool) {
+    if e.is_connect() && !after_response {
+        // No connection was established: nothing was sent.
+        ("connect", false)
+    } else if e.is_timeout() {
+        ("timeout", true)
+    } else {
+        ("reset", true)
+    }
+}
+
+fn transport_attempt(class: &'static str, maybe_applied: bool, e: reqwest::Error) -> Attempt {
+    if e.is_builder() {
+        return Attempt::Fail(Error::new(
+            ErrorKind::Config,
+            format!("invalid request: {}", e.without_url()),
+        ));
+    }
+    Attempt::Retry {
+        reason: class,
+        maybe_applied,
+        error: Error::new(
+            ErrorKind::Transient,
+            format!("{class}: {}", error_chain(&e.without_url())),
+        ),
+    }
+}
+
+/// The error and its sources (`connection reset by peer` hides in the chain).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// `Retry-After` in seconds (integer or decimal). HTTP dates are ignored, the
+/// exponential backoff then applies. Capped at 15 minutes against nonsense.
+fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let secs: f64 = value.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(900.0)))
+}
+
+/// `initial · 2^(n−1)`, capped at `max`.
+fn exponential(initial: Duration, max: Duration, n: u32) -> Duration {
+    let factor = 2u32.saturating_pow(n.saturating_sub(1).min(20));
+    initial.saturating_mul(factor).min(max)
+}
+
+/// Exponential backoff with "equal jitter": half fixed, half random.
+fn backoff(initial: Duration, max: Duration, n: u32) -> Duration {
+    let d = exponential(initial, max, n);
+    d / 2 + d.mul_f64(rand::rng().random_range(0.0..0.5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_respects_budget() {
+        for (requests, window) in [(250, 300), (27, 3), (2, 1), (1, 1), (10_000, 60)] {
+            let window = Duration::from_secs(window);
+            let q = pacing_quota(requests, window);
+            let burst = q.burst_size().get() as f64;
+            let per_window = window.as_secs_f64() / q.replenish_interval().as_secs_f64();
+            assert!(
+                burst + per_window <= requests.max(2) as f64 + 1e-6,
+                "{requests}: {burst} + {per_window}"
+            );
+            assert!(
+                burst + per_window >= requests as f64 * 0.8 - 1.0,
+                "{requests}: too conservative"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let i = Duration::from_millis(100);
+        let m = Duration::from_secs(1);
+        assert_eq!(exponential(i, m, 1), i);
+        assert_eq!(exponential(i, m, 3), Duration::from_millis(400));
+        assert_eq!(exponential(i, m, 50), m);
+        for n in 1..10 {
+            let d = backoff(i, m, n);
+            let e = exponential(i, m, n);
+            assert!(d >= e / 2 && d <= e, "{d:?} vs {e:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_parsing() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(parse_retry_after(&h), None);
+        h.insert(reqwest::header::RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(reqwest::header::RETRY_AFTER, "0.5".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_millis(500)));
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(parse_retry_after(&h), None);
+    }
+}

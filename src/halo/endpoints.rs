@@ -1,0 +1,346 @@
+//! Typed Halo endpoints. Routes are data (a template, the envelope key and
+//! fixed filters); four generic helpers do the work: a paged list (the one
+//! paging helper), an unpaged list (the same envelope parser), one object,
+//! and a write. No endpoint has its own loop or parsing.
+//!
+//! Halo silently ignores unknown query parameters (haloitsm-api.md §2), so a
+//! mistyped filter returns unfiltered data. Where a filter is cheap to check
+//! against the rows (users' `inactive`), we check it and drop what should not
+//! be there, with a warning. Filters that *widen* the result
+//! (`includedisabled=true`) cannot be checked from the rows: if Halo ignored
+//! one, disabled agents would be missing without trace; the sync should
+//! compare counts with what it saw before.
+
+use futures::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::api_gateway::{ApiGateway, HaloRequest, HaloResponse};
+use super::error::{Error, ErrorKind, Result};
+use super::model::{Action, Agent, AuthInfo, Role, Status, Team, Ticket, TicketType, User};
+use super::paging::{self, log_warning};
+use super::settings::MAX_PAGE_SIZE;
+use crate::actor_slot::Slot;
+
+/// A list endpoint: template (also the path), envelope key, fixed query.
+#[derive(Debug, Clone, Copy)]
+pub struct ListRoute {
+    pub endpoint: &'static str,
+    pub entity_key: &'static str,
+    pub query: &'static [(&'static str, &'static str)],
+}
+
+/// Every route the client uses.
+pub mod routes {
+    use super::ListRoute;
+
+    pub const AGENTS: ListRoute = ListRoute {
+        endpoint: "/api/Agent",
+        entity_key: "agents",
+        query: &[
+            ("includedisabled", "true"),
+            ("include_membership_info", "true"),
+            ("includeroles", "true"),
+            ("includeapiagents", "true"),
+        ],
+    };
+    pub const USERS: ListRoute = ListRoute {
+        endpoint: "/api/Users",
+        entity_key: "users",
+        query: &[],
+    };
+    pub const TEAMS: ListRoute = ListRoute {
+        endpoint: "/api/Team",
+        entity_key: "teams",
+        query: &[("includedisabled", "true")],
+    };
+    pub const ROLES: ListRoute = ListRoute {
+        endpoint: "/api/Roles",
+        entity_key: "roles",
+        query: &[],
+    };
+    pub const TICKET_TYPES: ListRoute = ListRoute {
+        endpoint: "/api/TicketType",
+        entity_key: "tickettypes",
+        query: &[],
+    };
+    pub const STATUSES: ListRoute = ListRoute {
+        endpoint: "/api/Status",
+        entity_key: "statuses",
+        query: &[],
+    };
+
+    pub const AGENT: &str = "/api/Agent/{id}";
+    pub const AGENT_WRITE: &str = "/api/Agent";
+    pub const TICKET_TYPE: &str = "/api/TicketType/{id}";
+    pub const TICKET: &str = "/api/Tickets/{id}";
+    pub const TICKET_WRITE: &str = "/api/Tickets";
+    pub const ACTION_WRITE: &str = "/api/Actions";
+    pub const AUTHINFO: &str = "/api/authinfo";
+}
+
+/// The typed Halo API. Cheap to clone; holds only the gateway's slot, so a
+/// restarted gateway is picked up transparently.
+#[derive(Clone)]
+pub struct HaloClient {
+    gateway: Slot<ApiGateway>,
+    page_size: u32,
+}
+
+impl std::fmt::Debug for HaloClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HaloClient")
+            .field("page_size", &self.page_size)
+            .finish()
+    }
+}
+
+fn item_path(template: &'static str, id: i64) -> String {
+    template.replace("{id}", &id.to_string())
+}
+
+impl HaloClient {
+    pub fn new(gateway: Slot<ApiGateway>) -> Self {
+        HaloClient {
+            gateway,
+            page_size: MAX_PAGE_SIZE,
+        }
+    }
+
+    /// Rows per page (clamped to 1..=100 by the paging helper).
+    pub fn with_page_size(mut self, page_size: u32) -> Self {
+        self.page_size = page_size;
+        self
+    }
+
+    pub fn gateway(&self) -> &Slot<ApiGateway> {
+        &self.gateway
+    }
+
+    /// Raw access for callers with a request the typed API does not cover.
+    pub async fn send(&self, req: HaloRequest) -> Result<HaloResponse> {
+        send(&self.gateway, req).await
+    }
+
+    // ---- lists -------------------------------------------------------------
+
+    /// All agents, disabled and API agents included, with team and role membership.
+    pub fn agents(&self) -> impl Stream<Item = Result<Vec<Agent>>> + 'static {
+        self.paged(routes::AGENTS, Vec::new())
+    }
+
+    /// End users; inactive ones only when asked.
+    pub fn users(&self, include_inactive: bool) -> impl Stream<Item = Result<Vec<User>>> + 'static {
+        let extra = if include_inactive {
+            vec![("includeactive", "true"), ("includeinactive", "true")]
+        } else {
+            Vec::new()
+        };
+        let extra = extra
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.paged::<User>(routes::USERS, extra).map(move |page| {
+            page.map(|mut rows| {
+                if !include_inactive {
+                    let before = rows.len();
+                    rows.retain(|u| !u.inactive);
+                    if rows.len() < before {
+                        tracing::warn!(
+                            dropped = before - rows.len(),
+                            "halo returned inactive users although not asked to; filter ignored?"
+                        );
+                    }
+                }
+                rows
+            })
+        })
+    }
+
+    pub async fn teams(&self) -> Result<Vec<Team>> {
+        self.list(routes::TEAMS, Vec::new()).await
+    }
+
+    pub async fn roles(&self) -> Result<Vec<Role>> {
+        self.list(routes::ROLES, Vec::new()).await
+    }
+
+    pub async fn ticket_types(&self) -> Result<Vec<TicketType>> {
+        self.list(routes::TICKET_TYPES, Vec::new()).await
+    }
+
+    /// Statuses, optionally only those valid for one ticket type.
+    pub async fn statuses(&self, tickettype_id: Option<i64>) -> Result<Vec<Status>> {
+        let extra = tickettype_id
+            .map(|id| vec![("tickettype_id".to_string(), id.to_string())])
+            .unwrap_or_default();
+        self.list(routes::STATUSES, extra).await
+    }
+
+    // ---- single objects ----------------------------------------------------
+
+    pub async fn get_agent(&self, id: i64) -> Result<Agent> {
+        let req = HaloRequest::get(routes::AGENT, item_path(routes::AGENT, id))
+            .query("includedetails", "true");
+        self.one(req).await
+    }
+
+    /// Ticket type with its `fields`.
+    pub async fn ticket_type(&self, id: i64) -> Result<TicketType> {
+        let req = HaloRequest::get(routes::TICKET_TYPE, item_path(routes::TICKET_TYPE, id))
+            .query("includedetails", "true");
+        self.one(req).await
+    }
+
+    pub async fn get_ticket(&self, id: i64) -> Result<Ticket> {
+        self.one(HaloRequest::get(
+            routes::TICKET,
+            item_path(routes::TICKET, id),
+        ))
+        .await
+    }
+
+    /// Discovery of the auth server; needs no token.
+    pub async fn authinfo(&self) -> Result<AuthInfo> {
+        self.one(HaloRequest::get(routes::AUTHINFO, routes::AUTHINFO).anonymous())
+            .await
+    }
+
+    // ---- writes ------------------------------------------------------------
+
+    /// Create (no id / id 0) or update (id set) an agent. Halo's writes take
+    /// an array; an update carrying its id is idempotent and may be retried,
+    /// a create is not (a retry could create a duplicate).
+    pub async fn upsert_agent(&self, agent: &Value) -> Result<Agent> {
+        let has_id = agent.get("id").is_some_and(|id| {
+            id.as_i64().is_some_and(|n| n > 0)
+                || id.as_str().is_some_and(|s| !s.is_empty() && s != "0")
+        });
+        self.write(routes::AGENT_WRITE, agent, has_id).await
+    }
+
+    /// Delete an agent. Halo answers 404 if it is already gone: callers that
+    /// want "ensure absent" treat `ErrorKind::NotFound` as success.
+    pub async fn delete_agent(&self, id: i64) -> Result<()> {
+        send(
+            &self.gateway,
+            HaloRequest::delete(routes::AGENT, item_path(routes::AGENT, id)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Never retried once it may have reached Halo: a duplicate ticket is worse
+    /// than a reported failure.
+    pub async fn create_ticket(&self, ticket: &Value) -> Result<Ticket> {
+        self.write(routes::TICKET_WRITE, ticket, false).await
+    }
+
+    pub async fn post_action(&self, action: &Value) -> Result<Action> {
+        self.write(routes::ACTION_WRITE, action, false).await
+    }
+
+    // ---- the generic helpers -------------------------------------------------
+
+    fn paged<T: DeserializeOwned + 'static>(
+        &self,
+        route: ListRoute,
+        extra: Vec<(String, String)>,
+    ) -> impl Stream<Item = Result<Vec<T>>> + 'static {
+        let gateway = self.gateway.clone();
+        let mut query = route_query(&route);
+        query.extend(extra);
+        paging::paginate(
+            route.endpoint,
+            route.entity_key,
+            self.page_size,
+            move |page_no, size| {
+                let mut req = HaloRequest::get(route.endpoint, route.endpoint);
+                req.query = query.clone();
+                req.query.extend([
+                    ("pageinate".to_string(), "true".to_string()),
+                    ("page_size".to_string(), size.to_string()),
+                    ("page_no".to_string(), page_no.to_string()),
+                ]);
+                let gateway = gateway.clone();
+                async move { send(&gateway, req).await.map(|r| r.body) }
+            },
+        )
+    }
+
+    /// Small sets (teams, roles, types, statuses) in one unpaged request:
+    /// paging params on an endpoint that ignores them would return the full
+    /// set on every "page", which the repeat check would rightly refuse.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        route: ListRoute,
+        extra: Vec<(String, String)>,
+    ) -> Result<Vec<T>> {
+        let mut req = HaloRequest::get(route.endpoint, route.endpoint);
+        req.query = route_query(&route);
+        req.query.extend(extra);
+        let resp = send(&self.gateway, req).await?;
+        let page = paging::parse_page(&resp.body, route.entity_key)
+            .map_err(|e| e.with_endpoint(route.endpoint))?;
+        paging::typed_rows(page.rows, route.endpoint)
+    }
+
+    async fn one<T: DeserializeOwned>(&self, req: HaloRequest) -> Result<T> {
+        let endpoint = req.endpoint;
+        let resp = send(&self.gateway, req).await?;
+        single(&resp, endpoint)
+    }
+
+    async fn write<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        body: &Value,
+        idempotent: bool,
+    ) -> Result<T> {
+        // Halo's documented write form is an array of objects.
+        let body = match body {
+            Value::Array(_) => body.clone(),
+            other => Value::Array(vec![other.clone()]),
+        };
+        let req = HaloRequest::post(endpoint, endpoint, body).idempotent(idempotent);
+        let resp = send(&self.gateway, req).await?;
+        single(&resp, endpoint)
+    }
+}
+
+fn route_query(route: &ListRoute) -> Vec<(String, String)> {
+    route
+        .query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn send(gateway: &Slot<ApiGateway>, req: HaloRequest) -> Result<HaloResponse> {
+    let endpoint = req.endpoint;
+    match gateway.addr().send(req).await {
+        Ok(result) => result,
+        // The gateway died (its supervisor will rebuild it): worth a later retry.
+        Err(e) => Err(Error::new(
+            ErrorKind::Transient,
+            format!("api gateway unavailable: {e}"),
+        )
+        .with_endpoint(endpoint)),
+    }
+}
+
+/// One object from a body that may be the object or an array holding it
+/// (Halo answers a one-element POST either way).
+fn single<T: DeserializeOwned>(resp: &HaloResponse, endpoint: &'static str) -> Result<T> {
+    let value: Value = resp.json().map_err(|e| e.with_endpoint(endpoint))?;
+    let value = match value {
+        Value::Array(items) => items.into_iter().next().ok_or_else(|| {
+            Error::protocol("expected one object, got an empty array").with_endpoint(endpoint)
+        })?,
+        Value::Object(_) => value,
+        _ => return Err(Error::protocol("expected a JSON object").with_endpoint(endpoint)),
+    };
+    log_warning(endpoint, &value);
+    serde_json::from_value(value)
+        .map_err(|e| Error::protocol(format!("object does not parse: {e}")).with_endpoint(endpoint))
+}

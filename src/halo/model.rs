@@ -1,0 +1,398 @@
+//! Typed views of the Halo objects the connector reads.
+//!
+//! Halo is sloppy: fields go missing, come back `null`, and ids arrive as
+//! numbers or strings depending on the endpoint and version. Every field is
+//! therefore `#[serde(default)]` with a lenient deserializer, and unknown
+//! fields are ignored. We keep only what the connector needs; values are kept
+//! verbatim (dates stay strings, since Halo's "unset" is `1900-01-01…`).
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// Halo agent (technician), `GET /api/Agent` row or `GET /api/Agent/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Agent {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub firstname: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub surname: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub email: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub jobtitle: String,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub isdisabled: bool,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub isapiagent: bool,
+    /// The agent's default team *name*.
+    #[serde(deserialize_with = "lenient::string")]
+    pub team: String,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub lastlogindate: Option<String>,
+    /// AD login name.
+    #[serde(deserialize_with = "lenient::string")]
+    pub ad: String,
+    #[serde(deserialize_with = "lenient::vec")]
+    pub teams: Vec<AgentTeam>,
+    #[serde(deserialize_with = "lenient::vec")]
+    pub roles: Vec<AgentRole>,
+}
+
+impl Agent {
+    /// Last login, or None when Halo reports its "unset" sentinel date.
+    pub fn last_login(&self) -> Option<&str> {
+        self.lastlogindate.as_deref().filter(|d| !is_unset_date(d))
+    }
+}
+
+/// One team membership of an agent (`UnameSection`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct AgentTeam {
+    #[serde(deserialize_with = "lenient::int")]
+    pub team_id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub team_name: String,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub is_manager: bool,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub department_id: Option<i64>,
+}
+
+/// One role of an agent; `id` is the role's GUID.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct AgentRole {
+    #[serde(deserialize_with = "lenient::string")]
+    pub id: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+}
+
+/// Halo team ("section"), `GET /api/Team`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Team {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub guid: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub inactive: bool,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub department_id: Option<i64>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub department_name: String,
+}
+
+/// Agent permission role, `GET /api/Roles`. `id` is a GUID string.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Role {
+    #[serde(deserialize_with = "lenient::string")]
+    pub id: String,
+    #[serde(deserialize_with = "lenient::int")]
+    pub id_int: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub notes: String,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub is_integration: bool,
+}
+
+/// End user (contact), `GET /api/Users`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct User {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub firstname: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub surname: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub emailaddress: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub login: String,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub inactive: bool,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub isserviceaccount: bool,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub site_id: Option<i64>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub site_name: String,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub client_id: Option<i64>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub client_name: String,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub linked_agent_id: Option<i64>,
+}
+
+/// Ticket type ("request type"), `GET /api/TicketType[/{id}?includedetails=true]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct TicketType {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub group_id: Option<i64>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub group_name: String,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub agentscanselect: bool,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub visible: bool,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub initial_status: Option<i64>,
+    /// Only with `includedetails=true`.
+    #[serde(deserialize_with = "lenient::vec")]
+    pub fields: Vec<TicketTypeField>,
+}
+
+/// A field of a ticket type (`RequestTypeField`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct TicketTypeField {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    #[serde(deserialize_with = "lenient::int")]
+    pub fieldid: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub fieldname: String,
+    /// Visibility/mandatory flags on the agent "new ticket" screen.
+    #[serde(deserialize_with = "lenient::int")]
+    pub technew: i64,
+    #[serde(deserialize_with = "lenient::int")]
+    pub techdetail: i64,
+    /// The field definition (type, label, values), kept verbatim.
+    #[serde(deserialize_with = "lenient::value")]
+    pub fieldinfo: Value,
+}
+
+/// Ticket status, `GET /api/Status`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Status {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub shortname: String,
+    /// Status type (open/closed/…); per instance, so resolve at runtime.
+    #[serde(rename = "type", deserialize_with = "lenient::int")]
+    pub status_type: i64,
+    #[serde(deserialize_with = "lenient::int")]
+    pub sequence: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub colour: String,
+}
+
+/// Ticket (`Faults`), the manual-provisioning fallback.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Ticket {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub summary: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub details: String,
+    #[serde(deserialize_with = "lenient::int")]
+    pub tickettype_id: i64,
+    #[serde(deserialize_with = "lenient::int")]
+    pub status_id: i64,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub priority_id: Option<i64>,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub client_id: Option<i64>,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub user_id: Option<i64>,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub agent_id: Option<i64>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub team: String,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub web_url: Option<String>,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub hasbeenclosed: bool,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub dateclosed: Option<String>,
+    #[serde(deserialize_with = "lenient::vec")]
+    pub customfields: Vec<CustomField>,
+}
+
+/// A custom field value on a ticket.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct CustomField {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub label: String,
+    /// Kept verbatim: string, number, list or object depending on the field type.
+    #[serde(deserialize_with = "lenient::value")]
+    pub value: Value,
+    #[serde(deserialize_with = "lenient::string")]
+    pub display: String,
+}
+
+/// Ticket action (note / status change), `POST /api/Actions`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Action {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    #[serde(deserialize_with = "lenient::int")]
+    pub ticket_id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub note: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub outcome: String,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub outcome_id: Option<i64>,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub hiddenfromuser: bool,
+    #[serde(deserialize_with = "lenient::opt_int")]
+    pub new_status: Option<i64>,
+}
+
+/// `GET /api/authinfo`: where the authorisation server is (no token needed).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct AuthInfo {
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub auth_url: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub tenant_id: Option<String>,
+}
+
+/// The body of a `DELETE`: Halo echoes the deleted id.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Deleted {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+}
+
+/// Halo's "no date" sentinels: `1900-01-01…`, `1899-…`, `0001-…`.
+pub fn is_unset_date(date: &str) -> bool {
+    let d = date.trim();
+    d.is_empty() || d.starts_with("1900-01-01") || d.starts_with("1899-") || d.starts_with("0001-")
+}
+
+/// Lenient field deserializers: `null` becomes the default, numbers and
+/// strings convert into each other where Halo mixes them.
+pub mod lenient {
+    use super::*;
+    use serde::de::DeserializeOwned;
+
+    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        Ok(opt_int(d)?.unwrap_or_default())
+    }
+
+    pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            Value::Bool(b) => Some(i64::from(b)),
+            _ => None,
+        })
+    }
+
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(opt_string(d)?.unwrap_or_default())
+    }
+
+    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        })
+    }
+
+    pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Bool(b) => b,
+            Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+            Value::String(s) => {
+                matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+            }
+            _ => false,
+        })
+    }
+
+    /// A list; `null`, a missing field or a non-array become empty, and
+    /// elements that do not parse are skipped rather than failing the row.
+    pub fn vec<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Array(items) => items
+                .into_iter()
+                .filter_map(|v| serde_json::from_value(v).ok())
+                .collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    pub fn value<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn agent_tolerates_nulls_strings_and_unknown_fields() {
+        let a: Agent = serde_json::from_value(json!({
+            "id": "42", "name": "Jane Doe", "email": null, "isdisabled": "true",
+            "isapiagent": 0, "team": "Service Desk", "lastlogindate": "1900-01-01T00:00:00",
+            "teams": [{"team_id": 3, "team_name": "Service Desk", "is_manager": null},
+                      {"team_id": "7", "team_name": "Ops"}, "garbage"],
+            "roles": [{"id": "7d0c-guid", "name": "Agent"}, {"id": 5, "name": "Legacy"}],
+            "something_new": {"x": 1}
+        }))
+        .unwrap();
+        assert_eq!(a.id, 42);
+        assert_eq!(a.email, "");
+        assert!(a.isdisabled && !a.isapiagent);
+        assert_eq!(a.last_login(), None);
+        assert_eq!(a.teams.len(), 2);
+        assert_eq!(a.teams[1].team_id, 7);
+        assert_eq!(a.roles[1].id, "5");
+    }
+
+    #[test]
+    fn missing_everything_is_default() {
+        let u: User = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(u, User::default());
+        let s: Status =
+            serde_json::from_value(json!({"id": 9, "name": "Closed", "type": 2})).unwrap();
+        assert_eq!(s.status_type, 2);
+        let r: Role = serde_json::from_value(
+            json!({"id": "abc", "id_int": "12", "name": "Admin", "notes": null}),
+        )
+        .unwrap();
+        assert_eq!(r.id_int, 12);
+    }
+}

@@ -1,0 +1,168 @@
+//! Plain settings for the Halo client layer.
+//!
+//! The daemon's config file (another module) maps into this struct; tests build
+//! it directly. `Default` holds the production defaults, except `base_url`,
+//! which has no sensible default and must always be set.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::secret::Secret;
+
+/// Halo silently caps every list at 100 rows (haloitsm-api.md §3), so larger
+/// page sizes are clamped to this.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+#[derive(Clone, Debug)]
+pub struct HaloSettings {
+    /// Tenant root, e.g. `https://acme.haloitsm.com`. API paths (`/api/...`) are appended.
+    pub base_url: Url,
+    /// Authorisation server; defaults to `{base_url}/auth`.
+    pub auth_url: Option<Url>,
+    /// Sent as `?tenant=` on the token request only when set (hosted shared auth servers).
+    pub tenant: Option<String>,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Space separated OAuth scopes; `all` is what nearly every integration uses.
+    pub scope: String,
+    /// Client-side budget: at most this many requests in any rolling `rate_limit_window`.
+    /// Hosted Halo enforces 300 per rolling 5 minutes; 250 leaves headroom.
+    pub rate_limit_requests: u32,
+    pub rate_limit_window: Duration,
+    /// Requests in flight (including those waiting for the pacer) at once.
+    pub max_in_flight: usize,
+    /// Whole-request timeout (connect + send + body).
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Attempts per request for transient failures (5xx, timeouts, resets), first included.
+    pub max_attempts: u32,
+    /// Give up retrying (any reason, 429 included) once this much time has passed.
+    pub max_retry_elapsed: Duration,
+    /// Backoff for transient failures: initial delay, doubled per attempt, capped.
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    /// Pause after a 429 without Retry-After: long enough for a rolling window to drain.
+    pub rate_limited_backoff_initial: Duration,
+    pub rate_limited_backoff_max: Duration,
+    /// Refresh the access token after this fraction of `expires_in` has passed.
+    pub token_refresh_fraction: f64,
+    /// Rows per page for paged lists (clamped to `MAX_PAGE_SIZE`).
+    pub page_size: u32,
+}
+
+impl Default for HaloSettings {
+    fn default() -> Self {
+        HaloSettings {
+            // Placeholder: a deployment always configures its own tenant URL.
+            base_url: Url::parse("https://example.haloitsm.com/").expect("static URL parses"),
+            auth_url: None,
+            tenant: None,
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            scope: "all".to_string(),
+            rate_limit_requests: 250,
+            rate_limit_window: Duration::from_secs(300),
+            max_in_flight: 4,
+            request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            max_attempts: 5,
+            max_retry_elapsed: Duration::from_secs(600),
+            backoff_initial: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            rate_limited_backoff_initial: Duration::from_secs(10),
+            rate_limited_backoff_max: Duration::from_secs(90),
+            token_refresh_fraction: 0.8,
+            page_size: MAX_PAGE_SIZE,
+        }
+    }
+}
+
+impl HaloSettings {
+    /// `{auth_url}/token`, with `?tenant=` only when a tenant is configured.
+    pub fn token_url(&self) -> Url {
+        let auth = match &self.auth_url {
+            Some(u) => trim_slash(u).to_string(),
+            None => format!("{}/auth", trim_slash(&self.base_url)),
+        };
+        let mut url = join(&auth, "/token", &self.base_url);
+        if let Some(tenant) = self.tenant.as_deref().filter(|t| !t.is_empty()) {
+            url.query_pairs_mut().append_pair("tenant", tenant);
+        }
+        url
+    }
+
+    /// `{base_url}{path}`; `path` starts with `/api/`. Plain concatenation keeps
+    /// a base URL that has its own path prefix (`https://host/halo`) intact,
+    /// which `Url::join` would drop.
+    pub fn api_url(&self, path: &str) -> Url {
+        join(trim_slash(&self.base_url), path, &self.base_url)
+    }
+
+    /// The page size actually requested.
+    pub fn effective_page_size(&self) -> u32 {
+        self.page_size.clamp(1, MAX_PAGE_SIZE)
+    }
+}
+
+fn trim_slash(u: &Url) -> &str {
+    u.as_str().trim_end_matches('/')
+}
+
+fn join(prefix: &str, path: &str, fallback: &Url) -> Url {
+    let sep = if path.starts_with('/') { "" } else { "/" };
+    // Both halves come from a valid URL and a route template we control, so
+    // this only fails on a malformed path: fall back rather than panic.
+    Url::parse(&format!("{prefix}{sep}{path}")).unwrap_or_else(|_| fallback.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_url_defaults_to_base_auth_without_tenant() {
+        let s = HaloSettings {
+            base_url: Url::parse("https://acme.haloitsm.com/").unwrap(),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.token_url().as_str(),
+            "https://acme.haloitsm.com/auth/token"
+        );
+    }
+
+    #[test]
+    fn token_url_with_auth_server_and_tenant() {
+        let s = HaloSettings {
+            auth_url: Some(Url::parse("https://auth.haloservicedesk.com").unwrap()),
+            tenant: Some("acme co".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.token_url().as_str(),
+            "https://auth.haloservicedesk.com/token?tenant=acme+co"
+        );
+    }
+
+    #[test]
+    fn api_url_keeps_base_path() {
+        let s = HaloSettings {
+            base_url: Url::parse("https://host/halo/").unwrap(),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.api_url("/api/Agent/3").as_str(),
+            "https://host/halo/api/Agent/3"
+        );
+    }
+
+    #[test]
+    fn page_size_is_clamped() {
+        let s = HaloSettings {
+            page_size: 1000,
+            ..Default::default()
+        };
+        assert_eq!(s.effective_page_size(), 100);
+    }
+}
