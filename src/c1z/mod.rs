@@ -16,6 +16,7 @@ pub mod error;
 pub mod ksuid;
 mod loader;
 pub mod pb;
+pub mod reader;
 pub mod schema;
 pub mod stats;
 pub mod store;
@@ -24,5 +25,6 @@ mod upsert;
 
 pub use encode::{Kind, Record};
 pub use error::{Error, Result};
+pub use reader::{ReadOptions, Snapshot, SnapshotStats, SyncRunInfo};
 pub use stats::SyncStats;
 pub use store::{Counts, SnapshotInfo, Store, StoreOptions};

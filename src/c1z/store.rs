@@ -59,6 +59,10 @@ pub struct StoreOptions {
     /// Build bulk-table indexes after the load (true) or keep them during it (false).
     pub defer_indexes: bool,
     pub compression: Compression,
+    /// Test hook: hash every external id to the same value so that the
+    /// collision paths run. Never set outside tests.
+    #[doc(hidden)]
+    pub constant_hash: bool,
 }
 
 impl Default for StoreOptions {
@@ -73,6 +77,7 @@ impl Default for StoreOptions {
             rows_per_insert: 32,
             defer_indexes: true,
             compression: Compression::default(),
+            constant_hash: false,
         }
     }
 }
@@ -132,6 +137,7 @@ impl Store {
         let work = WorkDir::create(dest)?;
         let db_path = work.path.join("snapshot.db");
         let conn = open_private_db(&db_path, &opts)?;
+        let tables = Kind::ALL.map(|k| Table::new(k, opts.constant_hash));
         let mut store = Store {
             conn: Some(conn),
             loader: None,
@@ -139,7 +145,7 @@ impl Store {
             db_path,
             opts,
             sync: None,
-            tables: Kind::ALL.map(Table::new),
+            tables,
             pool: Vec::new(),
             clock: Clock::new(),
             indexes_built: false,
