@@ -243,6 +243,17 @@ fn round_trip_through_reader() {
     assert_eq!(stats.cached, Some(expected));
 }
 
+/// sync_id, started_at, ended_at, sync_token, sync_type, grants_backfilled, stats
+type SyncRunRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+    Option<String>,
+);
+
 #[test]
 fn schema_and_sync_run_match_the_sdk() {
     let dir = tempfile::tempdir().unwrap();
@@ -282,7 +293,7 @@ fn schema_and_sync_run_match_the_sdk() {
     let sdk_tables: Vec<&str> = schema::TABLES.iter().map(|t| t.name).collect();
     assert_eq!(tables, sdk_tables);
 
-    let runs: Vec<(String, String, Option<String>, String, String, i64, Option<String>)> = conn
+    let runs: Vec<SyncRunRow> = conn
         .prepare("SELECT sync_id, started_at, ended_at, sync_token, sync_type, grants_backfilled, stats FROM v1_sync_runs")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
@@ -631,7 +642,7 @@ fn unwritable_destination_names_the_path() {
     store.start_sync(&ksuid::new()).unwrap();
     store.put_grants(&fixture().grants).unwrap();
     store.end_sync().unwrap();
-    let err = store.finish(&out).err().expect("must fail");
+    let err = store.finish(&out).expect_err("must fail");
     assert!(
         err.to_string().contains(&out.display().to_string()),
         "{err}"

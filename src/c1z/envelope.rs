@@ -123,7 +123,7 @@ pub fn read_magic(r: &mut impl Read, path: &Path) -> Result<Format> {
         m if m == MAGIC_V3 => Ok(Format::V3),
         m => Err(Error::NotC1z {
             path: path.to_path_buf(),
-            reason: format!("bad magic {:02x?} (expected \"C1ZF\\0\")", m),
+            reason: format!("bad magic \"{}\" (expected \"C1ZF\\0\")", m.escape_ascii()),
         }),
     }
 }
@@ -155,13 +155,13 @@ pub fn decode_payload(
     if got < 4 || head[..4] != [0x28, 0xB5, 0x2F, 0xFD] {
         return Err(corrupt("no zstd frame after the c1z magic".into()));
     }
-    if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(&head[..got]) {
-        if size > limit {
-            return Err(Error::TooLarge {
-                path: path.to_path_buf(),
-                limit,
-            });
-        }
+    if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(&head[..got])
+        && size > limit
+    {
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
     }
 
     let chained = io::Cursor::new(head[..got].to_vec()).chain(input);

@@ -281,11 +281,11 @@ impl State {
                 stmt.raw_bind_parameter(1, target).map_err(sq("bind"))?;
                 bind_cols(&mut stmt, 2, row, ncols, data_col).map_err(sq("bind"))?;
                 stmt.raw_execute().map_err(sq("update"))?;
-                if let Some(tc) = kind.type_col() {
-                    if old_type != row.text(tc) {
-                        *delta.by_type.entry(old_type).or_default() -= 1;
-                        *delta.by_type.entry(row.text(tc).to_vec()).or_default() += 1;
-                    }
+                if let Some(tc) = kind.type_col()
+                    && old_type != row.text(tc)
+                {
+                    *delta.by_type.entry(old_type).or_default() -= 1;
+                    *delta.by_type.entry(row.text(tc).to_vec()).or_default() += 1;
                 }
             }
             None => {

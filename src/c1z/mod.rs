@@ -13,11 +13,13 @@
 pub mod encode;
 pub mod envelope;
 pub mod error;
+pub mod inspect;
 pub mod ksuid;
 mod loader;
 pub mod pb;
 pub mod reader;
 pub mod schema;
+pub mod snapshot_writer;
 pub mod stats;
 pub mod store;
 pub mod timestamp;
@@ -25,6 +27,10 @@ mod upsert;
 
 pub use encode::{Kind, Record};
 pub use error::{Error, Result};
+pub use inspect::InspectWhat;
 pub use reader::{ReadOptions, Snapshot, SnapshotStats, SyncRunInfo};
+pub use snapshot_writer::{
+    AbortSnapshot, BeginSnapshot, FinishSnapshot, Rows, SnapshotWriter, WriteRows,
+};
 pub use stats::SyncStats;
-pub use store::{Counts, SnapshotInfo, Store, StoreOptions};
+pub use store::{Counts, Phases, SnapshotInfo, Store, StoreOptions};

@@ -102,6 +102,18 @@ pub struct SnapshotInfo {
     /// Size of the SQLite database inside it.
     pub db_bytes: u64,
     pub counts: Counts,
+    pub phases: Phases,
+}
+
+/// Where the time went, for `snapshot_phase_seconds`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Phases {
+    /// From `create` to the end of `end_sync` (all rows in SQLite).
+    pub rows: Duration,
+    /// Building the deferred indexes.
+    pub indexes: Duration,
+    /// Compressing, fsyncing and renaming.
+    pub compress: Duration,
 }
 
 struct SyncRun {
@@ -124,6 +136,8 @@ pub struct Store {
     pool: Vec<Row>,
     clock: Clock,
     indexes_built: bool,
+    created: Instant,
+    rows_time: Duration,
 }
 
 impl Store {
@@ -149,6 +163,8 @@ impl Store {
             pool: Vec::new(),
             clock: Clock::new(),
             indexes_built: false,
+            created: Instant::now(),
+            rows_time: Duration::ZERO,
         };
         store.create_schema()?;
         Ok(store)
@@ -336,6 +352,7 @@ impl Store {
             t.release_memory();
         }
         self.pool = Vec::new();
+        self.rows_time = self.created.elapsed();
         Ok(stats)
     }
 
@@ -391,10 +408,10 @@ impl Store {
         let tmp_path = tmp.path().to_path_buf();
         let t1 = Instant::now();
         let bytes = envelope::write_c1z(&self.db_path, &tmp_path, self.opts.compression)?;
-        let t_compress = t1.elapsed();
         fs::rename(&tmp_path, out).map_err(|e| Error::io("rename into", out, e))?;
         tmp.disarm();
         sync_parent_dir(out);
+        let t_compress = t1.elapsed();
         tracing::debug!(
             index_ms = t_index.as_secs_f64() * 1e3,
             compress_ms = t_compress.as_secs_f64() * 1e3,
@@ -410,6 +427,11 @@ impl Store {
             bytes,
             db_bytes,
             counts,
+            phases: Phases {
+                rows: self.rows_time,
+                indexes: t_index,
+                compress: t_compress,
+            },
         })
     }
 

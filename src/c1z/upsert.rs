@@ -79,11 +79,11 @@ impl Table {
                     self.insert_new(row, None);
                     return;
                 }
-                if let Some(tc) = self.kind.type_col() {
-                    if slot.text(tc) != row.text(tc) {
-                        count_type(&mut self.by_type, slot.text(tc), -1);
-                        count_type(&mut self.by_type, row.text(tc), 1);
-                    }
+                if let Some(tc) = self.kind.type_col()
+                    && slot.text(tc) != row.text(tc)
+                {
+                    count_type(&mut self.by_type, slot.text(tc), -1);
+                    count_type(&mut self.by_type, row.text(tc), 1);
                 }
                 self.pending_bytes = self.pending_bytes + row.bytes_len() - slot.bytes_len();
                 pool.push(std::mem::replace(slot, row));
