@@ -1,6 +1,7 @@
 //! WritePack: the baton SDK's c1z write benchmark, reproduced on our writer.
 //!
-//! `cargo bench --bench writepack` (sizes: `WRITEPACK_SIZES=10000,100000,1000000`).
+//! `cargo bench --bench writepack [-- SIZE...]` (or `WRITEPACK_SIZES=10000,100000,1000000`;
+//! `WRITEPACK_VARIANTS=pack,distinct`).
 //!
 //! - **WritePack N**: grant i in 0..N on entitlement `app:github:entitlement-%04d`
 //!   (i mod 100) of resource `app`/`github`, principal `user`/`user-%08d`
@@ -14,9 +15,10 @@
 //! is built inside the timed loop (as the SDK bench constructs then puts), and
 //! grants are put in pages of `WRITEPACK_PAGE` (default 1,000, like a connector page).
 //!
-//! Every (variant, size) runs in a fresh child process (this binary re-executed
+//! Each (variant, size) is run `WRITEPACK_REPEAT` times (default 3) and the
+//! median run (by total time) is printed. Every run is a fresh child process (this binary re-executed
 //! with `WRITEPACK_CHILD=<variant>:<n>`), so the peak RSS (VmHWM) is per run.
-//! `WRITEPACK_OPTS=page_size=..,cache_kib=..,threads=..,flush_rows=..,rows_per_insert=..,defer=0|1,level=..,workers=..`
+//! `WRITEPACK_OPTS=page_size=..,cache_kib=..,threads=..,sorter_kib=..,flush_rows=..,rows_per_insert=..,defer=0|1,level=..,workers=..`
 //! overrides `StoreOptions` for experiments; the defaults are what the daemon uses.
 
 use std::path::{Path, PathBuf};
@@ -56,6 +58,7 @@ impl Variant {
     }
 }
 
+#[derive(Clone)]
 struct Outcome {
     total_ms: f64,
     end_ms: f64,
@@ -70,8 +73,18 @@ fn main() {
         child(&spec);
         return;
     }
-    let sizes: Vec<u64> = std::env::var("WRITEPACK_SIZES")
-        .unwrap_or_else(|_| "10000,100000,1000000".into())
+    // Sizes: positional arguments (`cargo bench --bench writepack -- 100000`),
+    // else WRITEPACK_SIZES; cargo's own `--bench` flag is skipped.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let spec = if args.is_empty() {
+        std::env::var("WRITEPACK_SIZES").unwrap_or_else(|_| "10000,100000,1000000".into())
+    } else {
+        args.join(",")
+    };
+    let sizes: Vec<u64> = spec
         .split(',')
         .filter_map(|s| s.trim().replace('_', "").parse().ok())
         .collect();
@@ -82,7 +95,8 @@ fn main() {
         .collect();
 
     println!(
-        "c1z WritePack (2-core host; SDK figures measured on a 16-core arm64; page = {} grants)",
+        "c1z WritePack (this host: {} cores; SDK figures measured on a 16-core arm64; page = {} grants; median of WRITEPACK_REPEAT runs)",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
         page_size()
     );
     if let Ok(o) = std::env::var("WRITEPACK_OPTS") {
@@ -95,16 +109,26 @@ fn main() {
         "ours ms",
         "SDK sqlite ms",
         "SDK pebble ms",
-        "µs per put",
-        "end ms",
+        "µs/put",
+        "end ms*",
         "peak RSS",
         "c1z bytes",
         "db bytes",
         "rows"
     );
+    println!("(* end = end_sync + finish: last rows, index build, compression, fsync, rename)");
+    let repeat: usize = std::env::var("WRITEPACK_REPEAT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(3);
+    // Warm-up: page the binary in and settle the file system before timing.
+    let _ = run_child(Variant::Pack, 10_000);
     for &v in &variants {
         for &n in &sizes {
-            let Some(o) = run_child(v, n) else {
+            let mut runs: Vec<Outcome> = (0..repeat).filter_map(|_| run_child(v, n)).collect();
+            runs.sort_by(|a, b| a.total_ms.total_cmp(&b.total_ms));
+            let Some(o) = runs.get(runs.len() / 2).cloned() else {
                 println!("{:<10} {:>9}  (child failed)", v.name(), n);
                 continue;
             };
@@ -199,22 +223,6 @@ fn run(
     opts: StoreOptions,
 ) -> (f64, f64, baton_haloitsm::c1z::SnapshotInfo) {
     let page = page_size();
-    if std::env::var_os("WRITEPACK_DRY").is_some() {
-        let t = Instant::now();
-        let per_ent = (n / 10_000).max(1);
-        let mut buf = Vec::new();
-        let mut tot = 0usize;
-        for i in 0..n {
-            let g = grant(i / per_ent, i % per_ent);
-            if std::env::var_os("WRITEPACK_DRY_ENC").is_some() {
-                buf.clear();
-                prost::Message::encode(&g, &mut buf).unwrap();
-                tot += buf.len();
-            }
-            std::hint::black_box(&g);
-        }
-        eprintln!("dry {} ms {tot}", t.elapsed().as_millis());
-    }
     let start = Instant::now();
     let mut store = Store::create_with(out, opts).expect("create store");
     store.start_sync(&ksuid::new()).expect("start sync");
@@ -316,7 +324,7 @@ fn options_from_env() -> StoreOptions {
             "page_size" => o.page_size = num(v) as u32,
             "cache_kib" => o.cache_kib = num(v) as u32,
             "threads" => o.sorter_threads = num(v) as u32,
-            "temp_mem" => o.temp_in_memory = num(v) != 0,
+            "sorter_kib" => o.sorter_memory_kib = num(v) as u32,
             "flush_rows" => o.flush_rows = num(v) as usize,
             "flush_bytes" => o.flush_bytes = num(v) as usize,
             "rows_per_insert" => o.rows_per_insert = num(v) as usize,

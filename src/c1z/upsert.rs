@@ -34,6 +34,8 @@ pub(crate) struct Table {
     overflow: HashMap<Vec<u8>, i64>,
     /// Distinct rows.
     pub count: u64,
+    /// Total length of the distinct external ids (sizes the index build).
+    ext_bytes: u64,
     by_type: HashMap<Vec<u8>, u64>,
     /// Test hook (`StoreOptions::constant_hash`): every id hashes to 0.
     constant_hash: bool,
@@ -52,6 +54,7 @@ impl Table {
             by_hash: HashMap::default(),
             overflow: HashMap::new(),
             count: 0,
+            ext_bytes: 0,
             by_type: HashMap::new(),
         }
     }
@@ -110,6 +113,7 @@ impl Table {
             }
         }
         self.count += 1;
+        self.ext_bytes += row.text(self.kind.external_id_col()).len() as u64;
         if let Some(tc) = self.kind.type_col() {
             count_type(&mut self.by_type, row.text(tc), 1);
         }
@@ -139,6 +143,12 @@ impl Table {
         for (ty, d) in &delta.by_type {
             count_type(&mut self.by_type, ty, *d);
         }
+    }
+
+    /// Estimated bytes of this table's widest index keys, `(external_id,
+    /// sync_id)` plus record overhead: what SQLite's sorter holds per index build.
+    pub(crate) fn key_bytes(&self, sync_id_len: usize) -> u64 {
+        self.ext_bytes + self.count * (sync_id_len as u64 + 16)
     }
 
     pub(crate) fn by_type_sorted(&self) -> BTreeMap<String, u64> {
