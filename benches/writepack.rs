@@ -99,6 +99,7 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         page_size()
     );
+    println!("(* end = end_sync + finish: last rows, index build, compression, fsync, rename)");
     if let Ok(o) = std::env::var("WRITEPACK_OPTS") {
         println!("options: {o}");
     }
@@ -116,7 +117,6 @@ fn main() {
         "db bytes",
         "rows"
     );
-    println!("(* end = end_sync + finish: last rows, index build, compression, fsync, rename)");
     let repeat: usize = std::env::var("WRITEPACK_REPEAT")
         .ok()
         .and_then(|s| s.parse().ok())
