@@ -1,3 +1,175 @@
-//! snapshot happenings (filled by the issue that owns this concern).
+//! Snapshot (c1z) happenings: published, failed, aborted.
+//!
+//! One function per happening updates the metrics and writes the log line.
 
-pub fn init() {}
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus::{
+    Gauge, GaugeVec, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+};
+
+use crate::c1z::{Error, SnapshotInfo};
+
+static BYTES: LazyLock<IntGauge> = LazyLock::new(|| {
+    super::int_gauge(
+        "snapshot_bytes",
+        "Size of the last published c1z snapshot, in bytes.",
+    )
+});
+
+static DB_BYTES: LazyLock<IntGauge> = LazyLock::new(|| {
+    super::int_gauge(
+        "snapshot_db_bytes",
+        "Size of the SQLite database inside the last published c1z, in bytes.",
+    )
+});
+
+static ROWS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    super::int_gauge_vec(
+        "snapshot_rows",
+        "Rows in the last published c1z snapshot, per table.",
+        &["table"],
+    )
+});
+
+static WRITE_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+    super::histogram(
+        "snapshot_write_seconds",
+        "Time from opening a snapshot to its publication (rows, indexes, compression, rename).",
+        vec![
+            0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+        ],
+    )
+});
+
+static PHASE_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
+    super::histogram_vec(
+        "snapshot_phase_seconds",
+        "Time per phase of a published snapshot: rows (load), indexes, compress (incl. fsync and rename).",
+        &["phase"],
+        vec![
+            0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+        ],
+    )
+});
+
+static LAST_PHASE_SECONDS: LazyLock<GaugeVec> = LazyLock::new(|| {
+    super::gauge_vec(
+        "snapshot_last_phase_seconds",
+        "Per-phase time of the last published snapshot (rows, indexes, compress).",
+        &["phase"],
+    )
+});
+
+static ROWS_RECEIVED: LazyLock<IntCounter> = LazyLock::new(|| {
+    super::counter(
+        "snapshot_rows_received_total",
+        "Rows handed to the snapshot writer, repeats of an id included.",
+    )
+});
+
+static LAST_SUCCESS: LazyLock<Gauge> = LazyLock::new(|| {
+    super::gauge(
+        "snapshot_last_success_timestamp_seconds",
+        "Unix time of the last published c1z snapshot.",
+    )
+});
+
+static OUTCOMES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    super::counter_vec(
+        "snapshots_total",
+        "Snapshots by outcome: published, failed, aborted.",
+        &["outcome"],
+    )
+});
+
+const TABLES: [&str; 4] = ["resource_types", "resources", "entitlements", "grants"];
+const PHASES: [&str; 3] = ["rows", "indexes", "compress"];
+
+pub fn init() {
+    LazyLock::force(&BYTES);
+    LazyLock::force(&DB_BYTES);
+    LazyLock::force(&WRITE_SECONDS);
+    LazyLock::force(&LAST_SUCCESS);
+    LazyLock::force(&ROWS_RECEIVED);
+    for p in PHASES {
+        let _ = PHASE_SECONDS.get_metric_with_label_values(&[p]);
+        let _ = LAST_PHASE_SECONDS.get_metric_with_label_values(&[p]);
+    }
+    for t in TABLES {
+        let _ = ROWS.get_metric_with_label_values(&[t]);
+    }
+    for o in ["published", "failed", "aborted"] {
+        let _ = OUTCOMES.get_metric_with_label_values(&[o]);
+    }
+}
+
+/// A c1z was published at `info.path`, `elapsed` after the snapshot was opened.
+pub fn snapshot_finished(info: &SnapshotInfo, elapsed: Duration) {
+    BYTES.set(clamp(info.bytes));
+    DB_BYTES.set(clamp(info.db_bytes));
+    let c = &info.counts;
+    let rows = [c.resource_types, c.resources, c.entitlements, c.grants];
+    for (t, n) in TABLES.iter().zip(rows) {
+        if let Ok(g) = ROWS.get_metric_with_label_values(&[t]) {
+            g.set(clamp(n));
+        }
+    }
+    let p = &info.phases;
+    for (phase, d) in PHASES.iter().zip([p.rows, p.indexes, p.compress]) {
+        if let Ok(h) = PHASE_SECONDS.get_metric_with_label_values(&[phase]) {
+            h.observe(d.as_secs_f64());
+        }
+        if let Ok(g) = LAST_PHASE_SECONDS.get_metric_with_label_values(&[phase]) {
+            g.set(d.as_secs_f64());
+        }
+    }
+    WRITE_SECONDS.observe(elapsed.as_secs_f64());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    LAST_SUCCESS.set(now.as_secs_f64());
+    super::inc(&OUTCOMES, &["published"]);
+    tracing::info!(
+        path = %info.path.display(),
+        sync_id = %info.sync_id,
+        bytes = info.bytes,
+        db_bytes = info.db_bytes,
+        resource_types = c.resource_types,
+        resources = c.resources,
+        entitlements = c.entitlements,
+        grants = c.grants,
+        rows_ms = p.rows.as_millis() as u64,
+        indexes_ms = p.indexes.as_millis() as u64,
+        compress_ms = p.compress.as_millis() as u64,
+        elapsed_ms = elapsed.as_millis() as u64,
+        "snapshot published"
+    );
+}
+
+/// The writer received a batch of `n` rows (counted before de-duplication).
+pub fn rows_received(n: usize) {
+    ROWS_RECEIVED.inc_by(n as u64);
+}
+
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Writing or publishing a snapshot failed; nothing was published.
+pub fn snapshot_failed(sync_id: &str, error: &Error, elapsed: Duration) {
+    super::inc(&OUTCOMES, &["failed"]);
+    tracing::error!(
+        sync_id,
+        error = %error,
+        elapsed_ms = elapsed.as_millis() as u64,
+        "snapshot failed; nothing published"
+    );
+}
+
+/// A snapshot was thrown away on request (sync cancelled or failed upstream).
+pub fn snapshot_aborted(sync_id: &str) {
+    super::inc(&OUTCOMES, &["aborted"]);
+    tracing::warn!(sync_id, "snapshot aborted; nothing published");
+}

@@ -1,0 +1,600 @@
+//! The c1z writer: one sync into a private SQLite file, then one compressed,
+//! atomically renamed c1z. This is the only writer; the sync, the actor and the
+//! WritePack bench all go through it.
+//!
+//! Life cycle: `create` → `start_sync` → `put_*` (any order, any number of
+//! batches) → `end_sync` → `finish(out)`. `abort()`, or dropping the store
+//! before `finish` returns, removes every temporary file; the file at the
+//! destination is only ever replaced by a complete snapshot (rename).
+//!
+//! Why it is fast (issue #6; the measurements are in the commit log and
+//! `benches/writepack.rs`):
+//! - The database is a private temp file until renamed, so it is written
+//!   without a journal, without fsync and under an exclusive lock; a crash
+//!   simply discards it. 64 KiB pages make fewer, fuller B-tree pages.
+//! - Upserts never reach SQLite as conflicts: they are resolved in memory
+//!   (`upsert.rs`), so the bulk tables need no unique index during the load.
+//!   Rows are appended in id order with multi-row INSERTs and every index (the
+//!   SDK's exact DDL) is built once at `finish`, by sorting rather than by a
+//!   B-tree descent per row and index.
+//! - A loader thread (`loader.rs`) owns the connection during the load, so
+//!   encoding and SQLite work overlap; the channel between them holds one batch.
+//! - Rows are encoded into recycled buffers: no allocation per row once warm.
+//! - The finished database is streamed through multithreaded zstd.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::encode::{Kind, Record, Row};
+use super::envelope::{self, Compression};
+use super::error::{Error, Result};
+use super::loader::{Loader, TableSql};
+use super::pb;
+use super::schema::TABLES;
+use super::stats::SyncStats;
+use super::timestamp;
+use super::upsert::Table;
+
+/// Tuning knobs. `Default` is what the daemon and the bench use; the fields
+/// exist so the bench can show what each choice is worth.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// SQLite page size. Larger pages mean fewer, fuller B-tree pages.
+    pub page_size: u32,
+    /// SQLite page cache (and sorter memory) in KiB.
+    pub cache_kib: u32,
+    /// Helper threads for SQLite's sorter when building indexes.
+    pub sorter_threads: u32,
+    /// Index builds keep SQLite's sorter runs in memory (`temp_store = MEMORY`)
+    /// when the largest table's estimated index keys fit in this many KiB, and
+    /// spill to temp files otherwise, so memory stays bounded for any tenant.
+    pub sorter_memory_kib: u32,
+    /// A table's pending batch is written to SQLite once it holds this many rows...
+    pub flush_rows: usize,
+    /// ...or this many encoded bytes.
+    pub flush_bytes: usize,
+    /// Rows per multi-row INSERT statement.
+    pub rows_per_insert: usize,
+    /// Build bulk-table indexes after the load (true) or keep them during it (false).
+    pub defer_indexes: bool,
+    pub compression: Compression,
+    /// Test hook: hash every external id to the same value so that the
+    /// collision paths run. Never set outside tests.
+    #[doc(hidden)]
+    pub constant_hash: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            page_size: 65536,
+            cache_kib: 32 * 1024,
+            sorter_threads: 0,
+            sorter_memory_kib: 128 * 1024,
+            flush_rows: 16 * 1024,
+            flush_bytes: 8 << 20,
+            rows_per_insert: 32,
+            defer_indexes: true,
+            compression: Compression::default(),
+            constant_hash: false,
+        }
+    }
+}
+
+/// Row counts per table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub resource_types: u64,
+    pub resources: u64,
+    pub entitlements: u64,
+    pub grants: u64,
+}
+
+/// A published snapshot.
+#[derive(Clone, Debug)]
+pub struct SnapshotInfo {
+    /// Where the c1z now is.
+    pub path: PathBuf,
+    pub sync_id: String,
+    /// Size of the c1z file.
+    pub bytes: u64,
+    /// Size of the SQLite database inside it.
+    pub db_bytes: u64,
+    pub counts: Counts,
+    pub phases: Phases,
+}
+
+/// Where the time went, for `snapshot_phase_seconds`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Phases {
+    /// From `create` to the end of `end_sync` (all rows in SQLite).
+    pub rows: Duration,
+    /// Building the deferred indexes.
+    pub indexes: Duration,
+    /// Compressing, fsyncing and renaming.
+    pub compress: Duration,
+}
+
+struct SyncRun {
+    id: String,
+    ended: bool,
+}
+
+/// The plain, synchronous c1z writer (see the module docs).
+pub struct Store {
+    /// The connection while no loader runs (before `start_sync`, after `end_sync`).
+    conn: Option<Connection>,
+    /// Owns the connection between `start_sync` and `end_sync`.
+    loader: Option<Loader>,
+    work: Option<WorkDir>,
+    db_path: PathBuf,
+    opts: StoreOptions,
+    sync: Option<SyncRun>,
+    tables: [Table; 4],
+    /// Recycled row buffers.
+    pool: Vec<Row>,
+    clock: Clock,
+    indexes_built: bool,
+    created: Instant,
+    rows_time: Duration,
+}
+
+impl Store {
+    /// Creates the private working database in a new temp directory next to
+    /// `dest` (`<dest>.<random>.tmp/`), so the final rename stays on one file system.
+    pub fn create(dest: &Path) -> Result<Store> {
+        Store::create_with(dest, StoreOptions::default())
+    }
+
+    pub fn create_with(dest: &Path, opts: StoreOptions) -> Result<Store> {
+        let work = WorkDir::create(dest)?;
+        let db_path = work.path.join("snapshot.db");
+        let conn = open_private_db(&db_path, &opts)?;
+        let tables = Kind::ALL.map(|k| Table::new(k, opts.constant_hash));
+        let mut store = Store {
+            conn: Some(conn),
+            loader: None,
+            work: Some(work),
+            db_path,
+            opts,
+            sync: None,
+            tables,
+            pool: Vec::new(),
+            clock: Clock::new(),
+            indexes_built: false,
+            created: Instant::now(),
+            rows_time: Duration::ZERO,
+        };
+        store.create_schema()?;
+        Ok(store)
+    }
+
+    /// Path of the working database (inside the temp directory).
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    fn conn(&self) -> Result<&Connection> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| Error::State("store is closed".into()))
+    }
+
+    fn create_schema(&mut self) -> Result<()> {
+        let defer = self.opts.defer_indexes;
+        let conn = self.conn()?;
+        let path = &self.db_path;
+        let sq = |ctx: &'static str| move |e| Error::sqlite(path, ctx, e);
+        // One transaction: each autocommit would rewrite page 1 (64 KiB).
+        conn.execute_batch("BEGIN").map_err(sq("begin"))?;
+        for t in TABLES {
+            conn.execute_batch(t.create).map_err(sq("create table"))?;
+            if t.bulk && defer {
+                continue;
+            }
+            for i in t.indexes {
+                conn.execute_batch(i.create).map_err(sq("create index"))?;
+            }
+        }
+        conn.execute_batch("COMMIT").map_err(sq("commit"))?;
+        if !defer {
+            self.indexes_built = true;
+        }
+        Ok(())
+    }
+
+    /// Starts the one `full` sync this file will hold: `sync_token` empty,
+    /// `grants_backfilled` 1 (new-style sync, baton-compat.md §1.5).
+    pub fn start_sync(&mut self, sync_id: &str) -> Result<()> {
+        if self.sync.is_some() {
+            return Err(Error::State(
+                "a sync was already started in this file".into(),
+            ));
+        }
+        if sync_id.is_empty() {
+            return Err(Error::State("empty sync id".into()));
+        }
+        let started = timestamp::now();
+        self.conn()?
+            .execute(
+                "INSERT INTO v1_sync_runs (sync_id, started_at, sync_token, sync_type, parent_sync_id, grants_backfilled) \
+                 VALUES (?1, ?2, '', 'full', '', 1)",
+                (sync_id, &started),
+            )
+            .map_err(|e| Error::sqlite(&self.db_path, "start sync", e))?;
+        let sql = Kind::ALL.map(|k| TableSql::new(k, sync_id, self.opts.rows_per_insert));
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| Error::State("store is closed".into()))?;
+        self.loader = Some(Loader::spawn(conn, &self.db_path, sql)?);
+        self.sync = Some(SyncRun {
+            id: sync_id.to_string(),
+            ended: false,
+        });
+        Ok(())
+    }
+
+    pub fn sync_id(&self) -> Option<&str> {
+        self.sync.as_ref().map(|s| s.id.as_str())
+    }
+
+    pub fn put_resource_types(&mut self, rows: &[pb::ResourceType]) -> Result<()> {
+        self.put(rows)
+    }
+
+    pub fn put_resources(&mut self, rows: &[pb::Resource]) -> Result<()> {
+        self.put(rows)
+    }
+
+    pub fn put_entitlements(&mut self, rows: &[pb::Entitlement]) -> Result<()> {
+        self.put(rows)
+    }
+
+    pub fn put_grants(&mut self, rows: &[pb::Grant]) -> Result<()> {
+        self.put(rows)
+    }
+
+    /// Upserts records into their table: last write wins per `external_id`.
+    pub fn put<R: Record>(&mut self, records: &[R]) -> Result<()> {
+        match &self.sync {
+            Some(s) if !s.ended => {}
+            Some(_) => return Err(Error::State("sync already ended".into())),
+            None => return Err(Error::State("no sync started".into())),
+        }
+        let t = R::KIND as usize;
+        let stamp = self.clock.stamp().to_owned();
+        for rec in records {
+            let mut row = self.pool.pop().unwrap_or_default();
+            row.clear();
+            if let Err(e) = rec.fill_row(&mut row, &stamp) {
+                self.pool.push(row);
+                return Err(e);
+            }
+            let table = &mut self.tables[t];
+            table.upsert(row, &mut self.pool);
+            let (rows, bytes) = table.backlog();
+            if rows >= self.opts.flush_rows || bytes >= self.opts.flush_bytes {
+                self.flush(t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands table `t`'s backlog to the loader (waits while one batch is queued).
+    fn flush(&mut self, t: usize) -> Result<()> {
+        let Some(batch) = self.tables[t].take_batch() else {
+            return Ok(());
+        };
+        let loader = self
+            .loader
+            .as_mut()
+            .ok_or_else(|| Error::State("no sync running".into()))?;
+        if loader.send(batch).is_err() {
+            // The loader stopped on an error; collect it.
+            return Err(self
+                .join_loader()
+                .err()
+                .unwrap_or_else(|| Error::State("the SQLite loader stopped".into())));
+        }
+        if self.pool.is_empty() {
+            loader.recycle(&mut self.pool);
+        }
+        Ok(())
+    }
+
+    /// Waits for the loader, takes the connection back and folds in its corrections.
+    fn join_loader(&mut self) -> Result<()> {
+        let Some(loader) = self.loader.take() else {
+            return Ok(());
+        };
+        let (conn, deltas, error) = loader.join();
+        self.conn = conn;
+        for (t, d) in self.tables.iter_mut().zip(deltas.iter()) {
+            t.apply(d);
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes what is pending, sets `ended_at` and caches the stats JSON.
+    pub fn end_sync(&mut self) -> Result<SyncStats> {
+        let sync_id = match &self.sync {
+            Some(s) if !s.ended => s.id.clone(),
+            Some(_) => return Err(Error::State("sync already ended".into())),
+            None => return Err(Error::State("no sync started".into())),
+        };
+        let t0 = Instant::now();
+        for t in 0..self.tables.len() {
+            self.flush(t)?;
+        }
+        self.join_loader()?;
+        tracing::debug!(
+            flush_ms = t0.elapsed().as_millis() as u64,
+            "c1z end_sync flushed"
+        );
+        let stats = self.stats();
+        self.conn()?
+            .execute(
+                "UPDATE v1_sync_runs SET ended_at = ?1, stats = ?2 WHERE sync_id = ?3",
+                (timestamp::now(), stats.to_json(), &sync_id),
+            )
+            .map_err(|e| Error::sqlite(&self.db_path, "end sync", e))?;
+        if let Some(s) = &mut self.sync {
+            s.ended = true;
+        }
+        // No more puts: give the upsert index and buffers back before the
+        // index build, which is where SQLite's sorter wants the memory.
+        for t in &mut self.tables {
+            t.release_memory();
+        }
+        self.pool = Vec::new();
+        self.rows_time = self.created.elapsed();
+        Ok(stats)
+    }
+
+    /// Counts of distinct rows so far (pending included; exact after `end_sync`).
+    pub fn stats(&self) -> SyncStats {
+        let [rt, res, ent, gr] = &self.tables;
+        SyncStats {
+            resource_types: rt.count,
+            resources: res.count,
+            entitlements: ent.count,
+            grants: gr.count,
+            resources_by_resource_type: res.by_type_sorted(),
+            entitlements_by_resource_type: ent.by_type_sorted(),
+            grants_by_resource_type: gr.by_type_sorted(),
+        }
+    }
+
+    pub fn counts(&self) -> Counts {
+        let [rt, res, ent, gr] = &self.tables;
+        Counts {
+            resource_types: rt.count,
+            resources: res.count,
+            entitlements: ent.count,
+            grants: gr.count,
+        }
+    }
+
+    /// Builds the deferred indexes, closes the database, compresses it to a
+    /// temp file next to `out`, fsyncs it and renames it over `out`.
+    /// On any error nothing at `out` changes and every temp file is removed.
+    pub fn finish(mut self, out: &Path) -> Result<SnapshotInfo> {
+        let sync_id = match &self.sync {
+            Some(s) if s.ended => s.id.clone(),
+            Some(_) => return Err(Error::State("finish before end_sync".into())),
+            None => return Err(Error::State("finish without a sync".into())),
+        };
+        let t0 = Instant::now();
+        self.build_indexes()?;
+        let counts = self.counts();
+        let t_index = t0.elapsed();
+
+        // Closing writes SQLite's last pages; with journal_mode=OFF there is
+        // no WAL to checkpoint, the file is complete once closed.
+        if let Some(conn) = self.conn.take() {
+            conn.close()
+                .map_err(|(_, e)| Error::sqlite(&self.db_path, "close", e))?;
+        }
+        let db_bytes = fs::metadata(&self.db_path)
+            .map_err(|e| Error::io("stat", &self.db_path, e))?
+            .len();
+
+        let tmp = TempFile(Some(temp_name(out, "tmp")));
+        let tmp_path = tmp.path().to_path_buf();
+        let t1 = Instant::now();
+        let bytes = envelope::write_c1z(&self.db_path, &tmp_path, self.opts.compression)?;
+        fs::rename(&tmp_path, out).map_err(|e| Error::io("rename into", out, e))?;
+        tmp.disarm();
+        sync_parent_dir(out);
+        let t_compress = t1.elapsed();
+        tracing::debug!(
+            index_ms = t_index.as_secs_f64() * 1e3,
+            compress_ms = t_compress.as_secs_f64() * 1e3,
+            total_ms = t0.elapsed().as_secs_f64() * 1e3,
+            db_bytes,
+            bytes,
+            "c1z finished"
+        );
+
+        Ok(SnapshotInfo {
+            path: out.to_path_buf(),
+            sync_id,
+            bytes,
+            db_bytes,
+            counts,
+            phases: Phases {
+                rows: self.rows_time,
+                indexes: t_index,
+                compress: t_compress,
+            },
+        })
+    }
+
+    /// Throws the snapshot away (same as dropping the store).
+    pub fn abort(self) {}
+
+    fn build_indexes(&mut self) -> Result<()> {
+        if self.indexes_built {
+            return Ok(());
+        }
+        // Sorting in memory saves 5–15% of the index build when it fits the budget.
+        let key_bytes = self
+            .tables
+            .iter()
+            .map(|t| t.key_bytes(self.sync.as_ref().map_or(0, |s| s.id.len())))
+            .max()
+            .unwrap_or(0);
+        let in_memory = key_bytes <= u64::from(self.opts.sorter_memory_kib) * 1024;
+        let conn = self.conn()?;
+        let path = &self.db_path;
+        let sq = |ctx: &'static str| move |e| Error::sqlite(path, ctx, e);
+        let temp_store = if in_memory { "MEMORY" } else { "FILE" };
+        conn.execute_batch(&format!("PRAGMA temp_store = {temp_store}"))
+            .map_err(sq("configure"))?;
+        conn.execute_batch("BEGIN").map_err(sq("begin"))?;
+        for t in TABLES.iter().filter(|t| t.bulk) {
+            for i in t.indexes {
+                let t0 = Instant::now();
+                conn.execute_batch(i.create).map_err(sq("create index"))?;
+                tracing::trace!(
+                    index = i.name,
+                    ms = t0.elapsed().as_secs_f64() * 1e3,
+                    "index built"
+                );
+            }
+        }
+        conn.execute_batch("COMMIT").map_err(sq("commit"))?;
+        self.indexes_built = true;
+        Ok(())
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Stop the loader and close SQLite before deleting its file.
+        drop(self.loader.take());
+        drop(self.conn.take());
+        drop(self.work.take());
+    }
+}
+
+fn open_private_db(path: &Path, opts: &StoreOptions) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(|e| Error::sqlite(path, "open", e))?;
+    // The file is private until renamed and discarded on any failure, so
+    // durability features buy nothing here: no journal, no fsync, no locking
+    // round trips. page_size must be set before the first table exists.
+    let pragmas = format!(
+        "PRAGMA page_size = {};
+         PRAGMA journal_mode = OFF;
+         PRAGMA synchronous = OFF;
+         PRAGMA locking_mode = EXCLUSIVE;
+         PRAGMA temp_store = FILE;
+         PRAGMA cache_size = -{};
+         PRAGMA threads = {};",
+        opts.page_size, opts.cache_kib, opts.sorter_threads
+    );
+    conn.execute_batch(&pragmas)
+        .map_err(|e| Error::sqlite(path, "configure", e))?;
+    Ok(conn)
+}
+
+/// `discovered_at` for a batch: formatted at most once a millisecond, because
+/// formatting per row would cost more than the rest of the put.
+struct Clock {
+    at: Instant,
+    text: String,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        Clock {
+            at: Instant::now(),
+            text: timestamp::now(),
+        }
+    }
+
+    fn stamp(&mut self) -> &str {
+        if self.at.elapsed() >= Duration::from_millis(1) {
+            self.at = Instant::now();
+            self.text = timestamp::now();
+        }
+        &self.text
+    }
+}
+
+/// `<dest>.<random>.<suffix>` in `dest`'s directory.
+fn temp_name(dest: &Path, suffix: &str) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "snapshot.c1z".into());
+    dest.with_file_name(format!("{name}.{:016x}.{suffix}", rand::random::<u64>()))
+}
+
+/// The private working directory; removed with everything in it on drop.
+struct WorkDir {
+    path: PathBuf,
+}
+
+impl WorkDir {
+    fn create(dest: &Path) -> Result<WorkDir> {
+        let path = temp_name(dest, "tmp");
+        let mut b = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        b.create(&path)
+            .map_err(|e| Error::io("create temp dir", &path, e))?;
+        Ok(WorkDir { path })
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// A temp file removed on drop unless disarmed (after the rename).
+struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// Makes the rename durable. Best effort: some file systems refuse to fsync a directory.
+fn sync_parent_dir(path: &Path) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}

@@ -1,0 +1,216 @@
+//! The SnapshotWriter actor: a full snapshot through messages, clean failure,
+//! and backpressure — with a slow writer, a producer's `send().await` does not
+//! return until its batch is written.
+
+use std::time::{Duration, Instant};
+
+use baton_haloitsm::c1z::{
+    AbortSnapshot, BeginSnapshot, Error, FinishSnapshot, Rows, Snapshot, SnapshotWriter,
+    StoreOptions, WriteRows, ksuid, pb,
+};
+
+fn grants(team: u32, n: u32) -> Vec<pb::Grant> {
+    (0..n)
+        .map(|i| pb::Grant {
+            id: format!("team:{team}:member:agent:{i}"),
+            entitlement: Some(pb::Entitlement {
+                id: format!("team:{team}:member"),
+                resource: Some(pb::Resource {
+                    id: Some(pb::ResourceId {
+                        resource_type: "team".into(),
+                        resource: team.to_string(),
+                        baton_resource: false,
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            principal: Some(pb::Resource {
+                id: Some(pb::ResourceId {
+                    resource_type: "agent".into(),
+                    resource: i.to_string(),
+                    baton_resource: false,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect()
+}
+
+#[actix::test]
+async fn writes_and_publishes_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("snap.c1z");
+    let writer = SnapshotWriter::start();
+    let sync_id = ksuid::new();
+
+    writer
+        .send(BeginSnapshot {
+            sync_id: sync_id.clone(),
+            dest: dest.clone(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    // A second Begin while one is open is refused.
+    let again = writer
+        .send(BeginSnapshot {
+            sync_id: "other".into(),
+            dest: dest.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(again, Err(Error::State(_))));
+
+    let types = vec![pb::ResourceType {
+        id: "team".into(),
+        ..Default::default()
+    }];
+    writer
+        .send(WriteRows(Rows::ResourceTypes(types)))
+        .await
+        .unwrap()
+        .unwrap();
+    let counts = writer
+        .send(WriteRows(Rows::Grants(grants(1, 50))))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(counts.grants, 50);
+    let info = writer.send(FinishSnapshot).await.unwrap().unwrap();
+    assert_eq!(info.sync_id, sync_id);
+    assert_eq!(info.counts.grants, 50);
+    assert_eq!(info.counts.resource_types, 1);
+
+    // The happening is visible on /metrics.
+    baton_haloitsm::telemetry::init();
+    let metrics = baton_haloitsm::telemetry::render();
+    assert!(
+        metrics.contains("baton_haloitsm_snapshot_bytes "),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("baton_haloitsm_snapshot_write_seconds_count"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("baton_haloitsm_snapshots_total{outcome=\"published\"}"),
+        "{metrics}"
+    );
+
+    let snap = Snapshot::open(&dest).unwrap();
+    assert_eq!(snap.sync().unwrap().sync_id, sync_id);
+    assert_eq!(snap.grants(None).unwrap().len(), 50);
+
+    // Nothing open any more.
+    let late = writer
+        .send(WriteRows(Rows::Grants(grants(2, 1))))
+        .await
+        .unwrap();
+    assert!(matches!(late, Err(Error::State(_))));
+}
+
+#[actix::test]
+async fn bad_rows_fail_the_snapshot_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("snap.c1z");
+    std::fs::write(&dest, b"previous").unwrap();
+    let writer = SnapshotWriter::start();
+    writer
+        .send(BeginSnapshot {
+            sync_id: ksuid::new(),
+            dest: dest.clone(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let bad = writer
+        .send(WriteRows(Rows::Grants(vec![pb::Grant::default()])))
+        .await
+        .unwrap();
+    assert!(matches!(bad, Err(Error::InvalidRow { .. })));
+    // The snapshot was dropped: finishing now fails and nothing was published.
+    assert!(writer.send(FinishSnapshot).await.unwrap().is_err());
+    assert_eq!(std::fs::read(&dest).unwrap(), b"previous");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+
+    // Abort of an open snapshot also leaves nothing behind.
+    writer
+        .send(BeginSnapshot {
+            sync_id: ksuid::new(),
+            dest: dest.clone(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    writer
+        .send(WriteRows(Rows::Grants(grants(1, 10))))
+        .await
+        .unwrap()
+        .unwrap();
+    writer.send(AbortSnapshot).await.unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"previous");
+}
+
+#[actix::test]
+async fn slow_writer_makes_producers_wait() {
+    const DELAY: Duration = Duration::from_millis(150);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("snap.c1z");
+    let writer = SnapshotWriter::start_with(StoreOptions::default(), DELAY);
+    writer
+        .send(BeginSnapshot {
+            sync_id: ksuid::new(),
+            dest: dest.clone(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+
+    let start = Instant::now();
+    // Three producers, one batch each, sent at the same time.
+    let producers: Vec<_> = (1..=3u32)
+        .map(|team| {
+            let writer = writer.clone();
+            async move {
+                let counts = writer
+                    .send(WriteRows(Rows::Grants(grants(team, 100))))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (team, start.elapsed(), counts.grants)
+            }
+        })
+        .collect();
+
+    // While the writer sleeps on the first batch, no producer has its answer.
+    let all = futures::future::join_all(producers);
+    futures::pin_mut!(all);
+    assert!(
+        tokio::time::timeout(DELAY / 2, &mut all).await.is_err(),
+        "a producer returned before its batch could have been written"
+    );
+    let mut done = all.await;
+    done.sort_by_key(|d| d.1);
+
+    // The writer handles one batch at a time: the k-th reply comes after k delays,
+    // and when a producer's send returns, its batch (and those before it) are in the store.
+    for (k, (team, at, grants_in_store)) in done.iter().enumerate() {
+        let k = k as u32 + 1;
+        assert!(
+            *at >= DELAY * k,
+            "producer {team} returned after {at:?}, expected ≥ {:?}",
+            DELAY * k
+        );
+        assert_eq!(*grants_in_store, 100 * u64::from(k), "producer {team}");
+    }
+
+    let info = writer.send(FinishSnapshot).await.unwrap().unwrap();
+    assert_eq!(info.counts.grants, 300);
+}
