@@ -424,6 +424,26 @@ impl Config {
         Ok(())
     }
 
+    /// The Halo client's settings; `base_url` is replaced when an embedded simulator serves the tenant.
+    pub fn halo_settings(&self, base_url: Option<Url>) -> crate::halo::HaloSettings {
+        let h = &self.halo;
+        crate::halo::HaloSettings {
+            base_url: base_url.unwrap_or_else(|| h.base_url.clone()),
+            auth_url: h.auth_url.clone(),
+            tenant: h.tenant.clone(),
+            client_id: h.client_id.clone(),
+            client_secret: h.client_secret.clone(),
+            scope: h.scope.clone(),
+            rate_limit_requests: h.rate_limit.requests,
+            rate_limit_window: h.rate_limit.window,
+            max_in_flight: h.max_in_flight,
+            request_timeout: h.request_timeout,
+            max_attempts: h.max_attempts,
+            max_retry_elapsed: h.max_retry_elapsed,
+            ..crate::halo::HaloSettings::default()
+        }
+    }
+
     /// The effective configuration as TOML, secrets redacted (for `check-config`).
     pub fn to_redacted_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))

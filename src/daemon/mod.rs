@@ -33,9 +33,17 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     telemetry::init();
     let ready = Arc::new(AtomicBool::new(false));
 
-    let children = pipeline::build(&cfg).await?;
+    // The embedded simulator (demo) lives as long as the daemon.
+    let (_sim, halo_base_url) = start_simulator(&cfg).await?;
+    std::fs::create_dir_all(&cfg.output.dir).map_err(|e| {
+        DaemonError::Startup(format!(
+            "cannot create output.dir {}: {e}",
+            cfg.output.dir.display()
+        ))
+    })?;
+    let pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
     let supervisor = Supervisor::new(
-        children,
+        pipeline.children,
         Backoff {
             initial: cfg.daemon.restart_backoff_initial,
             max: cfg.daemon.restart_backoff_max,
@@ -85,4 +93,20 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         Err(e) => tracing::warn!(error = %e, "supervisor gone during shutdown"),
     }
     Ok(())
+}
+
+/// Start the embedded simulator when the config has one; returns its handle and URL.
+pub async fn start_simulator(
+    cfg: &Config,
+) -> Result<(Option<crate::sim::SimHandle>, Option<url::Url>), DaemonError> {
+    let Some(sim) = &cfg.simulator else {
+        return Ok((None, None));
+    };
+    let handle = crate::sim::SimHandle::start(sim.tenant.clone(), sim.listen)
+        .await
+        .map_err(|e| DaemonError::Startup(format!("embedded simulator on {}: {e}", sim.listen)))?;
+    let url = url::Url::parse(&handle.base_url())
+        .map_err(|e| DaemonError::Startup(format!("simulator URL: {e}")))?;
+    tracing::warn!(base_url = %url, "using the embedded HaloITSM simulator, not a real tenant");
+    Ok((Some(handle), Some(url)))
 }

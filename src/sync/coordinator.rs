@@ -1,41 +1,249 @@
 //! SyncCoordinator: runs one full sync at a time.
 //!
-//! Owns: the "a sync is running" state. Never does: HTTP or SQLite itself; it
-//! drives the per-resource syncers and the SnapshotWriter.
-//! (Frame placeholder: the full-sync issue fills in the pipeline.)
+//! Owns: the "a sync is running" state and its cancel switch. Never does HTTP or
+//! SQLite itself: it starts the per-resource syncers (teams and roles first, then
+//! agents and end users, which need the team/role entitlements), and has the
+//! SnapshotWriter begin, finish or abort the snapshot.
+//!
+//! A trigger that arrives while a sync runs is refused (logged and counted), so
+//! overlapping schedules never run twice. A failed or cancelled sync aborts the
+//! snapshot: no file is published and no temp file is left.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error("full sync is not implemented yet")]
-    NotImplemented,
-}
+use super::agent_syncer::{AgentSyncer, AgentsSynced, SyncAgents};
+use super::mapping;
+use super::role_syncer::{RoleSyncer, SyncRoles};
+use super::syncer::{Cancel, SyncError, SyncRun};
+use super::team_syncer::{SyncTeams, TeamSyncer};
+use super::uploader::{Publish, Uploader};
+use super::user_syncer::{SyncUsers, UserSyncer};
+use crate::actor_slot::Slot;
+use crate::c1z::snapshot_writer::{
+    AbortSnapshot, BeginSnapshot, FinishSnapshot, Rows, SnapshotWriter,
+};
+use crate::c1z::{SnapshotInfo, ksuid};
+use crate::halo::HaloClient;
+use crate::telemetry;
 
-/// Ask for one full sync. `reason` is logged and labels the trigger ("schedule", "start", "cli").
+pub use super::syncer::SyncError as Error;
+
+/// Ask for one full sync. `reason` labels the trigger in logs ("start",
+/// "schedule", "cli"); `dest` overrides the published path (`sync -f FILE`).
 #[derive(Message, Debug)]
-#[rtype(result = "Result<(), SyncError>")]
+#[rtype(result = "Result<SyncReport, SyncError>")]
 pub struct StartSync {
     pub reason: &'static str,
+    pub dest: Option<PathBuf>,
 }
 
-#[derive(Default)]
-pub struct SyncCoordinator;
+/// Cancel the running sync, if any. Answers whether one was running.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct CancelSync;
+
+#[derive(Debug, Clone)]
+pub struct SyncReport {
+    pub sync_id: String,
+    pub snapshot: SnapshotInfo,
+    pub agents: u64,
+    pub elapsed: Duration,
+}
+
+#[derive(Clone)]
+pub struct CoordinatorSettings {
+    pub output_dir: PathBuf,
+    pub include_end_users: bool,
+}
+
+pub struct SyncCoordinator {
+    client: HaloClient,
+    writer: Slot<SnapshotWriter>,
+    /// Standalone mode publishes through the Uploader; `sync -f` has none.
+    uploader: Option<Slot<Uploader>>,
+    settings: CoordinatorSettings,
+    running: Option<(String, Cancel)>,
+}
+
+impl SyncCoordinator {
+    pub fn new(
+        client: HaloClient,
+        writer: Slot<SnapshotWriter>,
+        uploader: Option<Slot<Uploader>>,
+        settings: CoordinatorSettings,
+    ) -> Self {
+        SyncCoordinator {
+            client,
+            writer,
+            uploader,
+            settings,
+            running: None,
+        }
+    }
+}
 
 impl Actor for SyncCoordinator {
     type Context = Context<Self>;
 }
 
 impl Handler<StartSync> for SyncCoordinator {
-    type Result = Result<(), SyncError>;
+    type Result = ResponseActFuture<Self, Result<SyncReport, SyncError>>;
 
     fn handle(&mut self, msg: StartSync, _: &mut Self::Context) -> Self::Result {
-        tracing::warn!(
-            reason = msg.reason,
-            "sync requested, but full sync is not implemented yet"
-        );
-        Err(SyncError::NotImplemented)
+        if let Some((running, _)) = &self.running {
+            telemetry::sync::sync_refused(msg.reason, running);
+            let err = SyncError::AlreadyRunning(running.clone());
+            return Box::pin(actix::fut::ready(Err(err)));
+        }
+        let sync_id = ksuid::new();
+        let cancel = Cancel::default();
+        self.running = Some((sync_id.clone(), cancel.clone()));
+        let dest = msg
+            .dest
+            .unwrap_or_else(|| self.settings.output_dir.join(format!("sync-{sync_id}.c1z")));
+        tracing::info!(sync_id, reason = msg.reason, dest = %dest.display(), "sync started");
+        let run = SyncRun {
+            sync_id: sync_id.clone(),
+            client: self.client.clone(),
+            writer: self.writer.addr(),
+            cancel,
+        };
+        let include_end_users = self.settings.include_end_users;
+        let uploader = self.uploader.as_ref().map(Slot::addr);
+        let started = Instant::now();
+        Box::pin(
+            async move {
+                let (snapshot, agents) = run_sync(&run, dest, include_end_users).await?;
+                if let Some(up) = uploader {
+                    up.send(Publish(snapshot.clone()))
+                        .await
+                        .map_err(|source| SyncError::Mailbox {
+                            actor: "uploader",
+                            source,
+                        })??;
+                }
+                Ok(SyncReport {
+                    sync_id: run.sync_id.clone(),
+                    snapshot,
+                    agents: agents.agents,
+                    elapsed: started.elapsed(),
+                })
+            }
+            .into_actor(self)
+            .map(move |res: Result<SyncReport, SyncError>, act, _| {
+                act.running = None;
+                match &res {
+                    Ok(r) => telemetry::sync::sync_succeeded(
+                        &r.sync_id,
+                        r.elapsed,
+                        r.snapshot.counts.resources,
+                        r.snapshot.counts.entitlements,
+                        r.snapshot.counts.grants,
+                    ),
+                    Err(e) => telemetry::sync::sync_failed(&sync_id, started.elapsed(), e),
+                }
+                res
+            }),
+        )
+    }
+}
+
+impl Handler<CancelSync> for SyncCoordinator {
+    type Result = bool;
+
+    fn handle(&mut self, _: CancelSync, _: &mut Self::Context) -> bool {
+        match &self.running {
+            Some((id, cancel)) => {
+                tracing::warn!(sync_id = %id, "cancelling the running sync");
+                cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Whether a sync is running (for draining on shutdown).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct IsSyncing;
+
+impl Handler<IsSyncing> for SyncCoordinator {
+    type Result = bool;
+
+    fn handle(&mut self, _: IsSyncing, _: &mut Self::Context) -> bool {
+        self.running.is_some()
     }
 }
 
 crate::crashable!(SyncCoordinator);
+
+fn mailbox(actor: &'static str) -> impl FnOnce(MailboxError) -> SyncError {
+    move |source| SyncError::Mailbox { actor, source }
+}
+
+/// One sync into `dest`; on any failure the snapshot is aborted before returning.
+async fn run_sync(
+    run: &SyncRun,
+    dest: PathBuf,
+    include_end_users: bool,
+) -> Result<(SnapshotInfo, AgentsSynced), SyncError> {
+    run.writer
+        .send(BeginSnapshot {
+            sync_id: run.sync_id.clone(),
+            dest,
+        })
+        .await
+        .map_err(mailbox("snapshot_writer"))??;
+    let result = collect(run, include_end_users).await;
+    let result = match result {
+        Ok(agents) => run
+            .writer
+            .send(FinishSnapshot)
+            .await
+            .map_err(mailbox("snapshot_writer"))
+            .and_then(|r| r.map_err(SyncError::from))
+            .map(|info| (info, agents)),
+        Err(e) => Err(e),
+    };
+    if result.is_err() {
+        // Best effort: the writer also removes its temp files when dropped.
+        let _ = run.writer.send(AbortSnapshot).await;
+    }
+    result
+}
+
+async fn collect(run: &SyncRun, include_end_users: bool) -> Result<AgentsSynced, SyncError> {
+    let types = mapping::resource_types(include_end_users)
+        .iter()
+        .map(mapping::resource_type_pb)
+        .collect();
+    run.write(Rows::ResourceTypes(types)).await?;
+
+    // Teams and roles are one request each; agents need their entitlements.
+    let teams = TeamSyncer::new(run.clone()).start();
+    let roles = RoleSyncer::new(run.clone()).start();
+    let (teams, roles) = futures::join!(teams.send(SyncTeams), roles.send(SyncRoles));
+    let teams = teams.map_err(mailbox("team_syncer"))??;
+    let roles = roles.map_err(mailbox("role_syncer"))??;
+
+    let agents = AgentSyncer::new(
+        run.clone(),
+        Arc::new(teams.entitlements),
+        Arc::new(roles.entitlements),
+    )
+    .start();
+    let agents = agents.send(SyncAgents);
+    if include_end_users {
+        let users = UserSyncer::new(run.clone()).start();
+        let (agents, users) = futures::join!(agents, users.send(SyncUsers));
+        users.map_err(mailbox("user_syncer"))??;
+        Ok(agents.map_err(mailbox("agent_syncer"))??)
+    } else {
+        Ok(agents.await.map_err(mailbox("agent_syncer"))??)
+    }
+}

@@ -1,5 +1,12 @@
-//! Full sync pipeline: SyncCoordinator, per-resource syncers, Scheduler.
+//! Full sync pipeline: SyncCoordinator, one syncer per resource type,
+//! Scheduler and Uploader. `mapping` holds the ID contract with C1.
 
+pub mod agent_syncer;
 pub mod coordinator;
 pub mod mapping;
+pub mod role_syncer;
 pub mod scheduler;
+pub mod syncer;
+pub mod team_syncer;
+pub mod uploader;
+pub mod user_syncer;

@@ -3,7 +3,9 @@
 //!
 //! Owns: the timer. Never does: the sync itself; it sends `StartSync` to the
 //! SyncCoordinator and logs the outcome. A trigger that fires while a sync is
-//! still running is refused by the coordinator, not queued here.
+//! still running is refused by the coordinator, not queued here. A failed sync
+//! is retried sooner than the next interval: after 1 min, doubling, capped at
+//! the interval.
 
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use actix::prelude::*;
 use rand::Rng;
 
 use super::coordinator::{StartSync, SyncCoordinator};
+use super::syncer::SyncError;
 use crate::actor_slot::Slot;
 
 pub struct Scheduler {
@@ -18,6 +21,7 @@ pub struct Scheduler {
     interval: Duration,
     jitter: Duration,
     on_start: bool,
+    failures: u32,
 }
 
 impl Scheduler {
@@ -32,6 +36,7 @@ impl Scheduler {
             interval,
             jitter,
             on_start,
+            failures: 0,
         }
     }
 
@@ -58,14 +63,22 @@ impl Scheduler {
         let coordinator = self.coordinator.addr();
         // Spawned, so a long sync never blocks this actor's timers.
         ctx.spawn(
-            async move {
-                match coordinator.send(StartSync { reason }).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::warn!(reason, error = %e, "scheduled sync did not run"),
+            async move { coordinator.send(StartSync { reason, dest: None }).await }
+                .into_actor(self)
+                .map(move |res, act, ctx| match res {
+                    Ok(Ok(_)) => act.failures = 0,
+                    // Refused: another sync is running, which is not a failure.
+                    Ok(Err(SyncError::AlreadyRunning(_))) => {}
+                    Ok(Err(e)) => {
+                        act.failures += 1;
+                        let retry = Duration::from_secs(60)
+                            .saturating_mul(1 << (act.failures - 1).min(10))
+                            .min(act.interval);
+                        tracing::warn!(reason, error = %e, retry_s = retry.as_secs(), "sync failed; retrying early");
+                        ctx.run_later(retry, |act, ctx| act.trigger(ctx, "retry"));
+                    }
                     Err(e) => tracing::error!(reason, error = %e, "sync coordinator unavailable"),
-                }
-            }
-            .into_actor(self),
+                }),
         );
     }
 }

@@ -1,0 +1,76 @@
+//! What every per-resource syncer shares: the context of one sync run, the
+//! error type, cancellation, and the one way rows reach the SnapshotWriter.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use actix::Addr;
+
+use crate::c1z::snapshot_writer::{Rows, SnapshotWriter, WriteRows};
+use crate::halo::HaloClient;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("a sync is already running ({0})")]
+    AlreadyRunning(String),
+    #[error("halo: {0}")]
+    Halo(#[from] crate::halo::Error),
+    #[error("snapshot: {0}")]
+    Snapshot(#[from] crate::c1z::Error),
+    #[error("{0}")]
+    Publish(#[from] super::uploader::UploadError),
+    #[error("sync cancelled")]
+    Cancelled,
+    #[error("{actor} is unavailable: {source}")]
+    Mailbox {
+        actor: &'static str,
+        source: actix::MailboxError,
+    },
+}
+
+/// Set on shutdown; syncers check it between pages so a cancelled sync stops
+/// within one request and never publishes.
+#[derive(Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub fn check(&self) -> Result<(), SyncError> {
+        if self.0.load(Ordering::Acquire) {
+            Err(SyncError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Everything a syncer needs for one run. Cheap to clone.
+#[derive(Clone)]
+pub struct SyncRun {
+    pub sync_id: String,
+    pub client: HaloClient,
+    pub writer: Addr<SnapshotWriter>,
+    pub cancel: Cancel,
+}
+
+impl SyncRun {
+    /// Hand a batch to the writer and wait until it is written: the bounded
+    /// hand-off that makes a slow writer slow the syncers down.
+    pub async fn write(&self, rows: Rows) -> Result<(), SyncError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.cancel.check()?;
+        self.writer
+            .send(WriteRows(rows))
+            .await
+            .map_err(|source| SyncError::Mailbox {
+                actor: "snapshot_writer",
+                source,
+            })??;
+        Ok(())
+    }
+}
