@@ -237,3 +237,114 @@ fn bad_config_exits_78_naming_the_key() {
         assert!(!stderr.contains(SECRET), "case {key}: secret in stderr");
     }
 }
+
+fn sim_daemon_config(out: &std::path::Path, sim_extra: &str, sync: &str) -> String {
+    format!(
+        r#"
+[halo]
+base_url = "http://127.0.0.1:1"
+client_id = "ignored"
+
+[simulator.tenant]
+seed = 3
+agents = 300
+teams = 10
+roles = 4
+{sim_extra}
+
+[sync]
+{sync}
+
+[output]
+dir = "{}"
+keep = 2
+
+[http]
+listen = "127.0.0.1:0"
+
+[daemon]
+shutdown_grace = "5s"
+"#,
+        out.display()
+    )
+}
+
+fn c1z_files(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn scheduled_syncs_publish_latest_and_keep_the_newest() {
+    let cfg = temp_config("");
+    let out = cfg.dir.path().join("snapshots");
+    std::fs::write(
+        &cfg.path,
+        sim_daemon_config(&out, "", "interval = \"1s\"\njitter = \"0s\"\non_start = true"),
+    )
+    .unwrap();
+    let mut d = Daemon::start(&cfg.path, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while d.logs().matches("\"sync finished\"").count() < 3 {
+        assert!(Instant::now() < deadline, "fewer than 3 syncs: {}", d.logs());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let samples = parse_prometheus(&d.get("/metrics").1);
+    assert!(metric(&samples, "baton_haloitsm_sync_runs_total{result=\"success\"}").unwrap() >= 3.0);
+    assert!(metric(&samples, "baton_haloitsm_sync_last_success_timestamp_seconds").unwrap() > 0.0);
+    assert!(metric(&samples, "baton_haloitsm_snapshot_bytes").unwrap() > 0.0);
+    assert_eq!(d.sigterm().code(), Some(0));
+
+    let files = c1z_files(&out);
+    let snaps: Vec<_> = files.iter().filter(|f| f.starts_with("sync-")).collect();
+    assert_eq!(snaps.len(), 2, "keep = 2: {files:?}");
+    assert!(files.contains(&"latest.c1z".to_string()), "{files:?}");
+    let latest = std::fs::read_link(out.join("latest.c1z")).unwrap();
+    assert_eq!(&latest.to_string_lossy().to_string(), snaps.last().unwrap().as_str());
+    assert!(files.iter().all(|f| !f.contains(".tmp")), "{files:?}");
+
+    // The published file is a valid c1z: `inspect` reads it.
+    let out = Command::new(BIN)
+        .args(["inspect"])
+        .arg(out.join("latest.c1z"))
+        .arg("stats")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("agent"));
+}
+
+#[test]
+fn sigterm_during_a_sync_exits_zero_and_publishes_nothing() {
+    let cfg = temp_config("");
+    let out = cfg.dir.path().join("snapshots");
+    std::fs::write(
+        &cfg.path,
+        sim_daemon_config(
+            &out,
+            "agents = 3000\nlatency = { fixed = \"100ms\", jitter = \"0s\" }",
+            "on_start = true",
+        )
+        .replace("agents = 300\n", ""),
+    )
+    .unwrap();
+    let mut d = Daemon::start(&cfg.path, &[]);
+    assert!(
+        d.wait_for_log("teams listed", Duration::from_secs(20)),
+        "sync did not start: {}",
+        d.logs()
+    );
+    let t = Instant::now();
+    assert_eq!(d.sigterm().code(), Some(0), "{}", d.logs());
+    assert!(t.elapsed() < Duration::from_secs(5), "drain took {:?}", t.elapsed());
+    let files = c1z_files(&out);
+    assert!(files.is_empty(), "a cancelled sync left files: {files:?}");
+    assert!(d.logs().contains("sync cancelled"), "{}", d.logs());
+}
