@@ -282,15 +282,18 @@ fn one_sync(cfg: Config, file: PathBuf) -> Result<(), Failure> {
             ))),
         }
     })?;
+    use baton_haloitsm::telemetry::process;
     println!(
-        "{}: sync {} with {} resources, {} entitlements, {} grants ({} bytes) in {:.2}s",
+        "{}: sync {} with {} resources, {} entitlements, {} grants ({} bytes) in {:.2}s; peak_rss_bytes={} cpu_seconds={:.2}",
         report.snapshot.path.display(),
         report.sync_id,
         report.snapshot.counts.resources,
         report.snapshot.counts.entitlements,
         report.snapshot.counts.grants,
         report.snapshot.bytes,
-        report.elapsed.as_secs_f64()
+        report.elapsed.as_secs_f64(),
+        process::peak_rss_bytes().unwrap_or(0),
+        process::cpu_seconds().unwrap_or(0.0),
     );
     Ok(())
 }

@@ -287,18 +287,40 @@ fn scheduled_syncs_publish_latest_and_keep_the_newest() {
     let out = cfg.dir.path().join("snapshots");
     std::fs::write(
         &cfg.path,
-        sim_daemon_config(&out, "", "interval = \"1s\"\njitter = \"0s\"\non_start = true"),
+        sim_daemon_config(
+            &out,
+            "",
+            "interval = \"1s\"\njitter = \"0s\"\non_start = true",
+        ),
     )
     .unwrap();
     let mut d = Daemon::start(&cfg.path, &[]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while d.logs().matches("\"sync finished\"").count() < 3 {
-        assert!(Instant::now() < deadline, "fewer than 3 syncs: {}", d.logs());
+        assert!(
+            Instant::now() < deadline,
+            "fewer than 3 syncs: {}",
+            d.logs()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let samples = parse_prometheus(&d.get("/metrics").1);
-    assert!(metric(&samples, "baton_haloitsm_sync_runs_total{result=\"success\"}").unwrap() >= 3.0);
-    assert!(metric(&samples, "baton_haloitsm_sync_last_success_timestamp_seconds").unwrap() > 0.0);
+    assert!(
+        metric(
+            &samples,
+            "baton_haloitsm_sync_runs_total{result=\"success\"}"
+        )
+        .unwrap()
+            >= 3.0
+    );
+    assert!(
+        metric(
+            &samples,
+            "baton_haloitsm_sync_last_success_timestamp_seconds"
+        )
+        .unwrap()
+            > 0.0
+    );
     assert!(metric(&samples, "baton_haloitsm_snapshot_bytes").unwrap() > 0.0);
     assert_eq!(d.sigterm().code(), Some(0));
 
@@ -307,7 +329,10 @@ fn scheduled_syncs_publish_latest_and_keep_the_newest() {
     assert_eq!(snaps.len(), 2, "keep = 2: {files:?}");
     assert!(files.contains(&"latest.c1z".to_string()), "{files:?}");
     let latest = std::fs::read_link(out.join("latest.c1z")).unwrap();
-    assert_eq!(&latest.to_string_lossy().to_string(), snaps.last().unwrap().as_str());
+    assert_eq!(
+        &latest.to_string_lossy().to_string(),
+        snaps.last().unwrap().as_str()
+    );
     assert!(files.iter().all(|f| !f.contains(".tmp")), "{files:?}");
 
     // The published file is a valid c1z: `inspect` reads it.
@@ -317,7 +342,11 @@ fn scheduled_syncs_publish_latest_and_keep_the_newest() {
         .arg("stats")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("agent"));
 }
 
@@ -343,7 +372,11 @@ fn sigterm_during_a_sync_exits_zero_and_publishes_nothing() {
     );
     let t = Instant::now();
     assert_eq!(d.sigterm().code(), Some(0), "{}", d.logs());
-    assert!(t.elapsed() < Duration::from_secs(5), "drain took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "drain took {:?}",
+        t.elapsed()
+    );
     let files = c1z_files(&out);
     assert!(files.is_empty(), "a cancelled sync left files: {files:?}");
     assert!(d.logs().contains("sync cancelled"), "{}", d.logs());

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use baton_haloitsm::actor_slot::Slot;
+use baton_haloitsm::c1z::StoreOptions;
 use baton_haloitsm::c1z::pb;
 use baton_haloitsm::c1z::reader::Snapshot;
 use baton_haloitsm::c1z::snapshot_writer::SnapshotWriter;
-use baton_haloitsm::c1z::StoreOptions;
 use baton_haloitsm::halo::{self, HaloSettings};
 use baton_haloitsm::sim::{SimConfig, SimHandle};
 use baton_haloitsm::sync::coordinator::{
@@ -56,7 +56,10 @@ fn coordinator(
     write_delay: Duration,
 ) -> Addr<SyncCoordinator> {
     let client = halo::start(settings(sim));
-    let writer = Slot::new(SnapshotWriter::start_with(StoreOptions::default(), write_delay));
+    let writer = Slot::new(SnapshotWriter::start_with(
+        StoreOptions::default(),
+        write_delay,
+    ));
     SyncCoordinator::new(
         client,
         writer,
@@ -116,14 +119,23 @@ async fn round_trip_reproduces_the_tenant_exactly() {
         .into_iter()
         .map(|t| t.id)
         .collect();
-    assert_eq!(types, ["agent", "role", "team", "user"].map(String::from).into());
+    assert_eq!(
+        types,
+        ["agent", "role", "team", "user"].map(String::from).into()
+    );
 
     // Every agent, disabled and API-only included, with the right status and account type.
     let agents = snap.resources(Some("agent")).unwrap();
     let want: BTreeSet<String> = tenant.agents.iter().map(|a| a.id.to_string()).collect();
     assert_eq!(ids(&agents), want);
-    assert!(tenant.agents.iter().any(|a| a.disabled), "tenant should have disabled agents");
-    assert!(tenant.agents.iter().any(|a| a.api_agent), "tenant should have API agents");
+    assert!(
+        tenant.agents.iter().any(|a| a.disabled),
+        "tenant should have disabled agents"
+    );
+    assert!(
+        tenant.agents.iter().any(|a| a.api_agent),
+        "tenant should have API agents"
+    );
     let by_id: BTreeMap<String, &pb::Resource> = agents
         .iter()
         .map(|r| (r.id.as_ref().unwrap().resource.clone(), r))
@@ -135,7 +147,12 @@ async fn round_trip_reproduces_the_tenant_exactly() {
         } else {
             pb::status::ResourceStatus::Enabled
         };
-        assert_eq!(r.status.as_ref().unwrap().status, want_status as i32, "agent {}", a.id);
+        assert_eq!(
+            r.status.as_ref().unwrap().status,
+            want_status as i32,
+            "agent {}",
+            a.id
+        );
         let ut: pb::UserTrait = pb::find_annotation(&r.annotations).expect("UserTrait");
         let want_type = if a.api_agent {
             pb::user_trait::AccountType::Service
@@ -151,17 +168,41 @@ async fn round_trip_reproduces_the_tenant_exactly() {
 
     // Teams and roles, each with exactly one entitlement.
     let teams = snap.resources(Some("team")).unwrap();
-    assert_eq!(ids(&teams), tenant.teams.iter().map(|t| t.id.to_string()).collect());
+    assert_eq!(
+        ids(&teams),
+        tenant.teams.iter().map(|t| t.id.to_string()).collect()
+    );
     let roles = snap.resources(Some("role")).unwrap();
-    assert_eq!(ids(&roles), tenant.roles.iter().map(|r| r.id.clone()).collect());
-    let ents: BTreeSet<String> = snap.entitlements(None).unwrap().into_iter().map(|e| e.id).collect();
-    let mut want_ents: BTreeSet<String> =
-        tenant.teams.iter().map(|t| format!("team:{}:member", t.id)).collect();
-    want_ents.extend(tenant.roles.iter().map(|r| format!("role:{}:assigned", r.id)));
+    assert_eq!(
+        ids(&roles),
+        tenant.roles.iter().map(|r| r.id.clone()).collect()
+    );
+    let ents: BTreeSet<String> = snap
+        .entitlements(None)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let mut want_ents: BTreeSet<String> = tenant
+        .teams
+        .iter()
+        .map(|t| format!("team:{}:member", t.id))
+        .collect();
+    want_ents.extend(
+        tenant
+            .roles
+            .iter()
+            .map(|r| format!("role:{}:assigned", r.id)),
+    );
     assert_eq!(ents, want_ents);
 
     // Every membership, exactly.
-    let grants: BTreeSet<String> = snap.grants(None).unwrap().into_iter().map(|g| g.id).collect();
+    let grants: BTreeSet<String> = snap
+        .grants(None)
+        .unwrap()
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
     let mut want_grants = BTreeSet::new();
     for a in &tenant.agents {
         for t in &a.team_ids {
@@ -176,7 +217,10 @@ async fn round_trip_reproduces_the_tenant_exactly() {
 
     // End users, inactive included.
     let users = snap.resources(Some("user")).unwrap();
-    assert_eq!(ids(&users), tenant.users.iter().map(|u| u.id.to_string()).collect());
+    assert_eq!(
+        ids(&users),
+        tenant.users.iter().map(|u| u.id.to_string()).collect()
+    );
 }
 
 #[actix::test]
@@ -186,16 +230,26 @@ async fn request_count_is_the_floor() {
     let dir = tempfile::tempdir().unwrap();
     let coord = coordinator(&sim, dir.path(), true, Duration::ZERO);
     sim.control().clear_requests();
-    sync_into(&coord, &dir.path().join("a.c1z")).await.expect("sync");
+    sync_into(&coord, &dir.path().join("a.c1z"))
+        .await
+        .expect("sync");
     let log = sim.control().requests();
     let api: Vec<_> = log.iter().filter(|r| r.path.starts_with("/api/")).collect();
-    let count = |p: &str| api.iter().filter(|r| r.path.eq_ignore_ascii_case(p)).count();
+    let count = |p: &str| {
+        api.iter()
+            .filter(|r| r.path.eq_ignore_ascii_case(p))
+            .count()
+    };
     // The agent list holds disabled and API-only agents too: all `agents` of the tenant.
     assert_eq!(count("/api/Agent"), agents.div_ceil(100), "{api:?}");
     assert_eq!(count("/api/Users"), users.div_ceil(100));
     assert_eq!(count("/api/Team"), 1);
     assert_eq!(count("/api/Roles"), 1);
-    assert_eq!(api.len(), agents.div_ceil(100) + users.div_ceil(100) + 2, "no N+1");
+    assert_eq!(
+        api.len(),
+        agents.div_ceil(100) + users.div_ceil(100) + 2,
+        "no N+1"
+    );
     assert_eq!(sim.control().token_requests(), 1);
 }
 
@@ -209,12 +263,21 @@ fn raw_rows(path: &Path) -> BTreeMap<String, Vec<(String, Vec<u8>)>> {
     std::fs::write(&db_path, db).unwrap();
     let conn = rusqlite::Connection::open(&db_path).unwrap();
     let mut out = BTreeMap::new();
-    for table in ["v1_resource_types", "v1_resources", "v1_entitlements", "v1_grants"] {
+    for table in [
+        "v1_resource_types",
+        "v1_resources",
+        "v1_entitlements",
+        "v1_grants",
+    ] {
         let mut stmt = conn
-            .prepare(&format!("select external_id, data from {table} order by external_id"))
+            .prepare(&format!(
+                "select external_id, data from {table} order by external_id"
+            ))
             .unwrap();
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
             .unwrap()
             .map(Result::unwrap)
             .collect();
@@ -263,7 +326,8 @@ async fn a_slow_writer_holds_the_syncers_back_and_loses_nothing() {
                 .filter(|r| r.path.eq_ignore_ascii_case("/api/Agent"))
                 .count() as i64;
             // Writes finished so far (teams+roles+types take 5 writes; then 2 per page).
-            let written_pages = ((started.elapsed().as_millis() as i64) / delay.as_millis() as i64 - 5) / 2;
+            let written_pages =
+                ((started.elapsed().as_millis() as i64) / delay.as_millis() as i64 - 5) / 2;
             worst_lead = worst_lead.max(served - written_pages.max(0));
         }
         worst_lead
@@ -282,7 +346,11 @@ async fn a_slow_writer_holds_the_syncers_back_and_loses_nothing() {
     );
     assert_eq!(report.agents as usize, agents);
     assert_eq!(
-        Snapshot::open(&dest).unwrap().resources(Some("agent")).unwrap().len(),
+        Snapshot::open(&dest)
+            .unwrap()
+            .resources(Some("agent"))
+            .unwrap()
+            .len(),
         agents
     );
 }
@@ -312,10 +380,17 @@ async fn overlapping_triggers_run_once_and_cancel_publishes_nothing() {
         r
     };
     let (first, second) = futures::join!(first, second);
-    assert!(matches!(second, Err(SyncError::AlreadyRunning(_))), "{second:?}");
+    assert!(
+        matches!(second, Err(SyncError::AlreadyRunning(_))),
+        "{second:?}"
+    );
     assert!(matches!(first.unwrap(), Err(SyncError::Cancelled)));
     assert!(!dest.exists(), "a cancelled sync must not publish");
-    assert!(files_in(dir.path()).is_empty(), "temp files left: {:?}", files_in(dir.path()));
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "temp files left: {:?}",
+        files_in(dir.path())
+    );
 
     // The coordinator is free again afterwards.
     let ok = sync_into(&coord, &dest).await.expect("next sync runs");
@@ -334,7 +409,14 @@ async fn unwritable_destination_fails_naming_the_path_and_keeps_the_previous_fil
     // A destination under a regular file cannot be created (even as root).
     let bad: PathBuf = good.join("nested.c1z");
     let err = sync_into(&coord, &bad).await.expect_err("must fail");
-    assert!(err.to_string().contains(&good.display().to_string()), "{err}");
-    assert_eq!(std::fs::read(&good).unwrap(), before, "previous snapshot changed");
+    assert!(
+        err.to_string().contains(&good.display().to_string()),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&good).unwrap(),
+        before,
+        "previous snapshot changed"
+    );
     assert_eq!(files_in(dir.path()), ["good.c1z"]);
 }

@@ -77,9 +77,9 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             page_size: 65536,
-            cache_kib: 32 * 1024,
+            cache_kib: 8 * 1024,
             sorter_threads: 0,
-            sorter_memory_kib: 128 * 1024,
+            sorter_memory_kib: 16 * 1024,
             flush_rows: 16 * 1024,
             flush_bytes: 8 << 20,
             rows_per_insert: 32,

@@ -18,6 +18,7 @@ use prometheus::{
 
 pub mod actors;
 pub mod api;
+pub mod process;
 pub mod snapshot;
 pub mod sync;
 
