@@ -66,7 +66,8 @@ fn start_sim(agents: usize, rate: Option<&str>) -> Sim {
     Sim { child, base_url }
 }
 
-fn sim_requests(base_url: &str) -> u64 {
+/// (requests logged, 429s answered) so far.
+fn sim_stats(base_url: &str) -> (u64, u64) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -78,7 +79,10 @@ fn sim_requests(base_url: &str) -> u64 {
             .json()
             .await
             .unwrap();
-        v["requests_logged"].as_u64().unwrap_or(0)
+        (
+            v["requests_logged"].as_u64().unwrap_or(0),
+            v["rate_limited"].as_u64().unwrap_or(0),
+        )
     })
 }
 
@@ -91,6 +95,7 @@ struct Run {
     peak_rss: u64,
     cpu: f64,
     requests: u64,
+    rate_limited: u64,
 }
 
 fn field<'a>(line: &'a str, key: &str) -> &'a str {
@@ -115,7 +120,7 @@ fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -
     )
     .unwrap();
     let out = dir.join(format!("bench-{agents}.c1z"));
-    let before = sim_requests(&sim.base_url);
+    let before = sim_stats(&sim.base_url);
     let t = Instant::now();
     let o = Command::new(BIN)
         .args(["--log-level", "warn", "--config"])
@@ -149,7 +154,8 @@ fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -
         bytes,
         peak_rss: field(&line, "peak_rss_bytes=").parse().unwrap_or(0),
         cpu: field(&line, "cpu_seconds=").trim().parse().unwrap_or(0.0),
-        requests: sim_requests(&sim.base_url) - before,
+        requests: sim_stats(&sim.base_url).0 - before.0,
+        rate_limited: sim_stats(&sim.base_url).1 - before.1,
     }
 }
 
@@ -217,8 +223,9 @@ fn main() {
             "Under Halo's rolling window, scaled 10x (simulator 300/30s, daemon budget 250/30s)"
         );
         println!(
-            "agents {agents}: {} requests in {:.1} s; floor {} / (250/30 s) = {:.1} s; ours/floor = {:.2}",
+            "agents {agents}: {} requests, {} answered 429, in {:.1} s; floor {} / (250/30 s) = {:.1} s; ours/floor = {:.2}",
             r.requests,
+            r.rate_limited,
             r.wall.as_secs_f64(),
             r.requests,
             floor_s,
