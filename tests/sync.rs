@@ -420,3 +420,78 @@ async fn unwritable_destination_fails_naming_the_path_and_keeps_the_previous_fil
     );
     assert_eq!(files_in(dir.path()), ["good.c1z"]);
 }
+
+#[actix::test]
+async fn memberships_to_unknown_teams_or_roles_are_counted_not_fatal() {
+    use baton_haloitsm::c1z::snapshot_writer::{AbortSnapshot, BeginSnapshot};
+    use baton_haloitsm::sync::agent_syncer::{AgentSyncer, SyncAgents};
+    use baton_haloitsm::sync::mapping::{self, EntitlementRef};
+    use baton_haloitsm::sync::syncer::{Cancel, SyncRun};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    baton_haloitsm::telemetry::init();
+    let sim = start_sim(sim_config(120, 0)).await;
+    let tenant = sim.control().snapshot();
+    let dir = tempfile::tempdir().unwrap();
+    let writer = SnapshotWriter::start();
+    writer
+        .send(BeginSnapshot {
+            sync_id: "x".repeat(27),
+            dest: dir.path().join("d.c1z"),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    // The team list "lost" every team; only the first role is known.
+    let role = &tenant.roles[0];
+    let role_res = mapping::role_resource(&baton_haloitsm::halo::Role {
+        id: role.id.clone(),
+        name: role.name.clone(),
+        ..Default::default()
+    });
+    let roles: HashMap<String, EntitlementRef> = [(
+        role.id.clone(),
+        EntitlementRef::of(&mapping::role_entitlement(&role_res)),
+    )]
+    .into();
+    let run = SyncRun {
+        sync_id: "x".repeat(27),
+        client: halo::start(settings(&sim)),
+        writer: writer.clone(),
+        cancel: Cancel::default(),
+    };
+    let dangling = |kind: &str| {
+        let text = baton_haloitsm::telemetry::render();
+        let key = format!("baton_haloitsm_sync_dangling_memberships_total{{kind=\"{kind}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&key).and_then(|v| v.parse::<f64>().ok()))
+            .unwrap_or(0.0)
+    };
+    let (teams_before, roles_before) = (dangling("team"), dangling("role"));
+    let done = AgentSyncer::new(run, Arc::new(HashMap::new()), Arc::new(roles))
+        .start()
+        .send(SyncAgents)
+        .await
+        .unwrap()
+        .expect("dangling memberships do not fail the sync");
+    writer.send(AbortSnapshot).await.unwrap();
+
+    let team_links: usize = tenant.agents.iter().map(|a| a.team_ids.len()).sum();
+    let known_role_links = tenant
+        .agents
+        .iter()
+        .filter(|a| a.role_ids.contains(&role.id))
+        .count();
+    let other_role_links: usize = tenant
+        .agents
+        .iter()
+        .map(|a| a.role_ids.len())
+        .sum::<usize>()
+        - known_role_links;
+    assert_eq!(done.agents as usize, tenant.agents.len());
+    assert_eq!(done.grants as usize, known_role_links);
+    assert_eq!(done.dangling as usize, team_links + other_role_links);
+    assert_eq!(dangling("team") - teams_before, team_links as f64);
+    assert_eq!(dangling("role") - roles_before, other_role_links as f64);
+}

@@ -41,6 +41,7 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
             cfg.output.dir.display()
         ))
     })?;
+    crate::sync::uploader::remove_stale_temp(&cfg.output.dir);
     let pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
     let supervisor = Supervisor::new(
         pipeline.children,

@@ -42,6 +42,8 @@ impl Actor for AgentSyncer {
 pub struct AgentsSynced {
     pub agents: u64,
     pub grants: u64,
+    /// Memberships skipped because their team or role was not in the lists.
+    pub dangling: u64,
 }
 
 #[derive(Message)]
@@ -68,17 +70,23 @@ impl Handler<SyncAgents> for AgentSyncer {
                     for m in &agent.teams {
                         match teams.get(&m.team_id) {
                             Some(e) => grants.push(mapping::agent_grant(e, agent.id)),
-                            None => telemetry::sync::dangling_membership(
-                                "team",
-                                agent.id,
-                                &m.team_id.to_string(),
-                            ),
+                            None => {
+                                done.dangling += 1;
+                                telemetry::sync::dangling_membership(
+                                    "team",
+                                    agent.id,
+                                    &m.team_id.to_string(),
+                                )
+                            }
                         }
                     }
                     for r in &agent.roles {
                         match roles.get(&r.id) {
                             Some(e) => grants.push(mapping::agent_grant(e, agent.id)),
-                            None => telemetry::sync::dangling_membership("role", agent.id, &r.id),
+                            None => {
+                                done.dangling += 1;
+                                telemetry::sync::dangling_membership("role", agent.id, &r.id)
+                            }
                         }
                     }
                 }
@@ -87,6 +95,9 @@ impl Handler<SyncAgents> for AgentSyncer {
                 run.write(Rows::Resources(resources)).await?;
                 run.write(Rows::Grants(grants)).await?;
                 tracing::debug!(sync_id = %run.sync_id, agents = done.agents, grants = done.grants, "agent page written");
+            }
+            if done.dangling > 0 {
+                tracing::warn!(sync_id = %run.sync_id, skipped = done.dangling, "memberships pointed at teams or roles missing from their lists (see baton_haloitsm_sync_dangling_memberships_total)");
             }
             tracing::info!(sync_id = %run.sync_id, agents = done.agents, grants = done.grants, "agents synced");
             Ok(done)

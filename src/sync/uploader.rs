@@ -88,6 +88,40 @@ pub fn publish(dir: &Path, snapshot: &Path, keep: usize) -> Result<PathBuf, Uplo
     Ok(latest)
 }
 
+/// Remove what a killed process left behind: the writer's `sync-*.c1z.<hex>.tmp`
+/// files and directories, and a half-made `latest` link. Called once at start,
+/// before any sync can be running. Returns how many entries were removed.
+pub fn remove_stale_temp(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let ours = (name.starts_with("sync-") || name == format!(".{LATEST}.tmp"))
+            && name.ends_with(".tmp");
+        if !ours {
+            continue;
+        }
+        let path = entry.path();
+        let result = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match result {
+            Ok(()) => {
+                removed += 1;
+                tracing::warn!(path = %path.display(), "removed a temp file left by an interrupted sync");
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove stale temp file")
+            }
+        }
+    }
+    removed
+}
+
 /// Snapshots are named `sync-<ksuid>.c1z`; KSUIDs sort by time, so names do too.
 fn prune(dir: &Path, keep: usize) -> Result<(), UploadError> {
     let mut snaps: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -106,4 +140,42 @@ fn prune(dir: &Path, keep: usize) -> Result<(), UploadError> {
         tracing::info!(path = %old.display(), "old snapshot removed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_temp_files_are_removed_and_snapshots_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("sync-A.c1z"), b"x").unwrap();
+        std::fs::write(d.join("sync-B.c1z.00ff00ff00ff00ff.tmp"), b"x").unwrap();
+        std::fs::create_dir(d.join("sync-B.c1z.1234123412341234.tmp")).unwrap();
+        std::fs::write(d.join("sync-B.c1z.1234123412341234.tmp/db"), b"x").unwrap();
+        std::fs::write(d.join("notes.tmp"), b"x").unwrap();
+        assert_eq!(remove_stale_temp(d), 2);
+        let mut left: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["notes.tmp", "sync-A.c1z"]);
+    }
+
+    #[test]
+    fn publish_links_latest_and_prunes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for n in ["sync-1.c1z", "sync-2.c1z", "sync-3.c1z"] {
+            std::fs::write(d.join(n), n).unwrap();
+        }
+        publish(d, &d.join("sync-3.c1z"), 2).unwrap();
+        assert!(!d.join("sync-1.c1z").exists());
+        assert_eq!(
+            std::fs::read_to_string(d.join(LATEST)).unwrap(),
+            "sync-3.c1z"
+        );
+    }
 }
