@@ -96,14 +96,14 @@ struct Joined {
 
 pub(crate) struct Loader {
     tx: Option<SyncSender<Batch>>,
-    recycled: Receiver<Vec<Row>>,
+    recycled: Receiver<(Kind, Vec<Row>)>,
     handle: Option<JoinHandle<Joined>>,
 }
 
 impl Loader {
     pub(crate) fn spawn(conn: Connection, db_path: &Path, sql: [TableSql; 4]) -> Result<Loader> {
         let (tx, rx) = mpsc::sync_channel::<Batch>(1);
-        let (back_tx, back_rx) = mpsc::channel::<Vec<Row>>();
+        let (back_tx, back_rx) = mpsc::channel::<(Kind, Vec<Row>)>();
         let db_path = db_path.to_path_buf();
         let handle = std::thread::Builder::new()
             .name("c1z-loader".into())
@@ -125,11 +125,11 @@ impl Loader {
         }
     }
 
-    /// Moves returned row buffers into `pool` without waiting.
-    pub(crate) fn recycle(&self, pool: &mut Vec<Row>) {
+    /// Moves returned row buffers into their table's pool without waiting.
+    pub(crate) fn recycle(&self, pools: &mut [Vec<Row>; 4]) {
         loop {
             match self.recycled.try_recv() {
-                Ok(rows) => pool.extend(rows),
+                Ok((kind, rows)) => pools[kind as usize].extend(rows),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
             }
         }
@@ -166,7 +166,7 @@ fn run(
     db: PathBuf,
     sql: [TableSql; 4],
     rx: Receiver<Batch>,
-    back: mpsc::Sender<Vec<Row>>,
+    back: mpsc::Sender<(Kind, Vec<Row>)>,
 ) -> Joined {
     let mut state = State {
         sql,
@@ -186,7 +186,7 @@ fn run(
         let mut rows = batch.rows;
         rows.extend(batch.updates.into_iter().map(|(_, r)| r));
         // The producer may be gone (store dropped); then the buffers just drop.
-        let _ = back.send(rows);
+        let _ = back.send((batch.kind, rows));
     }
     Joined {
         conn,

@@ -80,8 +80,14 @@ impl Default for StoreOptions {
             cache_kib: 8 * 1024,
             sorter_threads: 0,
             sorter_memory_kib: 16 * 1024,
-            flush_rows: 16 * 1024,
-            flush_bytes: 8 << 20,
+            // Up to ~4 batches per table are alive at once (pending, queued,
+            // being inserted, returned for reuse), so these bound the row
+            // buffers. 16k rows / 8 MiB put ~60 MB of buffers in circulation
+            // at 100k agents; 4k / 2 MiB cut the sync's peak RSS from 103 to
+            // 68 MB at no measurable cost (a transaction per 4k rows is cheap
+            // with journal_mode=OFF).
+            flush_rows: 4096,
+            flush_bytes: 2 << 20,
             rows_per_insert: 32,
             defer_indexes: true,
             compression: Compression::default(),
@@ -140,8 +146,12 @@ pub struct Store {
     opts: StoreOptions,
     sync: Option<SyncRun>,
     tables: [Table; 4],
-    /// Recycled row buffers.
-    pool: Vec<Row>,
+    /// Recycled row buffers, one pool per table. A buffer keeps the capacity
+    /// of the largest row it ever held; a shared pool let ~1 KiB resource
+    /// buffers drift into the (~300 B) grant rows, so the buffers in
+    /// circulation kept growing with the number of batches (massif, 100k
+    /// agents: 88 MB of row buffers at the peak).
+    pools: [Vec<Row>; 4],
     clock: Clock,
     indexes_built: bool,
     created: Instant,
@@ -168,7 +178,7 @@ impl Store {
             opts,
             sync: None,
             tables,
-            pool: Vec::new(),
+            pools: Default::default(),
             clock: Clock::new(),
             indexes_built: false,
             created: Instant::now(),
@@ -274,14 +284,15 @@ impl Store {
         let t = R::KIND as usize;
         let stamp = self.clock.stamp().to_owned();
         for rec in records {
-            let mut row = self.pool.pop().unwrap_or_default();
+            let pool = &mut self.pools[t];
+            let mut row = pool.pop().unwrap_or_default();
             row.clear();
             if let Err(e) = rec.fill_row(&mut row, &stamp) {
-                self.pool.push(row);
+                pool.push(row);
                 return Err(e);
             }
             let table = &mut self.tables[t];
-            table.upsert(row, &mut self.pool);
+            table.upsert(row, pool);
             let (rows, bytes) = table.backlog();
             if rows >= self.opts.flush_rows || bytes >= self.opts.flush_bytes {
                 self.flush(t)?;
@@ -306,9 +317,10 @@ impl Store {
                 .err()
                 .unwrap_or_else(|| Error::State("the SQLite loader stopped".into())));
         }
-        if self.pool.is_empty() {
-            loader.recycle(&mut self.pool);
-        }
+        // Always take back what the loader has finished with: buffers left in
+        // the channel are still allocated, and a pool that is not empty would
+        // otherwise make the next batch allocate fresh ones.
+        loader.recycle(&mut self.pools);
         Ok(())
     }
 
@@ -359,7 +371,7 @@ impl Store {
         for t in &mut self.tables {
             t.release_memory();
         }
-        self.pool = Vec::new();
+        self.pools = Default::default();
         self.rows_time = self.created.elapsed();
         Ok(stats)
     }
