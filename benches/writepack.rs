@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use baton_haloitsm::c1z::{Store, StoreOptions, ksuid, pb};
+use baton_haloitsm::c1z::{Store, StoreOptions, ksuid};
+use baton_haloitsm::pb;
 
 const SDK_SQLITE_MS: [(u64, f64); 3] = [(10_000, 190.8), (100_000, 2_970.0), (1_000_000, 53_380.0)];
 const SDK_PEBBLE_MS: [(u64, f64); 3] = [(10_000, 25.5), (100_000, 146.0), (1_000_000, 1_280.0)];

@@ -50,3 +50,46 @@ impl<A: Actor> Slot<A> {
         self.addr().connected()
     }
 }
+
+/// Fault injection: a supervised actor that receives `Crash` panics in its handler.
+/// Reachable only from tests and from `/debug/crash/{actor}` when
+/// `http.enable_fault_injection` is on.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct Crash;
+
+/// Progress probe: the supervisor sends it through the actor's mailbox and
+/// expects the answer within a deadline. An actor that is alive but stuck (a
+/// handler that never returns, a full mailbox that never drains) misses it and
+/// is restarted as `unresponsive`.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct Probe;
+
+/// Make an actor supervisable in one line: it answers `Probe` from its mailbox
+/// and panics on `Crash`. Actors whose progress lives elsewhere (the
+/// SnapshotWriter's SQLite thread) implement the two handlers themselves.
+#[macro_export]
+macro_rules! supervised {
+    ($actor:ty) => {
+        impl ::actix::Handler<$crate::actor_slot::Crash> for $actor {
+            type Result = ();
+            fn handle(
+                &mut self,
+                _: $crate::actor_slot::Crash,
+                _: &mut Self::Context,
+            ) -> Self::Result {
+                panic!("fault injection: {} crashed on request", stringify!($actor));
+            }
+        }
+        impl ::actix::Handler<$crate::actor_slot::Probe> for $actor {
+            type Result = ();
+            fn handle(
+                &mut self,
+                _: $crate::actor_slot::Probe,
+                _: &mut Self::Context,
+            ) -> Self::Result {
+            }
+        }
+    };
+}

@@ -6,7 +6,8 @@
 //! - `sync/`      SyncCoordinator, one syncer per resource type, Scheduler, Uploader;
 //! - `c1z/`       SnapshotWriter (SQLite off the actor thread), c1z reader, `inspect`;
 //! - `sim/`       the HaloITSM simulator used by tests, benches and the demo;
-//! - `telemetry/` every metric name, and one function per happening.
+//! - `pb`         the generated wire types (`c1.connector.v2`), shared by every layer;
+//! - `telemetry/` every metric name, and one function per happening (plain values in).
 
 pub mod actor_slot;
 pub mod c1z;
@@ -15,6 +16,7 @@ pub mod daemon;
 pub mod describe;
 pub mod halo;
 pub mod logging;
+pub mod pb;
 pub mod secret;
 pub mod sim;
 pub mod sync;

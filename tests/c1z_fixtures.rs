@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use baton_haloitsm::c1z::{Snapshot, pb};
+use baton_haloitsm::c1z::Snapshot;
+use baton_haloitsm::pb;
 use prost::Message;
 
 fn fixture(name: &str) -> Option<PathBuf> {

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use baton_haloitsm::c1z::{InspectWhat, Store, inspect, ksuid, pb};
+use baton_haloitsm::c1z::{InspectWhat, Store, inspect, ksuid};
+use baton_haloitsm::pb;
 
 fn render(path: &Path, what: InspectWhat, rtype: Option<&str>, json: bool) -> String {
     let mut out = Vec::new();

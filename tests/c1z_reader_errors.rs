@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use baton_haloitsm::c1z::{Error, ReadOptions, Snapshot, Store, ksuid, pb};
+use baton_haloitsm::c1z::{Error, ReadOptions, Snapshot, Store, ksuid};
+use baton_haloitsm::pb;
 
 fn opts(tmp: &Path) -> ReadOptions {
     ReadOptions {

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use baton_haloitsm::c1z::{
     AbortSnapshot, BeginSnapshot, Error, FinishSnapshot, Rows, Snapshot, SnapshotWriter,
-    StoreOptions, WriteRows, ksuid, pb,
+    StoreOptions, WriteRows, ksuid,
 };
+use baton_haloitsm::pb;
 
 fn grants(team: u32, n: u32) -> Vec<pb::Grant> {
     (0..n)

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use baton_haloitsm::c1z::{Error, Snapshot, Store, StoreOptions, SyncStats, ksuid, pb, schema};
+use baton_haloitsm::c1z::{Error, Snapshot, Store, StoreOptions, SyncStats, ksuid, schema};
+use baton_haloitsm::pb;
 use prost::Message;
 
 fn rid(t: &str, r: &str) -> Option<pb::ResourceId> {

@@ -41,7 +41,7 @@ impl Handler<StopNow> for Worker {
     }
 }
 
-baton_haloitsm::crashable!(Worker);
+baton_haloitsm::supervised!(Worker);
 
 async fn restarts(sup: &Addr<Supervisor>) -> u64 {
     sup.send(GetStatus).await.unwrap().actors[0].restarts

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use baton_haloitsm::actor_slot::Slot;
 use baton_haloitsm::c1z::StoreOptions;
-use baton_haloitsm::c1z::pb;
 use baton_haloitsm::c1z::reader::Snapshot;
 use baton_haloitsm::c1z::snapshot_writer::SnapshotWriter;
 use baton_haloitsm::halo::{self, HaloSettings};
+use baton_haloitsm::pb;
 use baton_haloitsm::sim::{SimConfig, SimHandle};
 use baton_haloitsm::sync::coordinator::{
     CancelSync, CoordinatorSettings, StartSync, SyncCoordinator, SyncReport,

@@ -19,8 +19,8 @@
 use prost::Message;
 
 use super::error::{Error, Result};
-use super::pb;
 use super::schema;
+use crate::pb;
 
 /// The four bulk tables a sync writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -10,8 +10,8 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::error::{Error, Result};
-use super::pb;
 use super::reader::{Snapshot, SnapshotStats, SyncRunInfo};
+use crate::pb;
 
 /// What to print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -8,7 +8,7 @@
 //! - `snapshot_writer`: the actor that owns a `Store` on a blocking thread;
 //! - `reader` / `inspect`: open any v1 c1z (ours or the SDK's) and print it;
 //! - `schema` (exact DDL), `encode` (row conventions), `envelope` (magic + zstd),
-//!   `ksuid`, `timestamp`, `stats`, `pb` (generated types).
+//!   `ksuid`, `timestamp`, `stats`. The wire types live in `crate::pb`.
 
 pub mod encode;
 pub mod envelope;
@@ -16,7 +16,6 @@ pub mod error;
 pub mod inspect;
 pub mod ksuid;
 mod loader;
-pub mod pb;
 pub mod reader;
 pub mod schema;
 pub mod snapshot_writer;

@@ -22,9 +22,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::envelope::{self, Format};
 use super::error::{Error, Result};
-use super::pb;
 use super::schema::{self, REQUIRED_TABLES};
 use super::stats::SyncStats;
+use crate::pb;
 
 /// The SDK's default cap on the decoded database (`BATON_DECODER_MAX_DECODED_SIZE_MB`).
 pub const DEFAULT_MAX_DECODED_BYTES: u64 = 10 << 30;

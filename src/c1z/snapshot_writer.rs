@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use actix::{Actor, Addr, Handler, Message, SyncArbiter, SyncContext};
 
 use super::error::{Error, Result};
-use super::pb;
 use super::store::{Counts, SnapshotInfo, Store, StoreOptions};
+use crate::pb;
 use crate::telemetry::snapshot as events;
 
 /// Opens a snapshot for sync `sync_id`, to be published at `dest`.
@@ -184,7 +184,7 @@ impl Handler<FinishSnapshot> for SnapshotWriter {
             .end_sync()
             .and_then(|_| open.store.finish(&open.dest));
         match &result {
-            Ok(info) => events::snapshot_finished(info, open.started.elapsed()),
+            Ok(info) => events::snapshot_finished(info.published(open.started.elapsed())),
             Err(e) => events::snapshot_failed(&open.sync_id, e, open.started.elapsed()),
         }
         result

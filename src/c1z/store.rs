@@ -38,11 +38,11 @@ use super::encode::{Kind, Record, Row};
 use super::envelope::{self, Compression};
 use super::error::{Error, Result};
 use super::loader::{Loader, TableSql};
-use super::pb;
 use super::schema::TABLES;
 use super::stats::SyncStats;
 use super::timestamp;
 use super::upsert::Table;
+use crate::pb;
 
 /// Tuning knobs. `Default` is what the daemon and the bench use; the fields
 /// exist so the bench can show what each choice is worth.
@@ -103,6 +103,23 @@ pub struct Counts {
     pub resources: u64,
     pub entitlements: u64,
     pub grants: u64,
+}
+
+impl SnapshotInfo {
+    /// The plain values telemetry reports for a published snapshot.
+    pub fn published(&self, elapsed: Duration) -> crate::telemetry::snapshot::Published<'_> {
+        let c = &self.counts;
+        let p = &self.phases;
+        crate::telemetry::snapshot::Published {
+            path: &self.path,
+            sync_id: &self.sync_id,
+            bytes: self.bytes,
+            db_bytes: self.db_bytes,
+            rows: [c.resource_types, c.resources, c.entitlements, c.grants],
+            phases: [p.rows, p.indexes, p.compress],
+            elapsed,
+        }
+    }
 }
 
 /// A published snapshot.

@@ -21,8 +21,8 @@ use crate::sync::coordinator::{CancelSync, CoordinatorSettings, IsSyncing, SyncC
 use crate::sync::scheduler::Scheduler;
 use crate::sync::uploader::Uploader;
 
-crate::crashable!(TokenManager);
-crate::crashable!(ApiGateway);
+crate::supervised!(TokenManager);
+crate::supervised!(ApiGateway);
 
 /// How the pipeline runs: the daemon (scheduled, published with retention) or
 /// one `sync -f FILE` (no scheduler, no uploader).

@@ -28,29 +28,7 @@ const CHECK_EVERY: Duration = Duration::from_millis(100);
 
 type DrainFuture = Pin<Box<dyn Future<Output = ()>>>;
 
-/// Fault injection: a supervised actor that receives `Crash` panics in its handler.
-/// Reachable only from tests and from `/debug/crash/{actor}` when
-/// `http.enable_fault_injection` is on.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Crash;
-
-/// Implement `Handler<Crash>` for a supervised actor in one line.
-#[macro_export]
-macro_rules! crashable {
-    ($actor:ty) => {
-        impl ::actix::Handler<$crate::daemon::supervisor::Crash> for $actor {
-            type Result = ();
-            fn handle(
-                &mut self,
-                _: $crate::daemon::supervisor::Crash,
-                _: &mut Self::Context,
-            ) -> Self::Result {
-                panic!("fault injection: {} crashed on request", stringify!($actor));
-            }
-        }
-    };
-}
+pub use crate::actor_slot::Crash;
 
 /// One supervised actor: how to tell it is alive, how to rebuild it, and optionally
 /// how to crash it (tests) and drain it (shutdown).

@@ -47,6 +47,17 @@ use super::token_manager::{AccessToken, GetToken, InvalidateToken, TokenManager}
 use crate::actor_slot::Slot;
 use crate::telemetry;
 
+/// Which queue a request waits in for its share of the one rate budget.
+/// `Priority` (provisioning, ticketing, token requests) goes ahead of `Bulk`
+/// (sync paging), so a grant never waits behind a long sync; bulk requests
+/// only yield their turn, they are never dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lane {
+    #[default]
+    Bulk,
+    Priority,
+}
+
 /// One API call. `endpoint` is the route template (`/api/Agent/{id}`) used as
 /// the metrics label; `path` is the concrete path (`/api/Agent/42`).
 #[derive(Debug, Clone, Message)]
@@ -61,6 +72,8 @@ pub struct HaloRequest {
     pub idempotent: bool,
     /// Send a bearer token (false only for discovery such as `/api/authinfo`).
     pub authenticated: bool,
+    /// Which lane of the rate budget this request waits in.
+    pub lane: Lane,
 }
 
 impl HaloRequest {
@@ -78,6 +91,7 @@ impl HaloRequest {
             body: None,
             idempotent,
             authenticated: true,
+            lane: Lane::Bulk,
         }
     }
 
@@ -103,6 +117,11 @@ impl HaloRequest {
 
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = idempotent;
+        self
+    }
+
+    pub fn lane(mut self, lane: Lane) -> Self {
+        self.lane = lane;
         self
     }
 

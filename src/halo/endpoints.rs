@@ -15,7 +15,7 @@ use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::api_gateway::{ApiGateway, HaloRequest, HaloResponse};
+use super::api_gateway::{ApiGateway, HaloRequest, HaloResponse, Lane};
 use super::error::{Error, ErrorKind, Result};
 use super::model::{Action, Agent, AuthInfo, Role, Status, Team, Ticket, TicketType, User};
 use super::paging::{self, log_warning};
@@ -85,6 +85,7 @@ pub mod routes {
 pub struct HaloClient {
     gateway: Slot<ApiGateway>,
     page_size: u32,
+    lane: Lane,
 }
 
 impl std::fmt::Debug for HaloClient {
@@ -104,6 +105,7 @@ impl HaloClient {
         HaloClient {
             gateway,
             page_size: MAX_PAGE_SIZE,
+            lane: Lane::Bulk,
         }
     }
 
@@ -113,13 +115,20 @@ impl HaloClient {
         self
     }
 
+    /// A client whose every request waits in `lane` (provisioning and
+    /// ticketing use `Lane::Priority`; sync keeps the default `Bulk`).
+    pub fn with_lane(mut self, lane: Lane) -> Self {
+        self.lane = lane;
+        self
+    }
+
     pub fn gateway(&self) -> &Slot<ApiGateway> {
         &self.gateway
     }
 
     /// Raw access for callers with a request the typed API does not cover.
     pub async fn send(&self, req: HaloRequest) -> Result<HaloResponse> {
-        send(&self.gateway, req).await
+        send(&self.gateway, req.lane(self.lane)).await
     }
 
     // ---- lists -------------------------------------------------------------
@@ -248,6 +257,7 @@ impl HaloClient {
         extra: Vec<(String, String)>,
     ) -> impl Stream<Item = Result<Vec<T>>> + 'static {
         let gateway = self.gateway.clone();
+        let lane = self.lane;
         let mut query = route_query(&route);
         query.extend(extra);
         paging::paginate(
@@ -263,7 +273,7 @@ impl HaloClient {
                     ("page_no".to_string(), page_no.to_string()),
                 ]);
                 let gateway = gateway.clone();
-                async move { send(&gateway, req).await.map(|r| r.body) }
+                async move { send(&gateway, req.lane(lane)).await.map(|r| r.body) }
             },
         )
     }
@@ -279,7 +289,7 @@ impl HaloClient {
         let mut req = HaloRequest::get(route.endpoint, route.endpoint);
         req.query = route_query(&route);
         req.query.extend(extra);
-        let resp = send(&self.gateway, req).await?;
+        let resp = send(&self.gateway, req.lane(self.lane)).await?;
         let page = paging::parse_page(&resp.body, route.entity_key)
             .map_err(|e| e.with_endpoint(route.endpoint))?;
         paging::typed_rows(page.rows, route.endpoint)
@@ -287,7 +297,7 @@ impl HaloClient {
 
     async fn one<T: DeserializeOwned>(&self, req: HaloRequest) -> Result<T> {
         let endpoint = req.endpoint;
-        let resp = send(&self.gateway, req).await?;
+        let resp = send(&self.gateway, req.lane(self.lane)).await?;
         single(&resp, endpoint)
     }
 
@@ -303,7 +313,7 @@ impl HaloClient {
             other => Value::Array(vec![other.clone()]),
         };
         let req = HaloRequest::post(endpoint, endpoint, body).idempotent(idempotent);
-        let resp = send(&self.gateway, req).await?;
+        let resp = send(&self.gateway, req.lane(self.lane)).await?;
         single(&resp, endpoint)
     }
 }

@@ -25,7 +25,7 @@ pub mod paging;
 pub mod settings;
 pub mod token_manager;
 
-pub use api_gateway::{ApiGateway, HaloRequest, HaloResponse};
+pub use api_gateway::{ApiGateway, HaloRequest, HaloResponse, Lane};
 pub use endpoints::HaloClient;
 pub use error::{Error, ErrorKind, Result};
 pub use model::*;

@@ -180,7 +180,7 @@ impl Handler<IsSyncing> for SyncCoordinator {
     }
 }
 
-crate::crashable!(SyncCoordinator);
+crate::supervised!(SyncCoordinator);
 
 fn mailbox(actor: &'static str) -> impl FnOnce(MailboxError) -> SyncError {
     move |source| SyncError::Mailbox { actor, source }

@@ -78,8 +78,8 @@ use std::str::FromStr;
 
 use prost_types::{Struct, Timestamp, Value};
 
-use crate::c1z::pb;
 use crate::halo::model::{Agent, Role, Team, User};
+use crate::pb;
 
 pub fn resource_type_pb(def: &ResourceTypeDef) -> pb::ResourceType {
     let traits = match def.trait_name {

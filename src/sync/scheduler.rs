@@ -96,4 +96,4 @@ impl Actor for Scheduler {
     }
 }
 
-crate::crashable!(Scheduler);
+crate::supervised!(Scheduler);

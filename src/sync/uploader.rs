@@ -60,7 +60,7 @@ impl Handler<Publish> for Uploader {
     }
 }
 
-crate::crashable!(Uploader);
+crate::supervised!(Uploader);
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UploadError + '_ {
     move |source| UploadError::Io {

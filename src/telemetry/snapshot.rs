@@ -9,7 +9,7 @@ use prometheus::{
     Gauge, GaugeVec, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
 };
 
-use crate::c1z::{Error, SnapshotInfo};
+use std::path::Path;
 
 static BYTES: LazyLock<IntGauge> = LazyLock::new(|| {
     super::int_gauge(
@@ -105,19 +105,31 @@ pub fn init() {
     }
 }
 
-/// A c1z was published at `info.path`, `elapsed` after the snapshot was opened.
-pub fn snapshot_finished(info: &SnapshotInfo, elapsed: Duration) {
-    BYTES.set(clamp(info.bytes));
-    DB_BYTES.set(clamp(info.db_bytes));
-    let c = &info.counts;
-    let rows = [c.resource_types, c.resources, c.entitlements, c.grants];
-    for (t, n) in TABLES.iter().zip(rows) {
+/// What a published snapshot looked like, in plain values (telemetry does not
+/// depend on the c1z types; the writer fills this in).
+#[derive(Debug, Clone, Copy)]
+pub struct Published<'a> {
+    pub path: &'a Path,
+    pub sync_id: &'a str,
+    pub bytes: u64,
+    pub db_bytes: u64,
+    /// Rows per table, in `TABLES` order.
+    pub rows: [u64; 4],
+    /// rows, indexes, compress (in `PHASES` order).
+    pub phases: [Duration; 3],
+    pub elapsed: Duration,
+}
+
+/// A c1z was published at `p.path`, `p.elapsed` after the snapshot was opened.
+pub fn snapshot_finished(p: Published<'_>) {
+    BYTES.set(clamp(p.bytes));
+    DB_BYTES.set(clamp(p.db_bytes));
+    for (t, n) in TABLES.iter().zip(p.rows) {
         if let Ok(g) = ROWS.get_metric_with_label_values(&[t]) {
             g.set(clamp(n));
         }
     }
-    let p = &info.phases;
-    for (phase, d) in PHASES.iter().zip([p.rows, p.indexes, p.compress]) {
+    for (phase, d) in PHASES.iter().zip(p.phases) {
         if let Ok(h) = PHASE_SECONDS.get_metric_with_label_values(&[phase]) {
             h.observe(d.as_secs_f64());
         }
@@ -125,25 +137,27 @@ pub fn snapshot_finished(info: &SnapshotInfo, elapsed: Duration) {
             g.set(d.as_secs_f64());
         }
     }
-    WRITE_SECONDS.observe(elapsed.as_secs_f64());
+    WRITE_SECONDS.observe(p.elapsed.as_secs_f64());
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     LAST_SUCCESS.set(now.as_secs_f64());
     super::inc(&OUTCOMES, &["published"]);
+    let [resource_types, resources, entitlements, grants] = p.rows;
+    let [rows_t, indexes_t, compress_t] = p.phases;
     tracing::info!(
-        path = %info.path.display(),
-        sync_id = %info.sync_id,
-        bytes = info.bytes,
-        db_bytes = info.db_bytes,
-        resource_types = c.resource_types,
-        resources = c.resources,
-        entitlements = c.entitlements,
-        grants = c.grants,
-        rows_ms = p.rows.as_millis() as u64,
-        indexes_ms = p.indexes.as_millis() as u64,
-        compress_ms = p.compress.as_millis() as u64,
-        elapsed_ms = elapsed.as_millis() as u64,
+        path = %p.path.display(),
+        sync_id = %p.sync_id,
+        bytes = p.bytes,
+        db_bytes = p.db_bytes,
+        resource_types,
+        resources,
+        entitlements,
+        grants,
+        rows_ms = rows_t.as_millis() as u64,
+        indexes_ms = indexes_t.as_millis() as u64,
+        compress_ms = compress_t.as_millis() as u64,
+        elapsed_ms = p.elapsed.as_millis() as u64,
         "snapshot published"
     );
 }
@@ -158,7 +172,7 @@ fn clamp(n: u64) -> i64 {
 }
 
 /// Writing or publishing a snapshot failed; nothing was published.
-pub fn snapshot_failed(sync_id: &str, error: &Error, elapsed: Duration) {
+pub fn snapshot_failed(sync_id: &str, error: &dyn std::fmt::Display, elapsed: Duration) {
     super::inc(&OUTCOMES, &["failed"]);
     tracing::error!(
         sync_id,
