@@ -66,8 +66,32 @@ pub struct Crash;
 #[rtype(result = "()")]
 pub struct Probe;
 
-/// Make an actor supervisable in one line: it answers `Probe` from its mailbox
-/// and panics on `Crash`. Actors whose progress lives elsewhere (the
+/// Fault injection: the actor stops handling messages for good (an async
+/// handler that never finishes and holds the mailbox). Tests use it to prove
+/// that the supervisor notices an actor that is alive but makes no progress.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct Hang;
+
+/// Start `actor` on the current actix System with a bounded mailbox, keeping
+/// the task that runs it. The supervisor needs the task: it tells whether the
+/// actor stopped or panicked (actix itself only closes the mailbox), and
+/// aborting it is the only way to get rid of an actor that stopped answering.
+/// Aborting drops the actor, so its `Drop` impls (a sync run's cancel guard,
+/// say) run as they would after a panic.
+pub fn spawn_actor<A>(actor: A, capacity: usize) -> (Addr<A>, tokio::task::JoinHandle<()>)
+where
+    A: Actor<Context = actix::Context<A>>,
+{
+    let mut ctx = actix::Context::new();
+    ctx.set_mailbox_capacity(capacity);
+    let addr = actix::AsyncContext::address(&ctx);
+    let task = actix::spawn(ctx.into_future(actor));
+    (addr, task)
+}
+
+/// Make an actor supervisable in one line: it answers `Probe` from its mailbox,
+/// panics on `Crash` and wedges on `Hang`. Actors whose progress lives elsewhere (the
 /// SnapshotWriter's SQLite thread) implement the two handlers themselves.
 #[macro_export]
 macro_rules! supervised {
@@ -89,6 +113,22 @@ macro_rules! supervised {
                 _: $crate::actor_slot::Probe,
                 _: &mut Self::Context,
             ) -> Self::Result {
+            }
+        }
+        impl ::actix::Handler<$crate::actor_slot::Hang> for $actor {
+            type Result = ::actix::AtomicResponse<Self, ()>;
+            fn handle(
+                &mut self,
+                _: $crate::actor_slot::Hang,
+                _: &mut Self::Context,
+            ) -> Self::Result {
+                tracing::warn!(
+                    actor = stringify!($actor),
+                    "fault injection: hanging on request"
+                );
+                ::actix::AtomicResponse::new(Box::pin(::actix::fut::wrap_future(
+                    ::futures::future::pending::<()>(),
+                )))
             }
         }
     };

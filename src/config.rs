@@ -127,6 +127,9 @@ pub struct RateLimitSection {
     pub requests: u32,
     #[serde(with = "humantime_serde")]
     pub window: Duration,
+    /// Share of the budget sync paging leaves unused, so provisioning and
+    /// ticketing requests go without waiting during a long sync (0 to 0.5).
+    pub priority_reserve: f64,
 }
 
 impl Default for RateLimitSection {
@@ -134,6 +137,7 @@ impl Default for RateLimitSection {
         RateLimitSection {
             requests: 250,
             window: Duration::from_secs(300),
+            priority_reserve: 0.1,
         }
     }
 }
@@ -151,6 +155,12 @@ pub struct SyncSection {
     pub on_start: bool,
     /// Also sync Halo end users as the `user` resource type.
     pub include_end_users: bool,
+    /// First retry after a failed sync; doubles per failure, capped at `interval`.
+    #[serde(with = "humantime_serde")]
+    pub retry_initial: Duration,
+    /// Times the agent list may be paged when its count changes under the sync
+    /// before the sync fails (nothing is published then).
+    pub max_consistency_passes: u32,
 }
 
 impl Default for SyncSection {
@@ -160,6 +170,8 @@ impl Default for SyncSection {
             jitter: Duration::from_secs(60),
             on_start: true,
             include_end_users: false,
+            retry_initial: Duration::from_secs(60),
+            max_consistency_passes: 3,
         }
     }
 }
@@ -235,6 +247,14 @@ pub struct DaemonSection {
     pub restart_backoff_initial: Duration,
     #[serde(with = "humantime_serde")]
     pub restart_backoff_max: Duration,
+    /// How often the supervisor sends each actor a progress probe through its mailbox.
+    #[serde(with = "humantime_serde")]
+    pub probe_interval: Duration,
+    /// An actor that has not answered its probe after this long is restarted
+    /// as unresponsive. Longer than the slowest legitimate handler (the c1z
+    /// writer's finish on a large tenant).
+    #[serde(with = "humantime_serde")]
+    pub probe_timeout: Duration,
 }
 
 impl Default for DaemonSection {
@@ -243,6 +263,8 @@ impl Default for DaemonSection {
             shutdown_grace: Duration::from_secs(30),
             restart_backoff_initial: Duration::from_millis(500),
             restart_backoff_max: Duration::from_secs(60),
+            probe_interval: Duration::from_secs(5),
+            probe_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -401,6 +423,37 @@ impl Config {
             ));
         }
         range("output.keep", self.output.keep as u64, 1, 10_000)?;
+        let reserve = h.rate_limit.priority_reserve;
+        if !(0.0..=0.5).contains(&reserve) {
+            return Err(ConfigError::invalid(
+                "halo.rate_limit.priority_reserve",
+                format!("{reserve} is out of range 0..=0.5"),
+            ));
+        }
+        dur_range(
+            "sync.retry_initial",
+            self.sync.retry_initial,
+            Duration::from_millis(10),
+            Duration::from_secs(86_400),
+        )?;
+        range(
+            "sync.max_consistency_passes",
+            u64::from(self.sync.max_consistency_passes),
+            1,
+            10,
+        )?;
+        dur_range(
+            "daemon.probe_interval",
+            self.daemon.probe_interval,
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+        )?;
+        dur_range(
+            "daemon.probe_timeout",
+            self.daemon.probe_timeout,
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+        )?;
         if self.output.dir.as_os_str().is_empty() {
             return Err(ConfigError::invalid("output.dir", "must not be empty"));
         }
@@ -436,6 +489,7 @@ impl Config {
             scope: h.scope.clone(),
             rate_limit_requests: h.rate_limit.requests,
             rate_limit_window: h.rate_limit.window,
+            priority_reserve: h.rate_limit.priority_reserve,
             max_in_flight: h.max_in_flight,
             request_timeout: h.request_timeout,
             max_attempts: h.max_attempts,

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use actix::Actor;
 use baton_haloitsm::c1z::{
     AbortSnapshot, BeginSnapshot, Error, FinishSnapshot, Rows, Snapshot, SnapshotWriter,
     StoreOptions, WriteRows, ksuid,
@@ -43,9 +44,28 @@ fn grants(team: u32, n: u32) -> Vec<pb::Grant> {
 async fn writes_and_publishes_a_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("snap.c1z");
-    let writer = SnapshotWriter::start();
+    let writer = SnapshotWriter::new().start();
     let sync_id = ksuid::new();
 
+    // A snapshot left open by a sync whose owner died is discarded by the next Begin.
+    let stale = ksuid::new();
+    writer
+        .send(BeginSnapshot {
+            sync_id: stale.clone(),
+            dest: dest.clone(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    baton_haloitsm::telemetry::init();
+    let discarded = || {
+        baton_haloitsm::telemetry::render()
+            .lines()
+            .find(|l| l.starts_with("baton_haloitsm_snapshots_total{outcome=\"discarded_stale\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let before = discarded();
     writer
         .send(BeginSnapshot {
             sync_id: sync_id.clone(),
@@ -54,32 +74,45 @@ async fn writes_and_publishes_a_snapshot() {
         .await
         .unwrap()
         .unwrap();
-    // A second Begin while one is open is refused.
-    let again = writer
-        .send(BeginSnapshot {
-            sync_id: "other".into(),
-            dest: dest.clone(),
+    assert_eq!(discarded(), before + 1.0);
+    // Rows of the stale sync are refused: they would land in the wrong snapshot.
+    let late = writer
+        .send(WriteRows {
+            sync_id: stale.clone(),
+            rows: Rows::Grants(grants(9, 1)),
         })
         .await
         .unwrap();
-    assert!(matches!(again, Err(Error::State(_))));
+    assert!(matches!(late, Err(Error::State(_))), "{late:?}");
 
     let types = vec![pb::ResourceType {
         id: "team".into(),
         ..Default::default()
     }];
     writer
-        .send(WriteRows(Rows::ResourceTypes(types)))
+        .send(WriteRows {
+            sync_id: sync_id.clone(),
+            rows: Rows::ResourceTypes(types),
+        })
         .await
         .unwrap()
         .unwrap();
     let counts = writer
-        .send(WriteRows(Rows::Grants(grants(1, 50))))
+        .send(WriteRows {
+            sync_id: sync_id.clone(),
+            rows: Rows::Grants(grants(1, 50)),
+        })
         .await
         .unwrap()
         .unwrap();
     assert_eq!(counts.grants, 50);
-    let info = writer.send(FinishSnapshot).await.unwrap().unwrap();
+    let info = writer
+        .send(FinishSnapshot {
+            sync_id: sync_id.clone(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(info.sync_id, sync_id);
     assert_eq!(info.counts.grants, 50);
     assert_eq!(info.counts.resource_types, 1);
@@ -106,7 +139,10 @@ async fn writes_and_publishes_a_snapshot() {
 
     // Nothing open any more.
     let late = writer
-        .send(WriteRows(Rows::Grants(grants(2, 1))))
+        .send(WriteRows {
+            sync_id: sync_id.clone(),
+            rows: Rows::Grants(grants(2, 1)),
+        })
         .await
         .unwrap();
     assert!(matches!(late, Err(Error::State(_))));
@@ -117,22 +153,34 @@ async fn bad_rows_fail_the_snapshot_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("snap.c1z");
     std::fs::write(&dest, b"previous").unwrap();
-    let writer = SnapshotWriter::start();
+    let writer = SnapshotWriter::new().start();
+    let sync_id = ksuid::new();
     writer
         .send(BeginSnapshot {
-            sync_id: ksuid::new(),
+            sync_id: sync_id.clone(),
             dest: dest.clone(),
         })
         .await
         .unwrap()
         .unwrap();
     let bad = writer
-        .send(WriteRows(Rows::Grants(vec![pb::Grant::default()])))
+        .send(WriteRows {
+            sync_id: sync_id.clone(),
+            rows: Rows::Grants(vec![pb::Grant::default()]),
+        })
         .await
         .unwrap();
     assert!(matches!(bad, Err(Error::InvalidRow { .. })));
     // The snapshot was dropped: finishing now fails and nothing was published.
-    assert!(writer.send(FinishSnapshot).await.unwrap().is_err());
+    assert!(
+        writer
+            .send(FinishSnapshot {
+                sync_id: sync_id.clone()
+            })
+            .await
+            .unwrap()
+            .is_err()
+    );
     assert_eq!(std::fs::read(&dest).unwrap(), b"previous");
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -141,20 +189,29 @@ async fn bad_rows_fail_the_snapshot_cleanly() {
     assert_eq!(names.len(), 1, "{names:?}");
 
     // Abort of an open snapshot also leaves nothing behind.
+    let sync_id = ksuid::new();
     writer
         .send(BeginSnapshot {
-            sync_id: ksuid::new(),
+            sync_id: sync_id.clone(),
             dest: dest.clone(),
         })
         .await
         .unwrap()
         .unwrap();
     writer
-        .send(WriteRows(Rows::Grants(grants(1, 10))))
+        .send(WriteRows {
+            sync_id: sync_id.clone(),
+            rows: Rows::Grants(grants(1, 10)),
+        })
         .await
         .unwrap()
         .unwrap();
-    writer.send(AbortSnapshot).await.unwrap();
+    writer
+        .send(AbortSnapshot {
+            sync_id: sync_id.clone(),
+        })
+        .await
+        .unwrap();
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     assert_eq!(std::fs::read(&dest).unwrap(), b"previous");
 }
@@ -165,9 +222,10 @@ async fn slow_writer_makes_producers_wait() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("snap.c1z");
     let writer = SnapshotWriter::start_with(StoreOptions::default(), DELAY);
+    let sync_id = ksuid::new();
     writer
         .send(BeginSnapshot {
-            sync_id: ksuid::new(),
+            sync_id: sync_id.clone(),
             dest: dest.clone(),
         })
         .await
@@ -179,9 +237,13 @@ async fn slow_writer_makes_producers_wait() {
     let producers: Vec<_> = (1..=3u32)
         .map(|team| {
             let writer = writer.clone();
+            let sync_id = sync_id.clone();
             async move {
                 let counts = writer
-                    .send(WriteRows(Rows::Grants(grants(team, 100))))
+                    .send(WriteRows {
+                        sync_id: sync_id.clone(),
+                        rows: Rows::Grants(grants(team, 100)),
+                    })
                     .await
                     .unwrap()
                     .unwrap();
@@ -212,6 +274,12 @@ async fn slow_writer_makes_producers_wait() {
         assert_eq!(*grants_in_store, 100 * u64::from(k), "producer {team}");
     }
 
-    let info = writer.send(FinishSnapshot).await.unwrap().unwrap();
+    let info = writer
+        .send(FinishSnapshot {
+            sync_id: sync_id.clone(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(info.counts.grants, 300);
 }

@@ -54,7 +54,7 @@ fn endpoints_answer_and_sigterm_exits_zero() {
     assert_eq!(
         metric(
             &samples,
-            "baton_haloitsm_actor_restarts_total{actor=\"scheduler\"}"
+            "baton_haloitsm_actor_restarts_total{actor=\"scheduler\",reason=\"panicked\"}"
         ),
         Some(0.0)
     );
@@ -91,7 +91,7 @@ fn crashed_actor_is_restarted_and_counted() {
         let samples = parse_prometheus(&d.get("/metrics").1);
         if metric(
             &samples,
-            "baton_haloitsm_actor_restarts_total{actor=\"scheduler\"}",
+            "baton_haloitsm_actor_restarts_total{actor=\"scheduler\",reason=\"panicked\"}",
         ) == Some(1.0)
         {
             break;
@@ -370,13 +370,9 @@ fn sigterm_during_a_sync_exits_zero_and_publishes_nothing() {
         "sync did not start: {}",
         d.logs()
     );
-    let t = Instant::now();
     assert_eq!(d.sigterm().code(), Some(0), "{}", d.logs());
-    assert!(
-        t.elapsed() < Duration::from_secs(5),
-        "drain took {:?}",
-        t.elapsed()
-    );
+    // Cancelled within the grace period (not abandoned when it ran out).
+    assert!(d.logs().contains("in-flight work drained"), "{}", d.logs());
     let files = c1z_files(&out);
     assert!(files.is_empty(), "a cancelled sync left files: {files:?}");
     assert!(d.logs().contains("sync cancelled"), "{}", d.logs());

@@ -150,7 +150,8 @@ async fn secrets_never_appear_in_debug_or_errors() {
     bounded(20, async {
         let sim = sim(SimConfig::default()).await;
         let settings = Arc::new(settings(&sim));
-        let tm = TokenManager::new(settings.clone()).start();
+        let budget = Arc::new(halo::RateBudget::new(&settings));
+        let tm = TokenManager::new(settings.clone(), budget).start();
         let token = tm.send(GetToken).await.unwrap().expect("token");
         let raw = token.token.expose().to_string();
         assert!(!raw.is_empty());

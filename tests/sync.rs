@@ -67,6 +67,7 @@ fn coordinator(
         CoordinatorSettings {
             output_dir: dir.to_path_buf(),
             include_end_users: end_users,
+            max_consistency_passes: 3,
         },
     )
     .start()
@@ -434,7 +435,7 @@ async fn memberships_to_unknown_teams_or_roles_are_counted_not_fatal() {
     let sim = start_sim(sim_config(120, 0)).await;
     let tenant = sim.control().snapshot();
     let dir = tempfile::tempdir().unwrap();
-    let writer = SnapshotWriter::start();
+    let writer = SnapshotWriter::new().start();
     writer
         .send(BeginSnapshot {
             sync_id: "x".repeat(27),
@@ -469,13 +470,18 @@ async fn memberships_to_unknown_teams_or_roles_are_counted_not_fatal() {
             .unwrap_or(0.0)
     };
     let (teams_before, roles_before) = (dangling("team"), dangling("role"));
-    let done = AgentSyncer::new(run, Arc::new(HashMap::new()), Arc::new(roles))
+    let done = AgentSyncer::new(run, Arc::new(HashMap::new()), Arc::new(roles), 1)
         .start()
         .send(SyncAgents)
         .await
         .unwrap()
         .expect("dangling memberships do not fail the sync");
-    writer.send(AbortSnapshot).await.unwrap();
+    writer
+        .send(AbortSnapshot {
+            sync_id: "x".repeat(27),
+        })
+        .await
+        .unwrap();
 
     let team_links: usize = tenant.agents.iter().map(|a| a.team_ids.len()).sum();
     let known_role_links = tenant

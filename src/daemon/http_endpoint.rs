@@ -3,7 +3,9 @@
 //! Owns: the listening socket. Never does: work on behalf of a request beyond
 //! asking the supervisor for a status snapshot.
 //! `/healthz` answers as long as the process serves HTTP; `/readyz` only once the
-//! config is loaded and every actor is up; `/status` is JSON for humans.
+//! config is loaded, the supervisor answers through its mailbox, and every
+//! actor is up and answered its last progress probe (503 while one is down or
+//! unresponsive); `/status` is JSON for humans.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 
-use super::supervisor::{CrashChild, GetStatus, StatusReport, Supervisor};
+use super::supervisor::{Fault, GetStatus, InjectFault, Ping, StatusReport, Supervisor};
 use crate::telemetry;
 
 #[derive(Clone)]
@@ -42,6 +44,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(readyz))
         .route("/status", get(status))
         .route("/debug/crash/{actor}", post(crash))
+        .route("/debug/hang/{actor}", post(hang))
         .with_state(state)
 }
 
@@ -71,10 +74,24 @@ async fn metrics() -> Response {
 }
 
 async fn readyz(State(s): State<HttpState>) -> Response {
-    if s.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()
+    if !s.ready.load(Ordering::Acquire) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response();
+    }
+    let answer =
+        tokio::time::timeout(std::time::Duration::from_secs(2), s.supervisor.send(Ping)).await;
+    match answer {
+        Ok(Ok(h)) if h.progressing && h.children_up => (StatusCode::OK, "ready\n").into_response(),
+        Ok(Ok(h)) if !h.progressing => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "supervisor not making progress\n",
+        )
+            .into_response(),
+        Ok(Ok(_)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "an actor is down or unresponsive (see /status)\n",
+        )
+            .into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "supervisor unavailable\n").into_response(),
     }
 }
 
@@ -94,7 +111,15 @@ async fn status(State(s): State<HttpState>) -> Response {
     }
 }
 
-async fn crash(State(s): State<HttpState>, Path(actor): Path<String>) -> Response {
+async fn crash(state: State<HttpState>, actor: Path<String>) -> Response {
+    inject(state, actor, Fault::Crash).await
+}
+
+async fn hang(state: State<HttpState>, actor: Path<String>) -> Response {
+    inject(state, actor, Fault::Hang).await
+}
+
+async fn inject(State(s): State<HttpState>, Path(actor): Path<String>, fault: Fault) -> Response {
     if !s.fault_injection {
         return (
             StatusCode::NOT_FOUND,
@@ -102,8 +127,8 @@ async fn crash(State(s): State<HttpState>, Path(actor): Path<String>) -> Respons
         )
             .into_response();
     }
-    match s.supervisor.send(CrashChild(actor)).await {
-        Ok(Ok(())) => (StatusCode::ACCEPTED, "crashed\n").into_response(),
+    match s.supervisor.send(InjectFault { actor, fault }).await {
+        Ok(Ok(())) => (StatusCode::ACCEPTED, "injected\n").into_response(),
         Ok(Err(e)) => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
     }

@@ -15,7 +15,7 @@ use actix::Actor;
 
 use crate::config::Config;
 use crate::telemetry;
-use supervisor::{Backoff, Drain, Supervisor};
+use supervisor::{Backoff, Drain, Probing, Supervisor};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -43,11 +43,15 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     })?;
     crate::sync::uploader::remove_stale_temp(&cfg.output.dir);
     let pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
-    let supervisor = Supervisor::new(
+    let supervisor = Supervisor::with_probing(
         pipeline.children,
         Backoff {
             initial: cfg.daemon.restart_backoff_initial,
             max: cfg.daemon.restart_backoff_max,
+        },
+        Probing {
+            every: cfg.daemon.probe_interval,
+            timeout: cfg.daemon.probe_timeout,
         },
     )
     .start();

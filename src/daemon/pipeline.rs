@@ -2,27 +2,35 @@
 //! Every actor here is supervised: its callers hold a `Slot`, and its factory is
 //! what the supervisor calls on restart.
 //!
-//! Mailboxes: the SnapshotWriter is a one-thread `SyncArbiter` whose callers
-//! wait for each reply (`send().await`), which bounds it; every other actor
-//! here answers quickly or runs its work in spawned futures, and concurrency to
-//! Halo is bounded by the gateway's in-flight cap, not by mailbox size.
+//! Mailboxes (capacity per actor, set here where the actor is created):
+//! - TokenManager, ApiGateway: `MAILBOX`; their handlers answer at once with a
+//!   future, so the mailbox drains immediately; concurrency to Halo is bounded
+//!   by the process-wide `RateBudget` (in-flight cap + pacer), not by mailboxes.
+//! - SnapshotWriter: `MAILBOX`; callers wait for each reply (`send().await`),
+//!   so each producer has one batch in flight.
+//! - SyncCoordinator, Uploader, Scheduler: `MAILBOX`; a handful of messages.
+//!
+//! State that must outlive any one actor instance is created here, once: the
+//! rate budget (so a restarted gateway cannot double it).
 
 use std::sync::Arc;
 
-use actix::Actor;
 use url::Url;
 
 use super::supervisor::ChildSpec;
 use crate::actor_slot::Slot;
 use crate::c1z::snapshot_writer::SnapshotWriter;
 use crate::config::Config;
-use crate::halo::{ApiGateway, HaloClient, TokenManager};
+use crate::halo::{ApiGateway, HaloClient, RateBudget, TokenManager};
 use crate::sync::coordinator::{CancelSync, CoordinatorSettings, IsSyncing, SyncCoordinator};
 use crate::sync::scheduler::Scheduler;
 use crate::sync::uploader::Uploader;
 
 crate::supervised!(TokenManager);
 crate::supervised!(ApiGateway);
+
+/// Mailbox capacity of every supervised actor (see the header).
+const MAILBOX: usize = 64;
 
 /// How the pipeline runs: the daemon (scheduled, published with retention) or
 /// one `sync -f FILE` (no scheduler, no uploader).
@@ -35,109 +43,79 @@ pub enum Mode {
 pub struct Pipeline {
     pub children: Vec<ChildSpec>,
     pub coordinator: Slot<SyncCoordinator>,
+    pub client: HaloClient,
 }
 
 /// `halo_base_url` overrides `halo.base_url` (the embedded simulator's address).
 pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
     let settings = Arc::new(cfg.halo_settings(halo_base_url));
+    let budget = Arc::new(RateBudget::new(&settings));
     let mut children = Vec::new();
 
-    let s = settings.clone();
-    let tokens = Slot::new(TokenManager::new(s.clone()).start());
-    children.push(
-        ChildSpec::new("token_manager", tokens.clone(), move || {
-            TokenManager::new(s.clone()).start()
-        })
-        .crashable(tokens.clone()),
-    );
+    let (s, b) = (settings.clone(), budget.clone());
+    let (spec, tokens) = ChildSpec::start("token_manager", MAILBOX, move || {
+        TokenManager::new(s.clone(), b.clone())
+    });
+    children.push(spec);
 
-    let (s, t) = (settings.clone(), tokens.clone());
-    let gateway = Slot::new(ApiGateway::new(s.clone(), t.clone()).start());
-    children.push(
-        ChildSpec::new("api_gateway", gateway.clone(), move || {
-            ApiGateway::new(s.clone(), t.clone()).start()
-        })
-        .crashable(gateway.clone()),
-    );
+    let (s, t, b) = (settings.clone(), tokens.clone(), budget);
+    let (spec, gateway) = ChildSpec::start("api_gateway", MAILBOX, move || {
+        ApiGateway::new(s.clone(), t.clone(), b.clone())
+    });
+    children.push(spec);
     let client = HaloClient::new(gateway).with_page_size(settings.page_size);
 
-    let writer = Slot::new(SnapshotWriter::start());
-    children.push(ChildSpec::new(
-        "snapshot_writer",
-        writer.clone(),
-        SnapshotWriter::start,
-    ));
+    let (spec, writer) = ChildSpec::start("snapshot_writer", MAILBOX, SnapshotWriter::new);
+    children.push(spec);
 
     let uploader = (mode == Mode::Daemon).then(|| {
         let (dir, keep) = (cfg.output.dir.clone(), cfg.output.keep);
-        let slot = Slot::new(Uploader::new(dir.clone(), keep).start());
-        children.push(
-            ChildSpec::new("uploader", slot.clone(), move || {
-                Uploader::new(dir.clone(), keep).start()
-            })
-            .crashable(slot.clone()),
-        );
+        let (spec, slot) = ChildSpec::start("uploader", MAILBOX, move || {
+            Uploader::new(dir.clone(), keep)
+        });
+        children.push(spec);
         slot
     });
 
     let coord_settings = CoordinatorSettings {
         output_dir: cfg.output.dir.clone(),
         include_end_users: cfg.sync.include_end_users,
+        max_consistency_passes: cfg.sync.max_consistency_passes,
     };
-    let make_coordinator = {
-        let (client, writer, uploader) = (client.clone(), writer.clone(), uploader.clone());
-        move || {
-            SyncCoordinator::new(
-                client.clone(),
-                writer.clone(),
-                uploader.clone(),
-                coord_settings.clone(),
-            )
-            .start()
-        }
-    };
-    let coordinator = Slot::new(make_coordinator());
+    let (c, w, u) = (client.clone(), writer, uploader);
+    let (spec, coordinator) = ChildSpec::start("sync_coordinator", MAILBOX, move || {
+        SyncCoordinator::new(c.clone(), w.clone(), u.clone(), coord_settings.clone())
+    });
     let drain_slot = coordinator.clone();
-    children.push(
-        ChildSpec::new("sync_coordinator", coordinator.clone(), make_coordinator)
-            .crashable(coordinator.clone())
-            // Draining a sync means cancelling it: it stops within one request and
-            // publishes nothing, rather than holding shutdown for a long sync.
-            .drain_with(move || {
-                let addr = drain_slot.addr();
-                async move {
-                    if addr.send(CancelSync).await.unwrap_or(false) {
-                        while addr.send(IsSyncing).await.unwrap_or(false) {
-                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                        }
-                    }
+    // Draining a sync means cancelling it: it stops within one page and
+    // publishes nothing, rather than holding shutdown for a long sync.
+    children.push(spec.drain_with(move || {
+        let addr = drain_slot.addr();
+        async move {
+            if addr.send(CancelSync).await.unwrap_or(false) {
+                while addr.send(IsSyncing).await.unwrap_or(false) {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 }
-            }),
-    );
+            }
+        }
+    }));
 
     if mode == Mode::Daemon {
         let sync = cfg.sync.clone();
         let sched_coord = coordinator.clone();
-        let scheduler = Slot::new(
-            Scheduler::new(
-                coordinator.clone(),
-                sync.interval,
-                sync.jitter,
-                sync.on_start,
-            )
-            .start(),
-        );
+        let first = std::cell::Cell::new(true);
         // A restarted scheduler does not re-run the on-start sync.
-        children.push(
-            ChildSpec::new("scheduler", scheduler.clone(), move || {
-                Scheduler::new(sched_coord.clone(), sync.interval, sync.jitter, false).start()
-            })
-            .crashable(scheduler),
-        );
+        let (spec, _scheduler) = ChildSpec::start("scheduler", MAILBOX, move || {
+            let on_start = first.replace(false) && sync.on_start;
+            Scheduler::new(sched_coord.clone(), sync.interval, sync.jitter, on_start)
+                .with_retry_initial(sync.retry_initial)
+        });
+        children.push(spec);
     }
 
     Pipeline {
         children,
         coordinator,
+        client,
     }
 }

@@ -1,8 +1,11 @@
 //! systemd integration: READY=1, WATCHDOG=1 and STOPPING=1.
 //!
 //! The watchdog is pinged only after a round trip through the supervisor's
-//! mailbox on the actor system's thread: if that thread wedges (blocking call,
-//! busy loop), the pings stop and systemd restarts the service.
+//! mailbox on the actor system's thread, and only while the supervisor's own
+//! periodic checks keep running: if that thread wedges (blocking call, busy
+//! loop) or the supervisor stops making progress, the pings stop and systemd
+//! restarts the service. A child that is down is not a reason: the
+//! supervisor restarts it itself.
 //! Outside systemd (`NOTIFY_SOCKET` unset) every call is a no-op.
 
 use std::time::Duration;
@@ -36,8 +39,11 @@ pub fn spawn(supervisor: Addr<Supervisor>) {
             match tokio::time::timeout(every.max(Duration::from_millis(100)), supervisor.send(Ping))
                 .await
             {
-                Ok(Ok(_)) => {
+                Ok(Ok(health)) if health.progressing => {
                     let _ = sd_notify::notify(&[NotifyState::Watchdog]);
+                }
+                Ok(Ok(_)) => {
+                    tracing::error!("supervisor checks have stalled; withholding watchdog ping")
                 }
                 Ok(Err(_)) => {
                     tracing::error!("supervisor is gone; withholding watchdog ping");

@@ -1,10 +1,10 @@
 //! ApiGateway: the actor every Halo API request goes through.
 //!
-//! - **Owns** the only HTTP client for the resource server (reqwest + rustls),
-//!   the pacer (governor GCRA against the configured rolling budget), the
-//!   in-flight cap (a Semaphore), and the shared `blocked_until` instant that a
-//!   429 sets to pause *all* traffic. It classifies every outcome into a
-//!   `halo::Error` once, and retries what is safe to retry.
+//! - **Owns** the only HTTP client for the resource server (reqwest + rustls).
+//!   It classifies every outcome into a `halo::Error` once, and retries what is
+//!   safe to retry. Pacing, the in-flight cap and the 429 pause live in the
+//!   process-wide [`RateBudget`], which outlives this actor: a restarted
+//!   gateway shares it with requests still in flight from its predecessor.
 //! - **Never** holds the OAuth token longer than one attempt (it asks the
 //!   TokenManager each time), never retries a non-idempotent write that may
 //!   have been applied, never logs a raw path with ids as a metric label
@@ -26,22 +26,18 @@
 //!   it may have reached the server (only connect errors are safe then).
 //! - 401: invalidate that token, retry once with a fresh one, then Auth error.
 
-use std::num::NonZeroU32;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::sync::futures::Notified;
-use tokio::sync::{Notify, Semaphore};
 
 use super::error::{Error, ErrorKind, Result};
+use super::rate_budget::{RateBudget, exponential};
 use super::settings::HaloSettings;
 use super::token_manager::{AccessToken, GetToken, InvalidateToken, TokenManager};
 use crate::actor_slot::Slot;
@@ -153,7 +149,7 @@ impl std::fmt::Debug for ApiGateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiGateway")
             .field("base_url", &self.inner.settings.base_url.as_str())
-            .field("available_permits", &self.inner.permits.available_permits())
+            .field("budget", &self.inner.budget)
             .finish()
     }
 }
@@ -162,48 +158,17 @@ struct Inner {
     settings: Arc<HaloSettings>,
     tokens: Slot<TokenManager>,
     http: Result<reqwest::Client>,
-    pacer: DefaultDirectRateLimiter,
-    permits: Semaphore,
-    pause: Mutex<PauseState>,
-    probe_done: Notify,
-}
-
-#[derive(Default)]
-struct PauseState {
-    blocked_until: Option<Instant>,
-    /// 429 pauses since the last success; drives the exponential backoff.
-    consecutive: u32,
-    /// Set by a 429: when the pause ends, one request probes alone and the
-    /// rest wait for its outcome, instead of every waiter hitting a window
-    /// that may still be full.
-    probing: bool,
-    probe_in_flight: bool,
-}
-
-/// What `try_enter` decided for a request whose pause is over.
-enum Entry<'a> {
-    Go,
-    Probe(ProbeGuard<'a>),
-    Wait(Pin<Box<Notified<'a>>>),
-}
-
-/// The one request probing after a pause; dropping it (outcome recorded or
-/// the request cancelled) lets the waiters re-check.
-struct ProbeGuard<'a> {
-    inner: &'a Inner,
-}
-
-impl Drop for ProbeGuard<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut p) = self.inner.pause.lock() {
-            p.probe_in_flight = false;
-        }
-        self.inner.probe_done.notify_waiters();
-    }
+    budget: Arc<RateBudget>,
 }
 
 impl ApiGateway {
-    pub fn new(settings: Arc<HaloSettings>, tokens: Slot<TokenManager>) -> Self {
+    /// `budget` is the process-wide one (see [`RateBudget`]): pass the same
+    /// `Arc` to every incarnation of the gateway and to the TokenManager.
+    pub fn new(
+        settings: Arc<HaloSettings>,
+        tokens: Slot<TokenManager>,
+        budget: Arc<RateBudget>,
+    ) -> Self {
         let http = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
@@ -217,37 +182,15 @@ impl ApiGateway {
                     format!("cannot build API HTTP client: {e}"),
                 )
             });
-        let pacer = RateLimiter::direct(pacing_quota(
-            settings.rate_limit_requests,
-            settings.rate_limit_window,
-        ));
-        let permits = Semaphore::new(settings.max_in_flight.max(1));
         ApiGateway {
             inner: Arc::new(Inner {
                 settings,
                 tokens,
                 http,
-                pacer,
-                permits,
-                pause: Mutex::new(PauseState::default()),
-                probe_done: Notify::new(),
+                budget,
             }),
         }
     }
-}
-
-/// GCRA with emission interval T and burst b admits at most b + W/T requests
-/// in any window W. Pick b ≈ 10% of the budget and T so that
-/// b + W/T = budget − 1: the spare request absorbs the window's boundary
-/// (inclusive or not) and network jitter between admission and arrival.
-pub fn pacing_quota(requests: u32, window: Duration) -> Quota {
-    let budget = requests.max(2);
-    let burst = (budget / 10).max(1);
-    let sustained = budget.saturating_sub(burst + 1).max(1);
-    let period = (window / sustained).max(Duration::from_nanos(1));
-    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-    // with_period only fails on a zero duration, excluded above.
-    Quota::with_period(period).map_or_else(|| Quota::per_second(burst), |q| q.allow_burst(burst))
 }
 
 impl Actor for ApiGateway {
@@ -303,12 +246,6 @@ impl Inner {
         req: &HaloRequest,
     ) -> std::result::Result<HaloResponse, (Error, u32)> {
         let http = self.http.as_ref().map_err(|e| (e.clone(), 0))?;
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| (Error::internal("gateway semaphore closed"), 0))?;
-        let _inflight = telemetry::api::api_request_started();
         let s = &self.settings;
         let mut attempts = 0u32;
         let mut failures = 0u32;
@@ -317,29 +254,39 @@ impl Inner {
         // for a permit or the pacer is the budget's doing, not a failure.
         let mut first_attempt: Option<Instant> = None;
         loop {
-            let probe = self.wait_turn().await;
-            attempts += 1;
-            let started = *first_attempt.get_or_insert_with(Instant::now);
+            // The token first: a token fetch takes a turn of its own from the
+            // same budget, so holding one here while waiting could deadlock.
             let outcome = match self.token(req).await {
-                Ok(token) => self.attempt(http, req, token.as_ref()).await,
-                Err(e) => token_outcome(e),
+                Ok(token) => {
+                    let turn = self
+                        .budget
+                        .admit(req.lane)
+                        .await
+                        .map_err(|e| (Error::internal(e.to_string()), attempts))?;
+                    attempts += 1;
+                    first_attempt.get_or_insert_with(Instant::now);
+                    let outcome = self.attempt(http, req, token.as_ref()).await;
+                    if turn.is_probe() && !matches!(outcome, Attempt::RateLimited { .. }) {
+                        // Anything but a 429 means the window has room again.
+                        self.budget.end_probing();
+                    }
+                    outcome
+                }
+                Err(e) => {
+                    attempts += 1;
+                    token_outcome(e)
+                }
             };
-            if probe.is_some() && !matches!(outcome, Attempt::RateLimited { .. }) {
-                // Anything but a 429 means the window has room again.
-                self.end_probing();
-            }
-            drop(probe);
+            let started = *first_attempt.get_or_insert_with(Instant::now);
             match outcome {
                 Attempt::Done(resp) => {
-                    if let Ok(mut p) = self.pause.lock() {
-                        p.consecutive = 0;
-                    }
+                    self.budget.succeeded();
                     return Ok(resp);
                 }
                 Attempt::Fail(e) => return Err((e, attempts)),
                 Attempt::RateLimited { retry_after, error } => {
                     // Safe for any method: a 429 was not applied.
-                    let pause = self.rate_limited(req.endpoint, retry_after);
+                    let pause = self.budget.rate_limited(req.endpoint, retry_after);
                     if started.elapsed() + pause > s.max_retry_elapsed {
                         return Err((error, attempts));
                     }
@@ -349,7 +296,7 @@ impl Inner {
                         attempts,
                         pause,
                     );
-                    // wait_turn() sleeps until the shared pause ends.
+                    // admit() waits until the shared pause ends.
                 }
                 Attempt::Unauthorized { generation, error } => {
                     if reauthed {
@@ -408,95 +355,6 @@ impl Inner {
                 format!("token manager unavailable: {e}"),
             )),
         }
-    }
-
-    /// Wait for any 429 pause to end (and, right after one, for the probe),
-    /// then for a pacer cell. A 429 can arrive while we wait for the cell, so
-    /// the pause is checked again after it. Returns the probe role if this
-    /// request got it.
-    async fn wait_turn(&self) -> Option<ProbeGuard<'_>> {
-        let probe = loop {
-            self.wait_unpaused().await;
-            match self.try_enter() {
-                Entry::Go => break None,
-                Entry::Probe(guard) => break Some(guard),
-                Entry::Wait(notified) => notified.await,
-            }
-        };
-        self.pacer.until_ready().await;
-        self.wait_unpaused().await;
-        probe
-    }
-
-    fn try_enter(&self) -> Entry<'_> {
-        // Register for the wake-up *before* looking at the state, so a probe
-        // finishing in between cannot be missed.
-        let mut notified = Box::pin(self.probe_done.notified());
-        notified.as_mut().enable();
-        let Ok(mut p) = self.pause.lock() else {
-            return Entry::Go;
-        };
-        if !p.probing {
-            Entry::Go
-        } else if !p.probe_in_flight {
-            p.probe_in_flight = true;
-            Entry::Probe(ProbeGuard { inner: self })
-        } else {
-            Entry::Wait(notified)
-        }
-    }
-
-    fn end_probing(&self) {
-        if let Ok(mut p) = self.pause.lock() {
-            p.probing = false;
-        }
-    }
-
-    async fn wait_unpaused(&self) {
-        loop {
-            let until = self.pause.lock().ok().and_then(|p| p.blocked_until);
-            match until {
-                Some(until) if until > Instant::now() => {
-                    tokio::time::sleep_until(tokio::time::Instant::from_std(until)).await;
-                }
-                _ => return,
-            }
-        }
-    }
-
-    /// Record a 429 and extend the shared pause; returns how long it lasts from now.
-    fn rate_limited(&self, endpoint: &'static str, retry_after: Option<Duration>) -> Duration {
-        let s = &self.settings;
-        let now = Instant::now();
-        let Ok(mut p) = self.pause.lock() else {
-            return s.rate_limited_backoff_initial;
-        };
-        // Several requests in flight see the same 429 burst: escalate once per pause.
-        if p.blocked_until.is_none_or(|u| u <= now) {
-            p.consecutive += 1;
-        }
-        let mut rng = rand::rng();
-        let pause = match retry_after {
-            // Honour the server, plus a little spread so waiters do not stampede.
-            Some(d) => d + d.mul_f64(rng.random_range(0.0..0.1)),
-            None => {
-                let base = exponential(
-                    s.rate_limited_backoff_initial,
-                    s.rate_limited_backoff_max,
-                    p.consecutive,
-                );
-                // Jitter upwards only: a rolling window needs at least `base` to drain.
-                (base + base.mul_f64(rng.random_range(0.0..0.25)))
-                    .min(s.rate_limited_backoff_max.max(base))
-            }
-        };
-        let until = now + pause;
-        let until = p.blocked_until.map_or(until, |u| u.max(until));
-        p.blocked_until = Some(until);
-        p.probing = true;
-        drop(p);
-        telemetry::api::api_rate_limited(endpoint, pause, retry_after.is_some());
-        until.saturating_duration_since(now)
     }
 
     async fn attempt(
@@ -638,12 +496,6 @@ fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(900.0)))
 }
 
-/// `initial · 2^(n−1)`, capped at `max`.
-fn exponential(initial: Duration, max: Duration, n: u32) -> Duration {
-    let factor = 2u32.saturating_pow(n.saturating_sub(1).min(20));
-    initial.saturating_mul(factor).min(max)
-}
-
 /// Exponential backoff with "equal jitter": half fixed, half random.
 fn backoff(initial: Duration, max: Duration, n: u32) -> Duration {
     let d = exponential(initial, max, n);
@@ -653,6 +505,8 @@ fn backoff(initial: Duration, max: Duration, n: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::super::rate_budget::{exponential, pacing_quota};
 
     #[test]
     fn quota_respects_budget() {

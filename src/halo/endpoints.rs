@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::api_gateway::{ApiGateway, HaloRequest, HaloResponse, Lane};
 use super::error::{Error, ErrorKind, Result};
 use super::model::{Action, Agent, AuthInfo, Role, Status, Team, Ticket, TicketType, User};
-use super::paging::{self, log_warning};
+use super::paging::{self, Listed, log_warning};
 use super::settings::MAX_PAGE_SIZE;
 use crate::actor_slot::Slot;
 
@@ -135,6 +135,11 @@ impl HaloClient {
 
     /// All agents, disabled and API agents included, with team and role membership.
     pub fn agents(&self) -> impl Stream<Item = Result<Vec<Agent>>> + 'static {
+        self.agent_pages().map(|page| page.map(|p| p.rows))
+    }
+
+    /// Like [`HaloClient::agents`], with each page's `record_count`.
+    pub fn agent_pages(&self) -> impl Stream<Item = Result<Listed<Agent>>> + 'static {
         self.paged(routes::AGENTS, Vec::new())
     }
 
@@ -150,7 +155,7 @@ impl HaloClient {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         self.paged::<User>(routes::USERS, extra).map(move |page| {
-            page.map(|mut rows| {
+            page.map(|Listed { mut rows, .. }| {
                 if !include_inactive {
                     let before = rows.len();
                     rows.retain(|u| !u.inactive);
@@ -255,7 +260,7 @@ impl HaloClient {
         &self,
         route: ListRoute,
         extra: Vec<(String, String)>,
-    ) -> impl Stream<Item = Result<Vec<T>>> + 'static {
+    ) -> impl Stream<Item = Result<Listed<T>>> + 'static {
         let gateway = self.gateway.clone();
         let lane = self.lane;
         let mut query = route_query(&route);

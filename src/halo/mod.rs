@@ -2,8 +2,10 @@
 //!
 //! Layers, bottom up:
 //! - [`token_manager::TokenManager`] (actor) owns the OAuth token;
-//! - [`api_gateway::ApiGateway`] (actor) owns the API HTTP client, pacing,
-//!   429 pauses, retries, and classifies every failure into [`Error`];
+//! - [`rate_budget::RateBudget`] (created once per process) holds pacing, the
+//!   in-flight cap and 429 pauses, shared by the two actors and by restarts;
+//! - [`api_gateway::ApiGateway`] (actor) owns the API HTTP client, retries,
+//!   and classifies every failure into [`Error`];
 //! - [`endpoints::HaloClient`] is a cloneable handle with one typed function
 //!   per endpoint, over the single paging helper in [`paging`].
 //!
@@ -22,6 +24,7 @@ pub mod endpoints;
 pub mod error;
 pub mod model;
 pub mod paging;
+pub mod rate_budget;
 pub mod settings;
 pub mod token_manager;
 
@@ -29,6 +32,7 @@ pub use api_gateway::{ApiGateway, HaloRequest, HaloResponse, Lane};
 pub use endpoints::HaloClient;
 pub use error::{Error, ErrorKind, Result};
 pub use model::*;
+pub use rate_budget::RateBudget;
 pub use settings::HaloSettings;
 pub use token_manager::{AccessToken, GetToken, InvalidateToken, TokenManager};
 
@@ -37,7 +41,8 @@ pub use token_manager::{AccessToken, GetToken, InvalidateToken, TokenManager};
 /// `#[actix::test]`).
 pub fn start(settings: HaloSettings) -> HaloClient {
     let settings = Arc::new(settings);
-    let tokens = Slot::new(TokenManager::new(settings.clone()).start());
-    let gateway = Slot::new(ApiGateway::new(settings.clone(), tokens).start());
+    let budget = Arc::new(RateBudget::new(&settings));
+    let tokens = Slot::new(TokenManager::new(settings.clone(), budget.clone()).start());
+    let gateway = Slot::new(ApiGateway::new(settings.clone(), tokens, budget).start());
     HaloClient::new(gateway).with_page_size(settings.page_size)
 }

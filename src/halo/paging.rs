@@ -153,6 +153,15 @@ struct State<F> {
     done: bool,
 }
 
+/// One page of a list: its typed rows and the `record_count` Halo reported
+/// with it (if it did). Callers that must notice a list changing under them
+/// (offset paging skips a row when one before it is deleted) compare counts.
+#[derive(Debug, Clone)]
+pub struct Listed<T> {
+    pub rows: Vec<T>,
+    pub record_count: Option<u64>,
+}
+
 /// Stream every page of a list. `fetch(page_no, page_size)` performs one
 /// request (with `pageinate=true&page_size&page_no`) and returns the body.
 /// The stream ends after the last page, or after yielding one error.
@@ -161,7 +170,7 @@ pub fn paginate<T, F, Fut>(
     entity_key: &'static str,
     page_size: u32,
     fetch: F,
-) -> impl Stream<Item = Result<Vec<T>>>
+) -> impl Stream<Item = Result<Listed<T>>>
 where
     T: DeserializeOwned,
     F: FnMut(u32, u32) -> Fut,
@@ -216,7 +225,8 @@ where
             _ => len < u64::from(page_size),
         };
         st.page_no += 1;
-        let typed = typed_rows(page.rows, endpoint);
+        let record_count = page.record_count;
+        let typed = typed_rows(page.rows, endpoint).map(|rows| Listed { rows, record_count });
         if typed.is_err() {
             st.done = true;
         }
@@ -280,7 +290,7 @@ mod tests {
         futures::pin_mut!(stream);
         let mut ids = Vec::new();
         while let Some(page) = stream.next().await {
-            ids.extend(page?.into_iter().map(|r| r.id));
+            ids.extend(page?.rows.into_iter().map(|r| r.id));
         }
         Ok(ids)
     }

@@ -30,6 +30,9 @@ pub struct HaloSettings {
     /// Hosted Halo enforces 300 per rolling 5 minutes; 250 leaves headroom.
     pub rate_limit_requests: u32,
     pub rate_limit_window: Duration,
+    /// Share of the budget sync paging leaves unused so that provisioning and
+    /// ticketing requests find a free cell during a long sync (0 to 0.5).
+    pub priority_reserve: f64,
     /// Requests in flight (including those waiting for the pacer) at once.
     pub max_in_flight: usize,
     /// Whole-request timeout (connect + send + body).
@@ -63,6 +66,7 @@ impl Default for HaloSettings {
             scope: "all".to_string(),
             rate_limit_requests: 250,
             rate_limit_window: Duration::from_secs(300),
+            priority_reserve: 0.1,
             max_in_flight: 4,
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),

@@ -4,7 +4,9 @@
 //!   request (a `Shared` future every waiter clones, so N concurrent callers
 //!   cause one token call), and a short negative cache of credential
 //!   rejections. It owns a small reqwest client used **only** for the
-//!   authorisation server; the API client lives in the ApiGateway.
+//!   authorisation server; the API client lives in the ApiGateway. Every token
+//!   request takes a priority turn from the process-wide [`RateBudget`], so it
+//!   counts against the same pacer, in-flight cap and 429 pause as the API.
 //! - **Never** talks to the resource server, retries a rejected credential,
 //!   logs or formats the token or the client secret.
 //! - **Mailbox:** default capacity (16). Every handler finishes synchronously
@@ -26,7 +28,9 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use serde::Deserialize;
 
+use super::api_gateway::Lane;
 use super::error::{Error, ErrorKind, Result};
+use super::rate_budget::RateBudget;
 use super::settings::HaloSettings;
 use crate::secret::Secret;
 use crate::telemetry;
@@ -35,6 +39,9 @@ use crate::telemetry;
 /// error for this long instead of asking again: a bad secret must not turn
 /// into a request storm. A rebuilt TokenManager starts clean.
 pub const AUTH_FAILURE_COOLDOWN: Duration = Duration::from_secs(30);
+
+/// The label token requests carry in rate-limit telemetry.
+const TOKEN_ENDPOINT: &str = "/auth/token";
 
 /// Halo documents `expires_in` = 3600; used when the field is missing or zero.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
@@ -70,6 +77,7 @@ type RefreshFuture = Shared<BoxFuture<'static, Result<Fetched>>>;
 
 pub struct TokenManager {
     settings: Arc<HaloSettings>,
+    budget: Arc<RateBudget>,
     /// Auth-server client; `Err` if reqwest could not be built (reported per call).
     http: Result<reqwest::Client>,
     cached: Option<Fetched>,
@@ -93,7 +101,7 @@ impl std::fmt::Debug for TokenManager {
 }
 
 impl TokenManager {
-    pub fn new(settings: Arc<HaloSettings>) -> Self {
+    pub fn new(settings: Arc<HaloSettings>, budget: Arc<RateBudget>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
@@ -106,6 +114,7 @@ impl TokenManager {
             });
         TokenManager {
             settings,
+            budget,
             http,
             cached: None,
             inflight: None,
@@ -120,9 +129,14 @@ impl TokenManager {
             return fut.clone();
         }
         self.generation += 1;
-        let fut = fetch_token(self.http.clone(), self.settings.clone(), self.generation)
-            .boxed()
-            .shared();
+        let fut = fetch_token(
+            self.http.clone(),
+            self.settings.clone(),
+            self.budget.clone(),
+            self.generation,
+        )
+        .boxed()
+        .shared();
         self.inflight = Some(fut.clone());
         // The one place the cache is written.
         ctx.spawn(
@@ -209,10 +223,25 @@ struct TokenResponse {
 async fn fetch_token(
     http: Result<reqwest::Client>,
     settings: Arc<HaloSettings>,
+    budget: Arc<RateBudget>,
     generation: u64,
 ) -> Result<Fetched> {
     let started = Instant::now();
-    let result = request_token(http, &settings, generation, started).await;
+    let result = match budget.admit(Lane::Priority).await {
+        Ok(turn) => {
+            // Lifetimes count from when the request is sent, not queued.
+            let result = request_token(http, &settings, generation, Instant::now()).await;
+            match &result {
+                Err(e) if e.kind() == ErrorKind::RateLimited => {
+                    budget.rate_limited(TOKEN_ENDPOINT, None);
+                }
+                _ if turn.is_probe() => budget.end_probing(),
+                _ => {}
+            }
+            result
+        }
+        Err(e) => Err(Error::internal(e.to_string())),
+    };
     let label = match &result {
         Ok(_) => "success",
         Err(e) => e.kind().as_str(),
@@ -363,7 +392,8 @@ mod tests {
             client_secret: Secret::new("very-secret-value"),
             ..Default::default()
         });
-        let tm = TokenManager::new(settings.clone());
+        let budget = Arc::new(crate::halo::RateBudget::new(&settings));
+        let tm = TokenManager::new(settings.clone(), budget);
         let out = format!("{tm:?} {settings:?}");
         assert!(!out.contains("very-secret-value"), "{out}");
     }

@@ -5,9 +5,20 @@
 //! `includeroles`): ceil(agents/100) requests in all, never one per agent or
 //! per team. A membership pointing at a team or role that the team/role lists
 //! did not return is logged and counted, and skipped; it does not fail the sync.
-//! One instance per sync; memory is one page at a time.
+//! One instance per sync; memory is one page at a time, plus one id per agent.
+//!
+//! **Consistency.** Halo pages by offset, so an agent added or removed between
+//! two pages shifts the rest: one can be read twice (the writer merges it) or
+//! skipped, and a skipped agent would vanish from C1, which reads that as
+//! revoked access. So a pass counts the distinct agents it read and compares
+//! them with the `record_count` Halo reported on the first and the last page;
+//! if the three disagree, the list is paged again (rows are upserts, so the
+//! pass before does no harm), up to `max_passes` times, after which the sync
+//! fails with the counts and publishes nothing. Without a `record_count` the
+//! check cannot run; that is logged once per sync. An insert and a delete
+//! between the same two pages leave the counts equal and are not detected.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -22,6 +33,7 @@ pub struct AgentSyncer {
     run: SyncRun,
     teams: Arc<HashMap<i64, EntitlementRef>>,
     roles: Arc<HashMap<String, EntitlementRef>>,
+    max_passes: u32,
 }
 
 impl AgentSyncer {
@@ -29,8 +41,30 @@ impl AgentSyncer {
         run: SyncRun,
         teams: Arc<HashMap<i64, EntitlementRef>>,
         roles: Arc<HashMap<String, EntitlementRef>>,
+        max_passes: u32,
     ) -> Self {
-        AgentSyncer { run, teams, roles }
+        AgentSyncer {
+            run,
+            teams,
+            roles,
+            max_passes: max_passes.max(1),
+        }
+    }
+}
+
+/// What one pass over the agent list saw.
+struct Pass {
+    done: AgentsSynced,
+    distinct: u64,
+    first: Option<u64>,
+    last: Option<u64>,
+}
+
+impl Pass {
+    /// `None` when Halo gave no count to check against.
+    fn consistent(&self) -> Option<bool> {
+        let (first, last) = (self.first?, self.last?);
+        Some(first == last && last == self.distinct)
     }
 }
 
@@ -57,45 +91,38 @@ impl Handler<SyncAgents> for AgentSyncer {
         let run = self.run.clone();
         let teams = self.teams.clone();
         let roles = self.roles.clone();
+        let max_passes = self.max_passes;
         Box::pin(async move {
-            let mut done = AgentsSynced::default();
-            let mut pages = Box::pin(run.client.agents());
-            while let Some(page) = pages.next().await {
-                run.cancel.check()?;
-                let page = page?;
-                let mut resources = Vec::with_capacity(page.len());
-                let mut grants = Vec::new();
-                for agent in &page {
-                    resources.push(mapping::agent_resource(agent));
-                    for m in &agent.teams {
-                        match teams.get(&m.team_id) {
-                            Some(e) => grants.push(mapping::agent_grant(e, agent.id)),
-                            None => {
-                                done.dangling += 1;
-                                telemetry::sync::dangling_membership(
-                                    "team",
-                                    agent.id,
-                                    &m.team_id.to_string(),
-                                )
-                            }
-                        }
+            let mut pass_no = 0;
+            let done = loop {
+                pass_no += 1;
+                let pass = one_pass(&run, &teams, &roles).await?;
+                match pass.consistent() {
+                    Some(true) => break pass.done,
+                    None => {
+                        tracing::warn!(sync_id = %run.sync_id, "halo sent no record_count with the agent pages; cannot check that no agent was skipped");
+                        break pass.done;
                     }
-                    for r in &agent.roles {
-                        match roles.get(&r.id) {
-                            Some(e) => grants.push(mapping::agent_grant(e, agent.id)),
-                            None => {
-                                done.dangling += 1;
-                                telemetry::sync::dangling_membership("role", agent.id, &r.id)
-                            }
+                    Some(false) => {
+                        let (first, last) = (pass.first.unwrap_or(0), pass.last.unwrap_or(0));
+                        telemetry::sync::agents_inconsistent(
+                            &run.sync_id,
+                            pass.distinct,
+                            first,
+                            last,
+                            pass_no,
+                        );
+                        if pass_no >= max_passes {
+                            return Err(SyncError::Inconsistent {
+                                distinct: pass.distinct,
+                                first,
+                                last,
+                                passes: pass_no,
+                            });
                         }
                     }
                 }
-                done.agents += resources.len() as u64;
-                done.grants += grants.len() as u64;
-                run.write(Rows::Resources(resources)).await?;
-                run.write(Rows::Grants(grants)).await?;
-                tracing::debug!(sync_id = %run.sync_id, agents = done.agents, grants = done.grants, "agent page written");
-            }
+            };
             if done.dangling > 0 {
                 tracing::warn!(sync_id = %run.sync_id, skipped = done.dangling, "memberships pointed at teams or roles missing from their lists (see baton_haloitsm_sync_dangling_memberships_total)");
             }
@@ -103,4 +130,67 @@ impl Handler<SyncAgents> for AgentSyncer {
             Ok(done)
         })
     }
+}
+
+/// Page through every agent once, writing each page.
+async fn one_pass(
+    run: &SyncRun,
+    teams: &HashMap<i64, EntitlementRef>,
+    roles: &HashMap<String, EntitlementRef>,
+) -> Result<Pass, SyncError> {
+    let mut pass = Pass {
+        done: AgentsSynced::default(),
+        distinct: 0,
+        first: None,
+        last: None,
+    };
+    let mut seen = HashSet::new();
+    let mut pages = Box::pin(run.client.agent_pages());
+    let mut first_page = true;
+    while let Some(page) = pages.next().await {
+        run.cancel.check()?;
+        let page = page?;
+        if first_page {
+            pass.first = page.record_count;
+            first_page = false;
+        }
+        pass.last = page.record_count;
+        let done = &mut pass.done;
+        let mut resources = Vec::with_capacity(page.rows.len());
+        let mut grants = Vec::new();
+        for agent in &page.rows {
+            seen.insert(agent.id);
+            resources.push(mapping::agent_resource(agent));
+            for m in &agent.teams {
+                match teams.get(&m.team_id) {
+                    Some(e) => grants.push(mapping::agent_grant(e, agent.id)),
+                    None => {
+                        done.dangling += 1;
+                        telemetry::sync::dangling_membership(
+                            "team",
+                            agent.id,
+                            &m.team_id.to_string(),
+                        )
+                    }
+                }
+            }
+            for r in &agent.roles {
+                match roles.get(&r.id) {
+                    Some(e) => grants.push(mapping::agent_grant(e, agent.id)),
+                    None => {
+                        done.dangling += 1;
+                        telemetry::sync::dangling_membership("role", agent.id, &r.id)
+                    }
+                }
+            }
+        }
+        done.agents += resources.len() as u64;
+        done.grants += grants.len() as u64;
+        run.write(Rows::Resources(resources)).await?;
+        run.write(Rows::Grants(grants)).await?;
+        tracing::debug!(sync_id = %run.sync_id, agents = done.agents, grants = done.grants, "agent page written");
+    }
+    pass.distinct = seen.len() as u64;
+    pass.done.agents = pass.distinct;
+    Ok(pass)
 }

@@ -8,6 +8,16 @@
 //! A trigger that arrives while a sync runs is refused (logged and counted), so
 //! overlapping schedules never run twice. A failed or cancelled sync aborts the
 //! snapshot: no file is published and no temp file is left.
+//!
+//! A running sync is owned by one value, [`RunOwner`], held in `running`.
+//! Dropping it cancels the run, whatever the reason: the sync ended, or the
+//! coordinator itself died (a panic or an abort by the supervisor drops the
+//! actor and, with it, the owner). The syncers then stop within one page and
+//! the writer discards the snapshot if it is still open.
+//!
+//! In daemon mode a finished snapshot is staged (`sync-<id>.staged.tmp`) and
+//! only the Uploader renames it into place, so a coordinator that dies between
+//! the two leaves nothing that looks published; the next sync removes it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,6 +68,9 @@ pub struct SyncReport {
 pub struct CoordinatorSettings {
     pub output_dir: PathBuf,
     pub include_end_users: bool,
+    /// How many times the agent list may be paged before a sync whose counts
+    /// never agree fails (see `AgentSyncer`).
+    pub max_consistency_passes: u32,
 }
 
 pub struct SyncCoordinator {
@@ -66,7 +79,25 @@ pub struct SyncCoordinator {
     /// Standalone mode publishes through the Uploader; `sync -f` has none.
     uploader: Option<Slot<Uploader>>,
     settings: CoordinatorSettings,
-    running: Option<(String, Cancel)>,
+    running: Option<RunOwner>,
+}
+
+/// The owner of the running sync. See the module header.
+struct RunOwner {
+    sync_id: String,
+    cancel: Cancel,
+    writer: Slot<SnapshotWriter>,
+}
+
+impl Drop for RunOwner {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        // A notification that may be dropped: if the writer is gone, its
+        // thread took the snapshot with it; aborting a finished sync is a no-op.
+        self.writer.addr().do_send(AbortSnapshot {
+            sync_id: self.sync_id.clone(),
+        });
+    }
 }
 
 impl SyncCoordinator {
@@ -94,17 +125,27 @@ impl Handler<StartSync> for SyncCoordinator {
     type Result = ResponseActFuture<Self, Result<SyncReport, SyncError>>;
 
     fn handle(&mut self, msg: StartSync, _: &mut Self::Context) -> Self::Result {
-        if let Some((running, _)) = &self.running {
-            telemetry::sync::sync_refused(msg.reason, running);
-            let err = SyncError::AlreadyRunning(running.clone());
+        if let Some(running) = &self.running {
+            telemetry::sync::sync_refused(msg.reason, &running.sync_id);
+            let err = SyncError::AlreadyRunning(running.sync_id.clone());
             return Box::pin(actix::fut::ready(Err(err)));
         }
         let sync_id = ksuid::new();
         let cancel = Cancel::default();
-        self.running = Some((sync_id.clone(), cancel.clone()));
-        let dest = msg
-            .dest
-            .unwrap_or_else(|| self.settings.output_dir.join(format!("sync-{sync_id}.c1z")));
+        self.running = Some(RunOwner {
+            sync_id: sync_id.clone(),
+            cancel: cancel.clone(),
+            writer: self.writer.clone(),
+        });
+        let staged = msg.dest.is_none() && self.uploader.is_some();
+        let dest = msg.dest.unwrap_or_else(|| {
+            let name = if staged {
+                super::uploader::staged_name(&sync_id)
+            } else {
+                format!("sync-{sync_id}.c1z")
+            };
+            self.settings.output_dir.join(name)
+        });
         tracing::info!(sync_id, reason = msg.reason, dest = %dest.display(), "sync started");
         let run = SyncRun {
             sync_id: sync_id.clone(),
@@ -113,18 +154,31 @@ impl Handler<StartSync> for SyncCoordinator {
             cancel,
         };
         let include_end_users = self.settings.include_end_users;
+        let max_passes = self.settings.max_consistency_passes;
         let uploader = self.uploader.as_ref().map(Slot::addr);
+        let output_dir = self.settings.output_dir.clone();
         let started = Instant::now();
         Box::pin(
             async move {
-                let (snapshot, agents) = run_sync(&run, dest, include_end_users).await?;
+                if staged {
+                    // Whatever an earlier run left (a staged file its dead owner
+                    // never published, a writer temp) is stale: one sync at a time.
+                    let dir = output_dir.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        super::uploader::remove_stale_temp(&dir)
+                    })
+                    .await;
+                }
+                let (mut snapshot, agents) =
+                    run_sync(&run, dest, include_end_users, max_passes).await?;
                 if let Some(up) = uploader {
-                    up.send(Publish(snapshot.clone()))
-                        .await
-                        .map_err(|source| SyncError::Mailbox {
-                            actor: "uploader",
-                            source,
-                        })??;
+                    snapshot.path =
+                        up.send(Publish(snapshot.clone()))
+                            .await
+                            .map_err(|source| SyncError::Mailbox {
+                                actor: "uploader",
+                                source,
+                            })??;
                 }
                 Ok(SyncReport {
                     sync_id: run.sync_id.clone(),
@@ -157,9 +211,9 @@ impl Handler<CancelSync> for SyncCoordinator {
 
     fn handle(&mut self, _: CancelSync, _: &mut Self::Context) -> bool {
         match &self.running {
-            Some((id, cancel)) => {
-                tracing::warn!(sync_id = %id, "cancelling the running sync");
-                cancel.cancel();
+            Some(run) => {
+                tracing::warn!(sync_id = %run.sync_id, "cancelling the running sync");
+                run.cancel.cancel();
                 true
             }
             None => false,
@@ -191,6 +245,7 @@ async fn run_sync(
     run: &SyncRun,
     dest: PathBuf,
     include_end_users: bool,
+    max_passes: u32,
 ) -> Result<(SnapshotInfo, AgentsSynced), SyncError> {
     run.writer
         .send(BeginSnapshot {
@@ -199,11 +254,13 @@ async fn run_sync(
         })
         .await
         .map_err(mailbox("snapshot_writer"))??;
-    let result = collect(run, include_end_users).await;
+    let result = collect(run, include_end_users, max_passes).await;
     let result = match result {
         Ok(agents) => run
             .writer
-            .send(FinishSnapshot)
+            .send(FinishSnapshot {
+                sync_id: run.sync_id.clone(),
+            })
             .await
             .map_err(mailbox("snapshot_writer"))
             .and_then(|r| r.map_err(SyncError::from))
@@ -211,13 +268,22 @@ async fn run_sync(
         Err(e) => Err(e),
     };
     if result.is_err() {
-        // Best effort: the writer also removes its temp files when dropped.
-        let _ = run.writer.send(AbortSnapshot).await;
+        // Best effort: the run's owner sends the same abort when it is dropped.
+        let _ = run
+            .writer
+            .send(AbortSnapshot {
+                sync_id: run.sync_id.clone(),
+            })
+            .await;
     }
     result
 }
 
-async fn collect(run: &SyncRun, include_end_users: bool) -> Result<AgentsSynced, SyncError> {
+async fn collect(
+    run: &SyncRun,
+    include_end_users: bool,
+    max_passes: u32,
+) -> Result<AgentsSynced, SyncError> {
     let types = mapping::resource_types(include_end_users)
         .iter()
         .map(mapping::resource_type_pb)
@@ -235,6 +301,7 @@ async fn collect(run: &SyncRun, include_end_users: bool) -> Result<AgentsSynced,
         run.clone(),
         Arc::new(teams.entitlements),
         Arc::new(roles.entitlements),
+        max_passes,
     )
     .start();
     let agents = agents.send(SyncAgents);

@@ -21,6 +21,17 @@ pub enum SyncError {
     Publish(#[from] super::uploader::UploadError),
     #[error("sync cancelled")]
     Cancelled,
+    #[error(
+        "agents changed while paging: {distinct} distinct agents read, but Halo reported \
+         {first} on the first page and {last} on the last, in each of {passes} passes; \
+         nothing was published (an agent skipped by shifting offsets would read as revoked access)"
+    )]
+    Inconsistent {
+        distinct: u64,
+        first: u64,
+        last: u64,
+        passes: u32,
+    },
     #[error("{actor} is unavailable: {source}")]
     Mailbox {
         actor: &'static str,
@@ -28,8 +39,9 @@ pub enum SyncError {
     },
 }
 
-/// Set on shutdown; syncers check it between pages so a cancelled sync stops
-/// within one request and never publishes.
+/// Set when the run's owner lets go of it (shutdown, a failure, or the
+/// coordinator dying); syncers check it between pages, so a cancelled sync
+/// stops within one page and never publishes.
 #[derive(Clone, Default)]
 pub struct Cancel(Arc<AtomicBool>);
 
@@ -65,7 +77,10 @@ impl SyncRun {
         }
         self.cancel.check()?;
         self.writer
-            .send(WriteRows(rows))
+            .send(WriteRows {
+                sync_id: self.sync_id.clone(),
+                rows,
+            })
             .await
             .map_err(|source| SyncError::Mailbox {
                 actor: "snapshot_writer",

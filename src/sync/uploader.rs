@@ -1,7 +1,8 @@
 //! Uploader, standalone mode: makes a finished snapshot the published one.
 //!
-//! The SnapshotWriter has already renamed the c1z into `output.dir` atomically;
-//! the Uploader points `latest.c1z` at it (a symlink swapped in by rename, so a
+//! The SnapshotWriter has already written the c1z into `output.dir` under a
+//! staged name (`sync-<id>.staged.tmp`, see [`staged_name`]); the Uploader
+//! renames it to `sync-<id>.c1z` (atomic) and points `latest.c1z` at it (a symlink swapped in by rename, so a
 //! reader never sees a missing or half-written latest) and keeps the newest
 //! `output.keep` snapshots. Service mode (upload to C1) comes with its own issue.
 //!
@@ -15,6 +16,19 @@ use actix::prelude::*;
 use crate::c1z::SnapshotInfo;
 
 pub const LATEST: &str = "latest.c1z";
+
+/// Where a finished, not yet published snapshot of `sync_id` waits in the
+/// output dir. It ends in `.tmp`, so a leftover is removed as stale.
+pub fn staged_name(sync_id: &str) -> String {
+    format!("sync-{sync_id}.staged.tmp")
+}
+
+/// The published name for a staged file (`sync-<id>.staged.tmp` → `sync-<id>.c1z`).
+fn published_name(staged: &Path) -> Option<String> {
+    let name = staged.file_name()?.to_str()?;
+    let id = name.strip_prefix("sync-")?.strip_suffix(".staged.tmp")?;
+    Some(format!("sync-{id}.c1z"))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
@@ -69,8 +83,18 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UploadError + '_ {
     }
 }
 
-/// Point latest.c1z at `snapshot` and prune old snapshots. Returns the latest link path.
+/// Move a staged `snapshot` to its published name (if staged), point
+/// latest.c1z at it and prune old snapshots. Returns the published path.
 pub fn publish(dir: &Path, snapshot: &Path, keep: usize) -> Result<PathBuf, UploadError> {
+    let snapshot = match published_name(snapshot) {
+        Some(name) => {
+            let target = dir.join(name);
+            std::fs::rename(snapshot, &target).map_err(io(&target))?;
+            target
+        }
+        None => snapshot.to_path_buf(),
+    };
+    let snapshot = snapshot.as_path();
     let name = snapshot
         .file_name()
         .map(PathBuf::from)
@@ -85,7 +109,7 @@ pub fn publish(dir: &Path, snapshot: &Path, keep: usize) -> Result<PathBuf, Uplo
     std::fs::rename(&tmp, &latest).map_err(io(&latest))?;
     prune(dir, keep)?;
     tracing::info!(snapshot = %snapshot.display(), latest = %latest.display(), "snapshot published");
-    Ok(latest)
+    Ok(snapshot.to_path_buf())
 }
 
 /// Remove what a killed process left behind: the writer's `sync-*.c1z.<hex>.tmp`
@@ -171,11 +195,13 @@ mod tests {
         for n in ["sync-1.c1z", "sync-2.c1z", "sync-3.c1z"] {
             std::fs::write(d.join(n), n).unwrap();
         }
-        publish(d, &d.join("sync-3.c1z"), 2).unwrap();
+        std::fs::write(d.join(staged_name("4")), "sync-4").unwrap();
+        publish(d, &d.join("sync-3.c1z"), 3).unwrap();
+        let published = publish(d, &d.join(staged_name("4")), 2).unwrap();
+        assert_eq!(published, d.join("sync-4.c1z"));
+        assert!(!d.join(staged_name("4")).exists());
+        assert!(!d.join("sync-2.c1z").exists());
         assert!(!d.join("sync-1.c1z").exists());
-        assert_eq!(
-            std::fs::read_to_string(d.join(LATEST)).unwrap(),
-            "sync-3.c1z"
-        );
+        assert_eq!(std::fs::read_to_string(d.join(LATEST)).unwrap(), "sync-4");
     }
 }

@@ -79,7 +79,7 @@ static LAST_SUCCESS: LazyLock<Gauge> = LazyLock::new(|| {
 static OUTCOMES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     super::counter_vec(
         "snapshots_total",
-        "Snapshots by outcome: published, failed, aborted.",
+        "Snapshots by outcome: published, failed, aborted, discarded_stale (left open by a sync whose owner died).",
         &["outcome"],
     )
 });
@@ -100,7 +100,7 @@ pub fn init() {
     for t in TABLES {
         let _ = ROWS.get_metric_with_label_values(&[t]);
     }
-    for o in ["published", "failed", "aborted"] {
+    for o in ["published", "failed", "aborted", "discarded_stale"] {
         let _ = OUTCOMES.get_metric_with_label_values(&[o]);
     }
 }
@@ -186,4 +186,15 @@ pub fn snapshot_failed(sync_id: &str, error: &dyn std::fmt::Display, elapsed: Du
 pub fn snapshot_aborted(sync_id: &str) {
     super::inc(&OUTCOMES, &["aborted"]);
     tracing::warn!(sync_id, "snapshot aborted; nothing published");
+}
+
+/// A new sync found the snapshot of an earlier one still open (its owner died
+/// without aborting it) and threw it away.
+pub fn snapshot_stale_discarded(stale_sync_id: &str, new_sync_id: &str) {
+    super::inc(&OUTCOMES, &["discarded_stale"]);
+    tracing::warn!(
+        stale_sync_id,
+        new_sync_id,
+        "discarding the snapshot of a sync whose owner is gone; nothing from it is published"
+    );
 }

@@ -41,6 +41,27 @@ static DANGLING: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
 });
 
+static INCONSISTENT: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
+    super::counter(
+        "sync_inconsistent_passes_total",
+        "Passes over the agent list whose distinct agents disagreed with Halo's record_count \
+         on the first or last page (the list changed while paging); each is paged again.",
+    )
+});
+static TRIGGERS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    super::counter_vec(
+        "sync_triggers_total",
+        "Syncs the scheduler asked for, by reason (start, schedule, retry).",
+        &["reason"],
+    )
+});
+static RETRY_PENDING: LazyLock<prometheus::IntGauge> = LazyLock::new(|| {
+    super::int_gauge(
+        "sync_retry_pending",
+        "1 while the scheduler holds a retry of a failed sync (never more than one).",
+    )
+});
+
 pub const RESULTS: &[&str] = &["success", "failure", "refused"];
 pub const KINDS: &[&str] = &["resource", "entitlement", "grant"];
 
@@ -54,8 +75,13 @@ pub fn init() {
     for k in ["team", "role"] {
         let _ = DANGLING.get_metric_with_label_values(&[k]);
     }
+    for r in ["start", "schedule", "retry"] {
+        let _ = TRIGGERS.get_metric_with_label_values(&[r]);
+    }
     LazyLock::force(&DURATION);
     LazyLock::force(&LAST_SUCCESS);
+    LazyLock::force(&INCONSISTENT);
+    LazyLock::force(&RETRY_PENDING);
 }
 
 pub fn sync_succeeded(
@@ -113,4 +139,34 @@ pub fn dangling_membership(kind: &'static str, agent_id: i64, target: &str) {
         target,
         "membership points at a {kind} missing from the {kind} list; skipped"
     );
+}
+
+/// One pass over the agent list did not add up; it is paged again (or the
+/// sync fails after the last pass).
+pub fn agents_inconsistent(sync_id: &str, distinct: u64, first: u64, last: u64, pass: u32) {
+    INCONSISTENT.inc();
+    tracing::warn!(
+        sync_id,
+        distinct,
+        first_record_count = first,
+        last_record_count = last,
+        pass,
+        "agents changed while paging (offsets shifted); paging the agent list again"
+    );
+}
+
+/// The scheduler asked for a sync.
+pub fn sync_triggered(reason: &'static str) {
+    super::inc(&TRIGGERS, &[reason]);
+}
+
+/// The scheduler now holds a retry (`true`) or none (`false`).
+pub fn retry_pending(pending: bool, delay: Duration) {
+    RETRY_PENDING.set(i64::from(pending));
+    if pending {
+        tracing::warn!(
+            retry_s = delay.as_secs_f64(),
+            "sync failed; one retry scheduled"
+        );
+    }
 }
