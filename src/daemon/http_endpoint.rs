@@ -20,6 +20,8 @@ use axum::routing::{get, post};
 use serde::Serialize;
 
 use super::supervisor::{Fault, GetStatus, InjectFault, Ping, StatusReport, Supervisor};
+use crate::actor_slot::Slot;
+use crate::sync::coordinator::{StartSync, SyncCoordinator};
 use crate::telemetry;
 
 #[derive(Clone)]
@@ -27,6 +29,8 @@ pub struct HttpState {
     pub supervisor: Addr<Supervisor>,
     pub ready: Arc<AtomicBool>,
     pub fault_injection: bool,
+    /// For `POST /debug/sync` (fault-injection tests only).
+    pub coordinator: Option<Slot<SyncCoordinator>>,
 }
 
 #[derive(Serialize)]
@@ -45,6 +49,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/status", get(status))
         .route("/debug/crash/{actor}", post(crash))
         .route("/debug/hang/{actor}", post(hang))
+        .route("/debug/sync", post(debug_sync))
         .with_state(state)
 }
 
@@ -131,5 +136,39 @@ async fn inject(State(s): State<HttpState>, Path(actor): Path<String>, fault: Fa
         Ok(Ok(())) => (StatusCode::ACCEPTED, "injected\n").into_response(),
         Ok(Err(e)) => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
+    }
+}
+
+/// Run one sync now and answer with its outcome (tests: crash a running sync
+/// at a chosen moment, then check the next one). Off unless fault injection is.
+async fn debug_sync(State(s): State<HttpState>) -> Response {
+    let coordinator = match (&s.coordinator, s.fault_injection) {
+        (Some(c), true) => c.addr(),
+        _ => {
+            return (
+                StatusCode::NOT_FOUND,
+                "fault injection is disabled (http.enable_fault_injection)\n",
+            )
+                .into_response();
+        }
+    };
+    match coordinator
+        .send(StartSync {
+            reason: "debug",
+            dest: None,
+        })
+        .await
+    {
+        Ok(Ok(report)) => (
+            StatusCode::OK,
+            format!("{}\n", report.snapshot.path.display()),
+        )
+            .into_response(),
+        Ok(Err(e)) => (StatusCode::CONFLICT, format!("sync failed: {e}\n")).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("sync coordinator unavailable: {e}\n"),
+        )
+            .into_response(),
     }
 }

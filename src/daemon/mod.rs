@@ -43,6 +43,7 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     })?;
     crate::sync::uploader::remove_stale_temp(&cfg.output.dir);
     let pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
+    let coordinator = pipeline.coordinator.clone();
     let supervisor = Supervisor::with_probing(
         pipeline.children,
         Backoff {
@@ -60,6 +61,7 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         supervisor: supervisor.clone(),
         ready: ready.clone(),
         fault_injection: cfg.http.enable_fault_injection,
+        coordinator: Some(coordinator),
     };
     let (addr, _http) = http_endpoint::serve(cfg.http.listen, state)
         .await
