@@ -127,8 +127,14 @@ impl HaloClient {
     }
 
     /// Raw access for callers with a request the typed API does not cover.
+    /// The request keeps `Lane::Priority` if it asks for it.
     pub async fn send(&self, req: HaloRequest) -> Result<HaloResponse> {
-        send(&self.gateway, req.lane(self.lane)).await
+        let lane = if req.lane == Lane::Priority {
+            Lane::Priority
+        } else {
+            self.lane
+        };
+        send(&self.gateway, req.lane(lane)).await
     }
 
     // ---- lists -------------------------------------------------------------
