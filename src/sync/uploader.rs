@@ -18,10 +18,11 @@ pub const LATEST: &str = "latest.c1z";
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
-    #[error("publishing {path}: {source}")]
+    // The cause is in the message, so it is not also a `source()` (printed twice).
+    #[error("publishing {path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("publishing task failed: {0}")]
     Join(String),
@@ -63,9 +64,9 @@ impl Handler<Publish> for Uploader {
 crate::supervised!(Uploader);
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UploadError + '_ {
-    move |source| UploadError::Io {
+    move |cause| UploadError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
