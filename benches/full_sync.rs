@@ -7,6 +7,14 @@
 //!
 //! Tenant shape: 1,000 teams, 200 roles, up to 5 teams and 3 roles per agent
 //! (about 4.9 memberships per agent), no end users, no latency.
+//!
+//! **Baseline** (same run, same simulator): the requests the sync made, read
+//! back from the simulator's request log, fetched one after another with plain
+//! reqwest (token first) and parsed into the same model types with the same
+//! page parser; nothing else. `ratio` = sync wall / baseline wall: what the
+//! daemon costs over just reading the tenant, a figure that travels across
+//! machines where absolute times do not. (The sync's wall also includes
+//! starting its process and writing, indexing and compressing the c1z.)
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -86,9 +94,115 @@ fn sim_stats(base_url: &str) -> (u64, u64) {
     })
 }
 
+/// (method, path, query) of every request the simulator logged, in arrival order.
+fn sim_requests(base_url: &str) -> Vec<(String, String, String)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let v: serde_json::Value = reqwest::get(format!("{base_url}/_sim/requests"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                (s("method"), s("path"), s("query"))
+            })
+            .collect()
+    })
+}
+
+fn clear_sim_requests(base_url: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .delete(format!("{base_url}/_sim/requests"))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    });
+}
+
+/// The baseline: fetch and parse the sync's own GETs, one after another.
+/// Returns the wall time and the number of agent rows parsed.
+fn fetch_and_parse(base_url: &str, requests: &[(String, String, String)]) -> (Duration, usize) {
+    use baton_haloitsm::halo::paging::{parse_page, typed_rows};
+    use baton_haloitsm::halo::{Agent, Role, Team, User};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let t = Instant::now();
+        let token: serde_json::Value = http
+            .post(format!("{base_url}/auth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "sim-client"),
+                ("client_secret", "sim-secret"),
+                ("scope", "all"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let bearer = token["access_token"].as_str().unwrap().to_string();
+        let mut agents = 0;
+        for (method, path, query) in requests {
+            if method != "GET" {
+                continue;
+            }
+            let url = if query.is_empty() {
+                format!("{base_url}{path}")
+            } else {
+                format!("{base_url}{path}?{query}")
+            };
+            let resp = http.get(url).bearer_auth(&bearer).send().await.unwrap();
+            assert!(resp.status().is_success(), "{path}: {}", resp.status());
+            let body = resp.bytes().await.unwrap();
+            match path.to_ascii_lowercase().as_str() {
+                "/api/agent" => {
+                    let page = parse_page(&body, "agents").unwrap();
+                    agents += typed_rows::<Agent>(page.rows, "/api/Agent").unwrap().len();
+                }
+                "/api/team" => {
+                    let page = parse_page(&body, "teams").unwrap();
+                    std::hint::black_box(typed_rows::<Team>(page.rows, "/api/Team").unwrap());
+                }
+                "/api/roles" => {
+                    let page = parse_page(&body, "roles").unwrap();
+                    std::hint::black_box(typed_rows::<Role>(page.rows, "/api/Roles").unwrap());
+                }
+                "/api/users" => {
+                    let page = parse_page(&body, "users").unwrap();
+                    std::hint::black_box(typed_rows::<User>(page.rows, "/api/Users").unwrap());
+                }
+                other => panic!("the sync requested {other}; teach the baseline to parse it"),
+            }
+        }
+        (t.elapsed(), agents)
+    })
+}
+
 struct Run {
     agents: usize,
     wall: Duration,
+    /// The baseline's wall: the same pages fetched and parsed, nothing else.
+    baseline: Duration,
     grants: u64,
     rows: u64,
     bytes: u64,
@@ -120,6 +234,7 @@ fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -
     )
     .unwrap();
     let out = dir.join(format!("bench-{agents}.c1z"));
+    clear_sim_requests(&sim.base_url);
     let before = sim_stats(&sim.base_url);
     let t = Instant::now();
     let o = Command::new(BIN)
@@ -146,9 +261,18 @@ fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -
         .collect();
     let (resources, entitlements, grants, bytes) = (counts[0], counts[1], counts[2], counts[3]);
     let _ = std::fs::remove_file(&out);
+    let logged = sim_requests(&sim.base_url);
+    let (baseline, parsed) = if budget.is_none() {
+        fetch_and_parse(&sim.base_url, &logged)
+    } else {
+        // Under a budget the pacing sets the time; a baseline would measure it too.
+        (Duration::ZERO, agents)
+    };
+    assert_eq!(parsed, agents, "the baseline read every agent");
     Run {
         agents,
         wall,
+        baseline,
         grants,
         rows: resources + entitlements + grants,
         bytes,
@@ -168,11 +292,13 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     println!("Full sync, unpaced (simulator in its own process, no rate limit, no latency)");
     println!(
-        "{:>8} {:>8} {:>9} {:>9} {:>12} {:>10} {:>7} {:>12} {:>9} {:>9}",
+        "{:>8} {:>8} {:>9} {:>9} {:>11} {:>7} {:>12} {:>10} {:>7} {:>12} {:>9} {:>9}",
         "agents",
         "grants",
         "requests",
         "wall s",
+        "baseline s",
+        "ratio",
         "rows/s",
         "peak RSS",
         "CPU s",
@@ -187,11 +313,13 @@ fn main() {
         // Floor: one request per agent page, one each for teams and roles, one token.
         let floor = agents.div_ceil(100) as u64 + 3;
         println!(
-            "{:>8} {:>8} {:>9} {:>9.2} {:>12.0} {:>7} MB {:>7.2} {:>12.1} {:>9.2} {:>9}",
+            "{:>8} {:>8} {:>9} {:>9.2} {:>11.2} {:>6.2}x {:>12.0} {:>7} MB {:>7.2} {:>12.1} {:>9.2} {:>9}",
             r.agents,
             r.grants,
             r.requests,
             r.wall.as_secs_f64(),
+            r.baseline.as_secs_f64(),
+            r.wall.as_secs_f64() / r.baseline.as_secs_f64(),
             r.rows as f64 / r.wall.as_secs_f64(),
             r.peak_rss / (1024 * 1024),
             r.cpu,

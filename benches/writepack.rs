@@ -15,6 +15,13 @@
 //! is built inside the timed loop (as the SDK bench constructs then puts), and
 //! grants are put in pages of `WRITEPACK_PAGE` (default 1,000, like a connector page).
 //!
+//! **Baseline** (same run, same grants, same host): the obvious writer. The v1
+//! DDL with every index created first, one prepared `INSERT … ON CONFLICT DO
+//! UPDATE` per grant in one transaction (SQLite's default journal and sync),
+//! then the whole file zstd-compressed (default level, one thread) behind the
+//! c1z magic. `ratio` = baseline time / ours: it travels across machines where
+//! absolute times do not.
+//!
 //! Each (variant, size) is run `WRITEPACK_REPEAT` times (default 3) and the
 //! median run (by total time) is printed. Every run is a fresh child process (this binary re-executed
 //! with `WRITEPACK_CHILD=<variant>:<n>`), so the peak RSS (VmHWM) is per run.
@@ -105,10 +112,12 @@ fn main() {
         println!("options: {o}");
     }
     println!(
-        "{:<10} {:>9} {:>10} {:>13} {:>12} {:>11} {:>10} {:>9} {:>10} {:>10} {:>9}",
+        "{:<10} {:>9} {:>10} {:>12} {:>7} {:>13} {:>12} {:>11} {:>10} {:>9} {:>10} {:>10} {:>9}",
         "bench",
         "N",
         "ours ms",
+        "baseline ms",
+        "ratio",
         "SDK sqlite ms",
         "SDK pebble ms",
         "µs/put",
@@ -124,12 +133,17 @@ fn main() {
         .filter(|&r| r > 0)
         .unwrap_or(3);
     // Warm-up: page the binary in and settle the file system before timing.
-    let _ = run_child(Variant::Pack, 10_000);
+    let _ = run_child(Variant::Pack, 10_000, false);
+    let median = |v: Variant, n: u64, baseline: bool| {
+        let mut runs: Vec<Outcome> = (0..repeat)
+            .filter_map(|_| run_child(v, n, baseline))
+            .collect();
+        runs.sort_by(|a, b| a.total_ms.total_cmp(&b.total_ms));
+        runs.get(runs.len() / 2).cloned()
+    };
     for &v in &variants {
         for &n in &sizes {
-            let mut runs: Vec<Outcome> = (0..repeat).filter_map(|_| run_child(v, n)).collect();
-            runs.sort_by(|a, b| a.total_ms.total_cmp(&b.total_ms));
-            let Some(o) = runs.get(runs.len() / 2).cloned() else {
+            let (Some(o), Some(b)) = (median(v, n, false), median(v, n, true)) else {
                 println!("{:<10} {:>9}  (child failed)", v.name(), n);
                 continue;
             };
@@ -139,10 +153,12 @@ fn main() {
                     .map_or("—".to_string(), |(_, ms)| format!("{ms:.1}"))
             };
             println!(
-                "{:<10} {:>9} {:>10.1} {:>13} {:>12} {:>11.3} {:>10.1} {:>8}M {:>10} {:>10} {:>9}",
+                "{:<10} {:>9} {:>10.1} {:>12.1} {:>6.1}x {:>13} {:>12} {:>11.3} {:>10.1} {:>8}M {:>10} {:>10} {:>9}",
                 v.name(),
                 n,
                 o.total_ms,
+                b.total_ms,
+                b.total_ms / o.total_ms,
                 sdk(&SDK_SQLITE_MS),
                 sdk(&SDK_PEBBLE_MS),
                 o.total_ms * 1000.0 / n as f64,
@@ -164,10 +180,11 @@ fn page_size() -> usize {
         .unwrap_or(1000)
 }
 
-fn run_child(v: Variant, n: u64) -> Option<Outcome> {
+fn run_child(v: Variant, n: u64, baseline: bool) -> Option<Outcome> {
     let exe = std::env::current_exe().ok()?;
+    let which = if baseline { ":baseline" } else { "" };
     let out = Command::new(exe)
-        .env("WRITEPACK_CHILD", format!("{}:{n}", v.key()))
+        .env("WRITEPACK_CHILD", format!("{}:{n}{which}", v.key()))
         .output()
         .ok()?;
     if !out.status.success() {
@@ -194,6 +211,10 @@ fn child(spec: &str) {
             .with_writer(std::io::stderr)
             .init();
     }
+    let (spec, baseline) = match spec.strip_suffix(":baseline") {
+        Some(s) => (s, true),
+        None => (spec, false),
+    };
     let (v, n) = spec
         .split_once(':')
         .and_then(|(v, n)| Some((Variant::parse(v)?, n.parse::<u64>().ok()?)))
@@ -203,16 +224,21 @@ fn child(spec: &str) {
     let out = dir.join("bench.c1z");
     let opts = options_from_env();
 
-    let (total, end, info) = run(v, n, &out, opts);
+    let (total, end, bytes, db_bytes, rows) = if baseline {
+        obvious_writer(v, n, &out)
+    } else {
+        let (total, end, info) = run(v, n, &out, opts);
+        (total, end, info.bytes, info.db_bytes, info.counts.grants)
+    };
     let rss = peak_rss_kib();
     println!(
         "RESULT {:.3} {:.3} {} {} {} {}",
         total * 1e3,
         end * 1e3,
         rss,
-        info.bytes,
-        info.db_bytes,
-        info.counts.grants
+        bytes,
+        db_bytes,
+        rows
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -254,6 +280,110 @@ fn run(
         "bench phases"
     );
     (start.elapsed().as_secs_f64(), end, info)
+}
+
+/// The baseline: the writer anyone would write first (see the module docs).
+/// Returns (total s, end s, c1z bytes, db bytes, grant rows).
+fn obvious_writer(v: Variant, n: u64, out: &Path) -> (f64, f64, u64, u64, u64) {
+    use baton_haloitsm::c1z::{envelope, schema};
+    use prost::Message;
+    let page = page_size();
+    let db_path = out.with_extension("db");
+    let start = Instant::now();
+    let mut conn = rusqlite::Connection::open(&db_path).expect("open db");
+    for t in schema::TABLES {
+        conn.execute_batch(t.create).expect("create table");
+        for i in t.indexes {
+            conn.execute_batch(i.create).expect("create index");
+        }
+    }
+    let sync_id = ksuid::new();
+    let now = "2026-01-01 00:00:00.000000000";
+    conn.execute(
+        "INSERT INTO v1_sync_runs (sync_id, started_at, sync_token, sync_type, parent_sync_id, grants_backfilled) \
+         VALUES (?1, ?2, '', 'full', '', 1)",
+        (&sync_id, now),
+    )
+    .expect("start sync");
+    let tx = conn.transaction().expect("begin");
+    {
+        let mut upsert = tx
+            .prepare(
+                "INSERT INTO v1_grants (resource_type_id, resource_id, entitlement_id, \
+                 principal_resource_type_id, principal_resource_id, external_id, data, sync_id, discovered_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT (external_id, sync_id) DO UPDATE SET \
+                 resource_type_id = excluded.resource_type_id, resource_id = excluded.resource_id, \
+                 entitlement_id = excluded.entitlement_id, \
+                 principal_resource_type_id = excluded.principal_resource_type_id, \
+                 principal_resource_id = excluded.principal_resource_id, \
+                 data = excluded.data, discovered_at = excluded.discovered_at",
+            )
+            .expect("prepare upsert");
+        let per_ent = (n / 10_000).max(1);
+        // Pages, as the connector hands them over, then one statement per grant.
+        let mut batch = Vec::with_capacity(page);
+        let mut put = |batch: &mut Vec<pb::Grant>| {
+            for g in batch.drain(..) {
+                let e = g.entitlement.as_ref().expect("entitlement");
+                let r = e
+                    .resource
+                    .as_ref()
+                    .and_then(|r| r.id.as_ref())
+                    .expect("resource");
+                let p = g
+                    .principal
+                    .as_ref()
+                    .and_then(|p| p.id.as_ref())
+                    .expect("principal");
+                upsert
+                    .execute((
+                        &r.resource_type,
+                        &r.resource,
+                        &e.id,
+                        &p.resource_type,
+                        &p.resource,
+                        &g.id,
+                        g.encode_to_vec(),
+                        &sync_id,
+                        now,
+                    ))
+                    .expect("upsert");
+            }
+        };
+        for i in 0..n {
+            let (e, p) = match v {
+                Variant::Pack => (i % 100, i % 1000),
+                Variant::Distinct => (i / per_ent, i % per_ent),
+            };
+            batch.push(grant(e, p));
+            if batch.len() == page {
+                put(&mut batch);
+            }
+        }
+        put(&mut batch);
+    }
+    tx.commit().expect("commit");
+    let end_start = Instant::now();
+    conn.execute(
+        "UPDATE v1_sync_runs SET ended_at = ?1 WHERE sync_id = ?2",
+        (now, &sync_id),
+    )
+    .expect("end sync");
+    let rows: u64 = conn
+        .query_row("SELECT count(*) FROM v1_grants", [], |r| r.get(0))
+        .expect("count");
+    conn.close().expect("close");
+    let db_bytes = std::fs::metadata(&db_path).expect("db size").len();
+    let mut src = std::fs::File::open(&db_path).expect("open db file");
+    let mut dst = std::fs::File::create(out).expect("create c1z");
+    std::io::Write::write_all(&mut dst, envelope::MAGIC_V1).expect("magic");
+    zstd::stream::copy_encode(&mut src, &mut dst, 0).expect("compress");
+    dst.sync_all().expect("fsync");
+    let bytes = std::fs::metadata(out).expect("c1z size").len();
+    let _ = std::fs::remove_file(&db_path);
+    let end = end_start.elapsed().as_secs_f64();
+    (start.elapsed().as_secs_f64(), end, bytes, db_bytes, rows)
 }
 
 /// `prefix` + `n` zero-padded to `width` digits, like Go's `%0<width>d`

@@ -157,7 +157,16 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             init_logging(&cli, None)?;
             simulate(args)
         }
-        Command::Capabilities => print_json(&describe::capabilities()),
+        Command::Capabilities => {
+            // `user` is listed only when this config syncs end users; without a
+            // config file the defaults apply (end users off).
+            let include_end_users = if cli.config.exists() {
+                load_config(&cli)?.sync.include_end_users
+            } else {
+                false
+            };
+            print_json(&describe::capabilities(include_end_users))
+        }
         Command::ConfigSchema => print_json(&describe::config_schema()),
         Command::Sync { file } => {
             let cfg = load_config(&cli)?;
@@ -173,9 +182,18 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             init_logging(&cli, None)?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            inspect::run(file, *what, resource_type.as_deref(), *json, &mut out)
-                .map_err(anyhow::Error::from)
-                .and_then(|()| out.flush().map_err(anyhow::Error::from))
+            // A reader that stops early (`inspect … | head`) closes the pipe:
+            // that ends the output quietly, it is not a failure.
+            let result = match inspect::run(file, *what, resource_type.as_deref(), *json, &mut out)
+            {
+                Err(e) if e.is_broken_pipe() => return Ok(()),
+                Err(e) => Err(anyhow::Error::from(e)),
+                Ok(()) => match out.flush() {
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                    other => other.map_err(anyhow::Error::from),
+                },
+            };
+            result
                 .with_context(|| format!("inspect {}", file.display()))
                 .map_err(|e| Failure {
                     code: exit::DATA,

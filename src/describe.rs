@@ -21,9 +21,12 @@ fn resource_type_json(rt: &ResourceTypeDef) -> Value {
     v
 }
 
-/// `baton-haloitsm capabilities`.
-pub fn capabilities() -> Value {
-    let per_type: Vec<Value> = mapping::resource_types(true)
+/// `baton-haloitsm capabilities`: the resource types this configuration syncs
+/// (`user` only with `sync.include_end_users`), sorted by id as the SDK lists them.
+pub fn capabilities(include_end_users: bool) -> Value {
+    let mut types = mapping::resource_types(include_end_users);
+    types.sort_by_key(|rt| rt.id);
+    let per_type: Vec<Value> = types
         .iter()
         .map(|rt| {
             json!({
@@ -208,16 +211,30 @@ pub fn config_schema() -> Value {
 mod tests {
     use super::*;
 
-    #[test]
-    fn capabilities_list_every_resource_type_once() {
-        let c = capabilities();
-        let ids: Vec<_> = c["resourceTypeCapabilities"]
+    fn ids(c: &Value) -> Vec<String> {
+        c["resourceTypeCapabilities"]
             .as_array()
             .unwrap()
             .iter()
             .map(|r| r["resourceType"]["id"].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(ids, ["agent", "team", "role", "user"]);
+            .collect()
+    }
+
+    #[test]
+    fn capabilities_list_synced_resource_types_sorted_by_id() {
+        assert_eq!(ids(&capabilities(true)), ["agent", "role", "team", "user"]);
+        assert_eq!(ids(&capabilities(false)), ["agent", "role", "team"]);
+    }
+
+    #[test]
+    fn agent_type_skips_entitlements_and_grants() {
+        let c = capabilities(false);
+        let agent = &c["resourceTypeCapabilities"][0]["resourceType"];
+        assert_eq!(agent["id"], "agent");
+        assert_eq!(
+            agent["annotations"][0]["@type"],
+            "type.googleapis.com/c1.connector.v2.SkipEntitlementsAndGrants"
+        );
     }
 
     #[test]

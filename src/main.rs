@@ -12,8 +12,26 @@ fn main() -> ExitCode {
     match cli::dispatch(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {:#}", failure.error);
+            eprintln!("error: {}", chain(&failure.error));
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// The error and its causes, each printed once. Our error types quote their
+/// cause instead of exposing it as `source()`; this also covers a foreign or
+/// wrapping error that does both (anyhow's `{:#}` would repeat it).
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

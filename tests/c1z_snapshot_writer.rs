@@ -11,6 +11,18 @@ use baton_haloitsm::c1z::{
 };
 use baton_haloitsm::pb;
 
+/// Tests here that publish or fail a snapshot take this lock, so the metric
+/// deltas one of them reads are its own.
+static METRICS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The value of one series in the `/metrics` text (0 when absent).
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 fn grants(team: u32, n: u32) -> Vec<pb::Grant> {
     (0..n)
         .map(|i| pb::Grant {
@@ -42,6 +54,9 @@ fn grants(team: u32, n: u32) -> Vec<pb::Grant> {
 
 #[actix::test]
 async fn writes_and_publishes_a_snapshot() {
+    let _serial = METRICS.lock().await;
+    baton_haloitsm::telemetry::init();
+    let before = baton_haloitsm::telemetry::render();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("snap.c1z");
     let writer = SnapshotWriter::new().start();
@@ -117,20 +132,26 @@ async fn writes_and_publishes_a_snapshot() {
     assert_eq!(info.counts.grants, 50);
     assert_eq!(info.counts.resource_types, 1);
 
-    // The happening is visible on /metrics.
-    baton_haloitsm::telemetry::init();
-    let metrics = baton_haloitsm::telemetry::render();
-    assert!(
-        metrics.contains("baton_haloitsm_snapshot_bytes "),
-        "{metrics}"
+    // The happening is visible on /metrics, with its values (telemetry::init
+    // registers every series at 0, so only a value can show it happened).
+    let after = baton_haloitsm::telemetry::render();
+    let delta = |series: &str| metric(&after, series) - metric(&before, series);
+    assert_eq!(
+        delta("baton_haloitsm_snapshots_total{outcome=\"published\"}"),
+        1.0
     );
-    assert!(
-        metrics.contains("baton_haloitsm_snapshot_write_seconds_count"),
-        "{metrics}"
+    assert_eq!(
+        delta("baton_haloitsm_snapshots_total{outcome=\"failed\"}"),
+        0.0
     );
-    assert!(
-        metrics.contains("baton_haloitsm_snapshots_total{outcome=\"published\"}"),
-        "{metrics}"
+    assert_eq!(delta("baton_haloitsm_snapshot_write_seconds_count"), 1.0);
+    assert_eq!(
+        metric(&after, "baton_haloitsm_snapshot_bytes"),
+        info.bytes as f64
+    );
+    assert_eq!(
+        metric(&after, "baton_haloitsm_snapshot_rows{table=\"grants\"}"),
+        50.0
     );
 
     let snap = Snapshot::open(&dest).unwrap();
@@ -150,6 +171,7 @@ async fn writes_and_publishes_a_snapshot() {
 
 #[actix::test]
 async fn bad_rows_fail_the_snapshot_cleanly() {
+    let _serial = METRICS.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("snap.c1z");
     std::fs::write(&dest, b"previous").unwrap();
@@ -218,6 +240,7 @@ async fn bad_rows_fail_the_snapshot_cleanly() {
 
 #[actix::test]
 async fn slow_writer_makes_producers_wait() {
+    let _serial = METRICS.lock().await;
     const DELAY: Duration = Duration::from_millis(150);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("snap.c1z");

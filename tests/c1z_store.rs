@@ -237,8 +237,13 @@ fn round_trip_through_reader() {
         resources_by_resource_type: [("agent".into(), 2), ("team".into(), 2)]
             .into_iter()
             .collect(),
-        entitlements_by_resource_type: [("team".into(), 2)].into_iter().collect(),
-        grants_by_resource_type: [("team".into(), 3)].into_iter().collect(),
+        // Every resource type is listed, 0 where empty (as the SDK's stats).
+        entitlements_by_resource_type: [("agent".into(), 0), ("team".into(), 2)]
+            .into_iter()
+            .collect(),
+        grants_by_resource_type: [("agent".into(), 0), ("team".into(), 3)]
+            .into_iter()
+            .collect(),
     };
     assert_eq!(stats.counts, expected);
     assert_eq!(stats.cached, Some(expected));
@@ -314,6 +319,12 @@ fn schema_and_sync_run_match_the_sdk() {
     assert_eq!(&ended[10..11], " ");
     let stats: SyncStats = serde_json::from_str(stats.as_ref().unwrap()).unwrap();
     assert_eq!(stats.grants, 3);
+    assert_eq!(stats.grants_by_resource_type.get("agent"), Some(&0));
+    // A finished full sync says it supports diffs, as the SDK's syncer does.
+    let supports_diff: i64 = conn
+        .query_row("SELECT supports_diff FROM v1_sync_runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(supports_diff, 1);
 
     // Derived columns per the SDK's row conventions; every row in the sync.
     let r: (String, String, Option<String>, Option<String>) = conn

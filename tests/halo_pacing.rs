@@ -46,8 +46,8 @@ async fn paced_requests_never_draw_a_429() {
             n as f64 / elapsed.as_secs_f64()
         );
         assert!(elapsed >= floor, "{elapsed:?}");
-        // Budget 27/3s with burst: (80 - burst) / 24 per 3 s ≈ 9.75 s; allow slack.
-        assert!(elapsed < Duration::from_secs(14), "not slower than the budget: {elapsed:?}");
+        // How close to the budget it runs is a benchmark's question (benches/gateway.rs,
+        // FULL_SYNC_BUDGET=1 benches/full_sync.rs), not a test's.
     })
     .await;
 }
@@ -134,14 +134,12 @@ async fn a_429_longer_than_the_retry_budget_fails_as_rate_limited() {
             ..settings(&sim)
         });
         sim.control().fail_next(1, 429, Some("/api/Roles"));
-        let start = Instant::now();
         let e = client.roles().await.expect_err("budget exceeded");
         assert_eq!(e.kind(), halo::ErrorKind::RateLimited, "{e}");
         assert!(e.is_retryable());
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "gave up at once, not after sleeping"
-        );
+        // A 5 s backoff does not fit a 2 s budget: it gave up at once, without
+        // sleeping and retrying (one request, the 429).
+        assert_eq!(halo_common::count_requests(&sim, "GET", "/api/Roles"), 1);
     })
     .await;
 }

@@ -3,10 +3,10 @@
 
 mod halo_common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use baton_haloitsm::halo::{self, ErrorKind, HaloSettings};
-use baton_haloitsm::sim::SimConfig;
+use baton_haloitsm::sim::{NO_RESPONSE, SimConfig};
 use baton_haloitsm::telemetry;
 use halo_common::{METRICS, bounded, count_requests, settings, sim};
 use serde_json::json;
@@ -21,6 +21,9 @@ async fn server_errors_are_retried_and_counted() {
             ..settings(&sim)
         });
         let before = telemetry::api::retries("server_error");
+        let statuses = ["500", "502", "503", "504", "200"];
+        let requests_before =
+            statuses.map(|status| telemetry::api::requests("/api/Roles", "GET", status));
         for status in [500, 502, 503, 504] {
             sim.control().fail_next(1, status, Some("/api/Roles"));
         }
@@ -28,9 +31,11 @@ async fn server_errors_are_retried_and_counted() {
         assert!(!roles.is_empty());
         assert_eq!(telemetry::api::retries("server_error") - before, 4);
         assert_eq!(count_requests(&sim, "GET", "/api/Roles"), 5);
-        for status in ["500", "502", "503", "504", "200"] {
-            assert!(
-                telemetry::api::requests("/api/Roles", "GET", status) >= 1,
+        // One request of each status, counted under its own label.
+        for (status, before) in statuses.iter().zip(requests_before) {
+            assert_eq!(
+                telemetry::api::requests("/api/Roles", "GET", status) - before,
+                1,
                 "{status}"
             );
         }
@@ -41,6 +46,7 @@ async fn server_errors_are_retried_and_counted() {
 #[actix::test]
 async fn attempts_are_capped() {
     bounded(20, async {
+        let _serial = METRICS.lock().await; // its 503s must not land in another test's deltas
         let sim = sim(SimConfig::default()).await;
         let client = halo::start(HaloSettings {
             max_attempts: 3,
@@ -143,13 +149,28 @@ async fn a_stall_hits_the_timeout_and_is_transient() {
             ..settings(&sim)
         });
         client.roles().await.expect("warm up the token");
+        // The stall outlasts any test; the simulator wakes it when it stops.
         sim.control()
-            .stall_next(1, Duration::from_secs(3), Some("/api/Roles"));
-        let start = Instant::now();
+            .stall_next(1, Duration::from_secs(3600), Some("/api/Roles"));
         let e = client.roles().await.expect_err("times out");
         assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
         assert!(e.message().contains("timeout"), "{e}");
-        assert!(start.elapsed() < Duration::from_secs(2));
+        // The client gave up while the simulator still held the request
+        // unanswered (the warm-up call is the first /api/Roles, answered 200).
+        let mut stalled = None;
+        for _ in 0..1000 {
+            stalled = sim
+                .control()
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == "/api/Roles")
+                .nth(1);
+            if stalled.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(stalled.expect("logged").status, NO_RESPONSE);
 
         // With a second attempt allowed, the stall is retried (GET is idempotent).
         let client = halo::start(HaloSettings {

@@ -174,3 +174,39 @@ async fn secrets_never_appear_in_debug_or_errors() {
     })
     .await;
 }
+
+/// A mistyped `base_url` says what went wrong and where, not only "error sending request".
+#[actix::test]
+async fn unreachable_server_errors_name_the_root_cause() {
+    let sim = sim(SimConfig::default()).await;
+    // A port that was free a moment ago: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cases = [
+        (
+            format!("http://127.0.0.1:{closed}"),
+            format!("connection refused by 127.0.0.1:{closed}"),
+        ),
+        // `.invalid` never resolves (RFC 6761).
+        (
+            "http://halo.nosuch.invalid".to_string(),
+            "DNS lookup failed for halo.nosuch.invalid".to_string(),
+        ),
+    ];
+    for (url, want) in cases {
+        let client = halo::start(HaloSettings {
+            base_url: url.parse().unwrap(),
+            max_attempts: 1,
+            ..settings(&sim)
+        });
+        let e = client.roles().await.expect_err("nothing answers");
+        let text = e.to_string();
+        println!("{url}: {text}");
+        assert!(text.contains("token request failed"), "{text}");
+        assert!(text.contains(&want), "{want} in: {text}");
+        assert_eq!(text.matches(&want).count(), 1, "said once: {text}");
+    }
+}

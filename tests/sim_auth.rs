@@ -149,9 +149,13 @@ async fn missing_unknown_expired_and_revoked_bearers_get_401() {
     );
     assert_eq!(get_agents(&c, &base, Some("made-up")).await.status(), 401);
 
+    // Expiry is read from the simulator's clock, stepped by hand: no sleeping.
+    sim.control().freeze_clock();
     let tok = token(&c, &base).await;
     assert_eq!(get_agents(&c, &base, Some(&tok)).await.status(), 200);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    sim.control().advance_clock(Duration::from_millis(299));
+    assert_eq!(get_agents(&c, &base, Some(&tok)).await.status(), 200);
+    sim.control().advance_clock(Duration::from_millis(1));
     assert_eq!(get_agents(&c, &base, Some(&tok)).await.status(), 401);
 
     // Refresh works; expire_tokens revokes what was issued.

@@ -92,8 +92,8 @@ async fn stall_outlasts_a_client_timeout_then_answers() {
     let sim = start(SimConfig::default()).await;
     let api = Api::new(&sim).await;
     let ctl = sim.control();
-    ctl.stall_next(1, Duration::from_secs(2), None);
-    let t0 = Instant::now();
+    // Longer than any test: the simulator wakes it when it stops.
+    ctl.stall_next(1, Duration::from_secs(3600), None);
     let err = api
         .c
         .get(format!("{}/api/Team", api.base))
@@ -103,7 +103,17 @@ async fn stall_outlasts_a_client_timeout_then_answers() {
         .await
         .expect_err("client times out");
     assert!(err.is_timeout(), "{err:?}");
-    assert!(t0.elapsed() < Duration::from_secs(2));
+    // The client gave up while the simulator still held the request unanswered
+    // (on a loaded machine the arrival may be logged a moment after the timeout).
+    let mut stalled = None;
+    for _ in 0..1000 {
+        stalled = ctl.requests().into_iter().find(|r| r.path == "/api/Team");
+        if stalled.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(stalled.expect("logged").status, NO_RESPONSE);
 
     // Without a short client timeout the stalled request is answered normally.
     ctl.stall_next(1, Duration::from_millis(400), None);
@@ -125,12 +135,15 @@ async fn latency_fixed_plus_jitter() {
         assert_eq!(api.get("/api/Roles").await.status(), 200);
         let took = t0.elapsed();
         assert!(took >= Duration::from_millis(150), "{took:?}");
-        assert!(took < Duration::from_millis(1000), "{took:?}");
     }
+    // Switched off, it is gone: an hour of latency, then the default, and the
+    // next request is answered (with the hour still on, this test would hang).
+    sim.control().set_latency(LatencyConfig {
+        fixed: Duration::from_secs(3600),
+        jitter: Duration::ZERO,
+    });
     sim.control().set_latency(LatencyConfig::default());
-    let t0 = Instant::now();
-    api.get("/api/Roles").await;
-    assert!(t0.elapsed() < Duration::from_millis(150));
+    assert_eq!(api.get("/api/Roles").await.status(), 200);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 mod sim_support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use baton_haloitsm::sim::{SimConfig, SimHandle, generate_snapshot};
 
@@ -50,7 +50,8 @@ fn membership_knobs_scale_rows() {
     );
 }
 
-/// Generation and one deep page at 100k agents, loosely bounded (debug builds, shared CI).
+/// Generation and one deep page at 100k agents (times printed; the timed figures are
+/// the `timing` test below and the benches, not an upper bound here).
 #[tokio::test]
 async fn hundred_thousand_agents_serve_a_deep_page() {
     let t0 = Instant::now();
@@ -72,7 +73,6 @@ async fn hundred_thousand_agents_serve_a_deep_page() {
     assert_eq!(v["results"][0]["id"], 49_901);
     assert_eq!(v["record_count"], 100_000);
     println!("100k agents: start+generate {generated:?}, page 500 served in {served:?}");
-    assert!(generated < Duration::from_secs(30));
 }
 
 /// Timing: `cargo test --release --test sim_generate -- --ignored --nocapture`.

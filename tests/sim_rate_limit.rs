@@ -3,7 +3,7 @@
 
 mod sim_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
 use sim_support::{Api, start, token_response};
@@ -18,14 +18,17 @@ fn limit(retry_after: bool) -> Option<RateLimitConfig> {
     })
 }
 
+// The window is read from the simulator's clock, frozen here and moved by hand:
+// these tests step through it exactly and never race the wall clock.
+
 #[tokio::test]
 async fn ten_per_second_then_429_then_slides() {
     let sim = start(SimConfig::default()).await;
     let api = Api::new(&sim).await; // token call happens before the limit is on
     let ctl = sim.control();
+    ctl.freeze_clock();
     ctl.set_rate_limit(limit(false)).unwrap();
 
-    let t0 = Instant::now();
     for i in 0..10 {
         assert_eq!(api.get("/api/Team").await.status(), 200, "request {i}");
     }
@@ -34,16 +37,12 @@ async fn ten_per_second_then_429_then_slides() {
     assert!(r.headers().get("retry-after").is_none());
     assert_eq!(r.text().await.unwrap(), BODY);
     assert_eq!(ctl.rate_limited(), 1);
-    assert!(
-        t0.elapsed() < Duration::from_millis(900),
-        "test machine too slow"
-    );
 
-    // Once the earlier requests are a full window old, requests pass again.
-    tokio::time::sleep(
-        Duration::from_millis(1000).saturating_sub(t0.elapsed()) + Duration::from_millis(50),
-    )
-    .await;
+    // A moment before the earlier requests are a full window old: still limited.
+    ctl.advance_clock(Duration::from_millis(999));
+    assert_eq!(api.get("/api/Team").await.status(), 429);
+    // Once they are, requests pass again.
+    ctl.advance_clock(Duration::from_millis(1));
     assert_eq!(api.get("/api/Team").await.status(), 200);
 
     // The token endpoint counts against the same window.
@@ -64,7 +63,7 @@ async fn ten_per_second_then_429_then_slides() {
         429
     );
     assert_eq!(api.get("/api/Team").await.status(), 429);
-    assert_eq!(ctl.rate_limited(), 3);
+    assert_eq!(ctl.rate_limited(), 4);
 }
 
 #[tokio::test]
@@ -72,35 +71,30 @@ async fn sliding_not_fixed_buckets() {
     let sim = start(SimConfig::default()).await;
     let api = Api::new(&sim).await;
     let ctl = sim.control();
+    ctl.freeze_clock();
     ctl.set_rate_limit(limit(true)).unwrap();
 
     // 5 early, 5 half a window later: the window is full.
-    let t0 = Instant::now();
     for _ in 0..5 {
         assert_eq!(api.get("/api/Roles").await.status(), 200);
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    ctl.advance_clock(Duration::from_millis(500));
     for _ in 0..5 {
         assert_eq!(api.get("/api/Roles").await.status(), 200);
     }
     let r = api.get("/api/Roles").await;
     assert_eq!(r.status(), 429);
-    assert_eq!(r.headers()["retry-after"], "1"); // < 1 s until the oldest leaves, rounded up
+    assert_eq!(r.headers()["retry-after"], "1"); // 500 ms until the oldest leaves, rounded up
 
     // Just after the first five expire, exactly five more pass: a fixed 1 s bucket
-    // starting at t0 would have admitted ten.
-    let wait = Duration::from_millis(1080).saturating_sub(t0.elapsed());
-    tokio::time::sleep(wait).await;
+    // starting at the first request would have admitted ten.
+    ctl.advance_clock(Duration::from_millis(580));
     let mut passed = 0;
     for _ in 0..10 {
         if api.get("/api/Roles").await.status() == 200 {
             passed += 1;
         }
     }
-    assert!(
-        t0.elapsed() < Duration::from_millis(1450),
-        "test machine too slow"
-    );
     assert_eq!(passed, 5);
 }
 

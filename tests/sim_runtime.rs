@@ -39,16 +39,31 @@ fn start_background_from_a_plain_thread_and_shut_down() {
     rt.block_on(async {
         let api = sim_support::Api::new(&sim).await;
         assert_eq!(api.get("/api/Team").await.status(), 200);
-        // A request stalled at shutdown does not hold the shutdown up.
-        sim.control().stall_next(1, Duration::from_secs(30), None);
+        // A request stalled at shutdown does not hold the shutdown up: the stall
+        // is an hour, so a shutdown that waited it out could never pass this test.
+        let stall = Duration::from_secs(3600);
+        sim.control().stall_next(1, stall, None);
         let c = api.c.clone();
         let tok = api.token.clone();
         let url = format!("{base}/api/Team");
         let stalled = tokio::spawn(async move { c.get(url).bearer_auth(tok).send().await });
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Wait until the stalled request has arrived (logged, unanswered).
+        let unanswered = || {
+            sim.control()
+                .requests()
+                .iter()
+                .any(|r| r.status == baton_haloitsm::sim::NO_RESPONSE)
+        };
+        for _ in 0..1000 {
+            if unanswered() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(unanswered(), "the stalled request arrived");
         let t0 = std::time::Instant::now();
         sim.shutdown();
-        assert!(t0.elapsed() < Duration::from_secs(5));
+        assert!(t0.elapsed() < stall);
         let _ = stalled.await;
         assert!(
             sim_support::client()

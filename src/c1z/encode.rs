@@ -185,6 +185,10 @@ pub(crate) mod sealed {
     pub trait FillRow {
         /// Fills `row` (already cleared) with this record's columns.
         fn fill_row(&self, row: &mut Row, discovered_at: &str) -> Result<()>;
+        /// The id of a resource type row (the stats list every type); None for the others.
+        fn type_id(&self) -> Option<&str> {
+            None
+        }
     }
 }
 
@@ -217,6 +221,9 @@ impl FillRow for pb::ResourceType {
         row.push_message(self);
         row.push(discovered_at.as_bytes());
         Ok(())
+    }
+    fn type_id(&self) -> Option<&str> {
+        Some(&self.id)
     }
 }
 

@@ -9,24 +9,24 @@ use std::path::{Path, PathBuf};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Each message carries its cause's text, so the cause is not also exposed as
+/// `source()`: a chain printer (anyhow's `{:#}`) would print it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file-system call failed; `op` says what we were doing ("create", "write", ...).
-    #[error("{op} {}: {source}", path.display())]
+    #[error("{op} {}: {cause}", path.display())]
     Io {
         op: &'static str,
         path: PathBuf,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
 
     /// SQLite failed while working on the database at `path`.
-    #[error("sqlite {}: {context}: {source}", path.display())]
+    #[error("sqlite {}: {context}: {cause}", path.display())]
     Sqlite {
         path: PathBuf,
         context: &'static str,
-        #[source]
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
 
     /// The input is not a c1z (wrong magic, missing tables, not SQLite, ...).
@@ -46,13 +46,12 @@ pub enum Error {
     TooLarge { path: PathBuf, limit: u64 },
 
     /// A stored protobuf blob does not decode as the message its table holds.
-    #[error("{}: row {row_id} of {table} does not decode: {source}", path.display())]
+    #[error("{}: row {row_id} of {table} does not decode: {cause}", path.display())]
     Decode {
         path: PathBuf,
         table: &'static str,
         row_id: i64,
-        #[source]
-        source: prost::DecodeError,
+        cause: prost::DecodeError,
     },
 
     /// A row we were asked to write is unusable (e.g. an empty id).
@@ -69,19 +68,24 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(op: &'static str, path: &Path, source: io::Error) -> Self {
+    pub(crate) fn io(op: &'static str, path: &Path, cause: io::Error) -> Self {
         Error::Io {
             op,
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 
-    pub(crate) fn sqlite(path: &Path, context: &'static str, source: rusqlite::Error) -> Self {
+    pub(crate) fn sqlite(path: &Path, context: &'static str, cause: rusqlite::Error) -> Self {
         Error::Sqlite {
             path: path.to_path_buf(),
             context,
-            source,
+            cause,
         }
+    }
+
+    /// The reader of our output went away (`inspect … | head`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { cause, .. } if cause.kind() == io::ErrorKind::BrokenPipe)
     }
 }

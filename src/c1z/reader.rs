@@ -262,7 +262,7 @@ impl Snapshot {
             })?;
             rows.collect()
         };
-        let counts = SyncStats {
+        let mut counts = SyncStats {
             resource_types: count(schema::RESOURCE_TYPES).map_err(sq("count"))?,
             resources: count(schema::RESOURCES).map_err(sq("count"))?,
             entitlements: count(schema::ENTITLEMENTS).map_err(sq("count"))?,
@@ -271,6 +271,18 @@ impl Snapshot {
             entitlements_by_resource_type: by_type(schema::ENTITLEMENTS).map_err(sq("count"))?,
             grants_by_resource_type: by_type(schema::GRANTS).map_err(sq("count"))?,
         };
+        // Every resource type is listed, with 0 where empty, as the SDK does.
+        let type_ids: Vec<String> = {
+            let sql = format!(
+                "SELECT external_id FROM {} WHERE ?1 IS NULL OR sync_id = ?1",
+                schema::RESOURCE_TYPES
+            );
+            let mut stmt = self.conn.prepare(&sql).map_err(sq("count"))?;
+            stmt.query_map([&sync_id], |r| r.get::<_, String>(0))
+                .and_then(|rows| rows.collect())
+                .map_err(sq("count"))?
+        };
+        counts.list_every_type(type_ids.iter().map(String::as_str));
         let tables = table_names(&self.conn).map_err(sq("read schema"))?;
         let assets = if tables.iter().any(|t| t == schema::ASSETS) {
             count(schema::ASSETS).map_err(sq("count"))?
@@ -343,11 +355,11 @@ impl Snapshot {
                 .unwrap_or_default();
             let exp = row.get_ref(2).map_err(sq("read row"))?.as_bytes().ok();
             f(id, data, exp).map_err(|e| match e {
-                Error::Decode { source, .. } => Error::Decode {
+                Error::Decode { cause, .. } => Error::Decode {
                     path: self.path.clone(),
                     table,
                     row_id: id,
-                    source,
+                    cause,
                 },
                 other => other,
             })?;
@@ -358,11 +370,11 @@ impl Snapshot {
 
 /// Decodes a blob; the path/table/row are filled in by `scan`.
 fn decode<M: Message + Default>(data: &[u8]) -> Result<M> {
-    M::decode(data).map_err(|source| Error::Decode {
+    M::decode(data).map_err(|cause| Error::Decode {
         path: PathBuf::new(),
         table: "",
         row_id: 0,
-        source,
+        cause,
     })
 }
 

@@ -26,6 +26,20 @@ pub struct SyncStats {
 }
 
 impl SyncStats {
+    /// Lists every resource type in the per-type maps, with 0 where a type has
+    /// no rows, as the SDK's stats do (a consumer can tell "none" from "unknown").
+    pub fn list_every_type<'a>(&mut self, type_ids: impl IntoIterator<Item = &'a str>) {
+        for id in type_ids {
+            for map in [
+                &mut self.resources_by_resource_type,
+                &mut self.entitlements_by_resource_type,
+                &mut self.grants_by_resource_type,
+            ] {
+                map.entry(id.to_string()).or_insert(0);
+            }
+        }
+    }
+
     pub fn to_json(&self) -> String {
         // Serialising plain maps and integers cannot fail.
         serde_json::to_string(self).unwrap_or_default()

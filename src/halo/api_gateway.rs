@@ -468,24 +468,9 @@ fn transport_attempt(class: &'static str, maybe_applied: bool, e: reqwest::Error
         maybe_applied,
         error: Error::new(
             ErrorKind::Transient,
-            format!("{class}: {}", error_chain(&e.without_url())),
+            format!("{class}: {}", crate::halo::error::describe_transport(e)),
         ),
     }
-}
-
-/// The error and its sources (`connection reset by peer` hides in the chain).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 /// `Retry-After` in seconds (integer or decimal). HTTP dates are ignored, the

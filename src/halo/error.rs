@@ -185,6 +185,57 @@ impl Error {
     }
 }
 
+/// A transport failure (no HTTP answer) in words a user can act on: the root
+/// cause first (DNS lookup failed, connection refused, timed out, TLS) and
+/// where (host and port only: a path or query may carry more than it should),
+/// then the causes reqwest and hyper report, each once.
+pub fn describe_transport(e: reqwest::Error) -> String {
+    let place = e.url().map(|u| {
+        let host = u.host_str().unwrap_or("?");
+        match u.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    });
+    let timeout = e.is_timeout();
+    let e = e.without_url();
+    let mut texts: Vec<String> = Vec::new();
+    let mut io_kind = None;
+    let mut dns = false;
+    let mut tls = false;
+    let mut cur: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        let text = err.to_string();
+        let lower = text.to_ascii_lowercase();
+        dns |= lower.contains("dns error") || lower.contains("failed to lookup address");
+        tls |= lower.contains("certificate") || lower.contains("tls");
+        // Some layers quote their cause; keep each text once.
+        if !texts.iter().any(|t| t.contains(&text)) {
+            texts.push(text);
+        }
+        cur = err.source();
+    }
+    let at = place.as_deref().unwrap_or("the server");
+    let root = if dns {
+        let host = at.rsplit_once(':').map_or(at, |(h, _)| h);
+        format!("DNS lookup failed for {host}")
+    } else if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
+        format!("connection refused by {at}")
+    } else if io_kind == Some(std::io::ErrorKind::ConnectionReset) {
+        format!("connection reset by {at}")
+    } else if timeout || io_kind == Some(std::io::ErrorKind::TimedOut) {
+        format!("timed out talking to {at}")
+    } else if tls {
+        format!("TLS with {at} failed")
+    } else {
+        format!("transport error talking to {at}")
+    };
+    format!("{root} ({})", texts.join(": "))
+}
+
 /// Longest message kept in an error (characters).
 pub const MAX_MESSAGE_CHARS: usize = 300;
 /// Bodies are cut to this many bytes before any parsing of plain text.

@@ -278,9 +278,13 @@ async fn request_token(
         .send()
         .await
         .map_err(|e| {
+            let kind = transport_kind(&e);
             Error::new(
-                transport_kind(&e),
-                format!("token request failed: {}", e.without_url()),
+                kind,
+                format!(
+                    "token request failed: {}",
+                    crate::halo::error::describe_transport(e)
+                ),
             )
         })?;
     let status = response.status().as_u16();

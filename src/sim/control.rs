@@ -94,6 +94,18 @@ impl SimControl {
     }
 
     /// Requests to `POST /auth/token`, successful or not.
+    /// Stops the simulator's clock (token expiry, rate-limit window) where it is;
+    /// from now on only `advance_clock` moves it. Tests use it to step through a
+    /// window or a token lifetime without sleeping.
+    pub fn freeze_clock(&self) {
+        self.shared.clock.freeze();
+    }
+
+    /// Moves the clock forward by `d` (freezing it first if it was running).
+    pub fn advance_clock(&self, d: Duration) {
+        self.shared.clock.advance(d);
+    }
+
     pub fn token_requests(&self) -> u64 {
         self.shared.token_requests.load(Ordering::Relaxed)
     }

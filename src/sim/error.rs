@@ -13,10 +13,17 @@ pub enum SimError {
     UnknownRole(String),
     #[error("agent name must not be empty")]
     MissingName,
+    /// The cause is in the message, so it is not also a `source()` (printed twice).
     #[error("simulator I/O: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     #[error("simulator thread failed: {0}")]
     Thread(String),
+}
+
+impl From<io::Error> for SimError {
+    fn from(e: io::Error) -> Self {
+        SimError::Io(e)
+    }
 }
 
 /// The public start functions return `io::Result` (what a CLI or a test harness expects);

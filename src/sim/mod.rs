@@ -247,6 +247,7 @@ async fn prepare(
         token_requests: AtomicU64::new(0),
         rate_limited: AtomicU64::new(0),
         shutdown: stop,
+        clock: Default::default(),
     };
     Ok((listener, Arc::new(shared)))
 }

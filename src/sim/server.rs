@@ -8,7 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -121,7 +121,7 @@ async fn pipeline(
     let delay = lock(&shared.faults).latency();
     shared.sleep(delay).await;
 
-    let admission = lock(&shared.rate).admit(Instant::now());
+    let admission = lock(&shared.rate).admit(shared.clock.now());
     if let Admission::Limited { retry_after, body } = admission {
         shared.rate_limited.fetch_add(1, Ordering::Relaxed);
         return Outcome::Answer(too_many_requests(body, retry_after));
@@ -155,7 +155,7 @@ async fn pipeline(
 
     if route.auth {
         let ok = super::auth::bearer(req.headers())
-            .is_some_and(|t| lock(&shared.tokens).is_valid(t, Instant::now()));
+            .is_some_and(|t| lock(&shared.tokens).is_valid(t, shared.clock.now()));
         if !ok {
             return Outcome::Answer(ApiError::unauthorized().render(style));
         }

@@ -5,6 +5,7 @@
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -30,6 +31,32 @@ pub(crate) struct Shared {
     pub rate_limited: AtomicU64,
     /// Flips to `true` on shutdown; stalls and latency sleeps wake up on it.
     pub shutdown: watch::Receiver<bool>,
+    /// Token expiry and the rate-limit window read this clock, not `Instant::now()`.
+    pub clock: SimClock,
+}
+
+/// The clock behind token expiry and the rate-limit window: real time, or
+/// frozen and moved by hand (`SimControl::freeze_clock`/`advance_clock`), so a
+/// test of a window or a lifetime never races the wall clock. Latency and
+/// stalls are real sleeps either way (they exercise the client's timers).
+#[derive(Debug, Default)]
+pub(crate) struct SimClock {
+    frozen: Mutex<Option<Instant>>,
+}
+
+impl SimClock {
+    pub(crate) fn now(&self) -> Instant {
+        lock(&self.frozen).unwrap_or_else(Instant::now)
+    }
+
+    pub(crate) fn freeze(&self) {
+        lock(&self.frozen).get_or_insert_with(Instant::now);
+    }
+
+    pub(crate) fn advance(&self, d: Duration) {
+        let mut f = lock(&self.frozen);
+        *f = Some(f.unwrap_or_else(Instant::now) + d);
+    }
 }
 
 impl Shared {

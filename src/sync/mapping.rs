@@ -10,7 +10,8 @@ pub struct ResourceTypeDef {
     /// `c1.connector.v2.ResourceType.Trait` enum name.
     pub trait_name: &'static str,
     pub description: &'static str,
-    /// End users carry no entitlements or grants (SkipEntitlementsAndGrants).
+    /// Principals only: agents and end users carry no entitlements or grants of
+    /// their own (SkipEntitlementsAndGrants, as on the SDK's user types).
     pub skip_entitlements_and_grants: bool,
 }
 
@@ -19,7 +20,7 @@ pub const AGENT: ResourceTypeDef = ResourceTypeDef {
     display_name: "Agent",
     trait_name: "TRAIT_USER",
     description: "HaloITSM agents (technicians): the accounts, disabled ones included",
-    skip_entitlements_and_grants: false,
+    skip_entitlements_and_grants: true,
 };
 pub const TEAM: ResourceTypeDef = ResourceTypeDef {
     id: "team",
@@ -54,6 +55,24 @@ pub fn resource_types(include_end_users: bool) -> Vec<ResourceTypeDef> {
         v.push(END_USER);
     }
     v
+}
+
+/// Baton's validation limits on a Resource (baton-compat.md §2).
+pub const MAX_DISPLAY_NAME_BYTES: usize = 1024;
+pub const MAX_DESCRIPTION_BYTES: usize = 2048;
+
+/// Cuts `s` to at most `max` bytes at a char boundary: Halo has no such limit
+/// (a role's notes can be long) and one over-long field would make the SDK's
+/// validation reject the whole snapshot.
+pub fn truncate_to(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
 }
 
 /// `<resource type>:<resource id>:<slug>`, baton's `NewEntitlementID`.
@@ -161,14 +180,15 @@ fn user_status(disabled: bool) -> (pb::user_trait::Status, pb::Status) {
 }
 
 fn display_name(name: &str, first: &str, last: &str, fallback: &str) -> String {
-    if !name.trim().is_empty() {
-        return name.trim().to_string();
-    }
     let joined = format!("{} {}", first.trim(), last.trim());
-    if !joined.trim().is_empty() {
-        return joined.trim().to_string();
-    }
-    fallback.to_string()
+    let chosen = if !name.trim().is_empty() {
+        name.trim()
+    } else if !joined.trim().is_empty() {
+        joined.trim()
+    } else {
+        fallback
+    };
+    truncate_to(chosen.to_string(), MAX_DISPLAY_NAME_BYTES)
 }
 
 /// Structured name from firstname/surname, else a split of the display name.
@@ -262,7 +282,7 @@ pub fn team_resource(t: &Team) -> pb::Resource {
     pb::Resource {
         id: Some(rid(TEAM.id, t.id)),
         display_name: display_name(&t.name, "", "", &format!("Team {}", t.id)),
-        description: format!("HaloITSM team {}", t.name),
+        description: truncate_to(format!("HaloITSM team {}", t.name), MAX_DESCRIPTION_BYTES),
         annotations: vec![pb::pack_any(&group)],
         profile: Some(prof),
         ..Default::default()
@@ -282,7 +302,7 @@ pub fn role_resource(r: &Role) -> pb::Resource {
     pb::Resource {
         id: Some(rid(ROLE.id, &r.id)),
         display_name: display_name(&r.name, "", "", &format!("Role {}", r.id)),
-        description: r.notes.clone(),
+        description: truncate_to(r.notes.clone(), MAX_DESCRIPTION_BYTES),
         annotations: vec![pb::pack_any(&role)],
         profile: Some(prof),
         ..Default::default()
@@ -427,5 +447,46 @@ mod tests {
         assert_eq!(grant_id(&e, AGENT.id, "42"), "team:3:member:agent:42");
         let r = entitlement_id(ROLE.id, "7d0c-guid", ROLE_ASSIGNED_SLUG);
         assert_eq!(r, "role:7d0c-guid:assigned");
+    }
+
+    #[test]
+    fn long_role_notes_and_names_are_cut_at_a_char_boundary() {
+        // '€' is 3 bytes: byte 1024 and byte 2048 fall inside one below.
+        let role = Role {
+            id: "guid-1".into(),
+            name: format!("ab{}", "€".repeat(700)),
+            notes: format!("b{}", "€".repeat(1500)),
+            ..Default::default()
+        };
+        let r = role_resource(&role);
+        assert_eq!(r.display_name.len(), 2 + 3 * 340);
+        assert!(r.display_name.starts_with("ab€€"));
+        assert_eq!(r.description.len(), 1 + 3 * 682);
+        assert!(r.description.starts_with("b€€"));
+        // The profile keeps Halo's full text; only the validated fields are cut.
+        let notes = &r.profile.unwrap().fields["notes"];
+        assert!(
+            matches!(&notes.kind, Some(prost_types::value::Kind::StringValue(s)) if s.len() == 1 + 3 * 1500)
+        );
+        // Short values are untouched, exactly at the limit too.
+        assert_eq!(truncate_to("x".repeat(1024), 1024).len(), 1024);
+        assert_eq!(truncate_to("héllo".into(), 1024), "héllo");
+        assert_eq!(truncate_to("é".into(), 1), "");
+    }
+
+    #[test]
+    fn principals_skip_entitlements_and_grants() {
+        for def in [AGENT, END_USER] {
+            let rt = resource_type_pb(&def);
+            assert!(
+                pb::find_annotation::<pb::SkipEntitlementsAndGrants>(&rt.annotations).is_some(),
+                "{}",
+                def.id
+            );
+        }
+        for def in [TEAM, ROLE] {
+            let rt = resource_type_pb(&def);
+            assert!(rt.annotations.is_empty(), "{}", def.id);
+        }
     }
 }

@@ -32,10 +32,11 @@ fn published_name(staged: &Path) -> Option<String> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
-    #[error("publishing {path}: {source}")]
+    // The cause is in the message, so it is not also a `source()` (printed twice).
+    #[error("publishing {path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("publishing task failed: {0}")]
     Join(String),
@@ -77,9 +78,9 @@ impl Handler<Publish> for Uploader {
 crate::supervised!(Uploader);
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UploadError + '_ {
-    move |source| UploadError::Io {
+    move |cause| UploadError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 

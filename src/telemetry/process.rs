@@ -20,3 +20,11 @@ pub fn cpu_seconds() -> Option<f64> {
     // USER_HZ is 100 on every Linux platform we run on.
     Some((utime + stime) / 100.0)
 }
+
+/// Current resident set size (VmRSS), in bytes: what the soak benchmark follows.
+pub fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

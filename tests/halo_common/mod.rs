@@ -37,12 +37,16 @@ pub fn settings(sim: &SimHandle) -> HaloSettings {
     }
 }
 
-/// Every test is bounded: a hang fails instead of stalling CI.
-pub async fn bounded<F: Future>(secs: u64, fut: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(secs), fut)
+/// A hang guard, not a speed limit: a test that hangs fails instead of
+/// stalling CI, and a slow or busy machine never fails a test. `_typical_secs`
+/// documents what the test usually takes; the guard is the same for all.
+pub async fn bounded<F: Future>(_typical_secs: u64, fut: F) -> F::Output {
+    tokio::time::timeout(HANG_GUARD, fut)
         .await
-        .expect("test exceeded its time bound")
+        .expect("test hung (no progress for 10 minutes)")
 }
+
+pub const HANG_GUARD: Duration = Duration::from_secs(600);
 
 /// Tests in one file share the process-wide metrics; the ones asserting exact metric
 /// deltas take this lock so their deltas are theirs alone.

@@ -15,7 +15,6 @@ mod users;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use axum::response::Response;
 use serde_json::json;
@@ -120,7 +119,7 @@ fn token(ctx: &Ctx<'_>) -> Response {
         &mut store,
         ctx.query,
         ctx.body,
-        Instant::now(),
+        ctx.shared.clock.now(),
     )
 }
 

@@ -1,0 +1,150 @@
+//! What a user sees from the binary: `inspect … | head` ends quietly, an error
+//! names its cause once, `capabilities` follows the config.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use baton_haloitsm::c1z::{Store, ksuid};
+use baton_haloitsm::pb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_baton-haloitsm");
+
+fn command() -> Command {
+    let mut c = Command::new(BIN);
+    // A stray BATON_* variable in the test environment must not change the outcome.
+    c.env_remove("BATON_CONFIG").env_remove("BATON_LOG_LEVEL");
+    c
+}
+
+/// A c1z whose `inspect resources` table is far larger than a pipe buffer.
+fn big_snapshot(path: &Path) {
+    let mut store = Store::create(path).unwrap();
+    store.start_sync(&ksuid::new()).unwrap();
+    store
+        .put_resource_types(&[pb::ResourceType {
+            id: "agent".into(),
+            display_name: "Agent".into(),
+            traits: vec![pb::resource_type::Trait::User as i32],
+            ..Default::default()
+        }])
+        .unwrap();
+    let rows: Vec<pb::Resource> = (0..5_000)
+        .map(|i| pb::Resource {
+            id: Some(pb::ResourceId {
+                resource_type: "agent".into(),
+                resource: i.to_string(),
+                baton_resource: false,
+            }),
+            display_name: format!("Agent number {i} with a reasonably long display name"),
+            ..Default::default()
+        })
+        .collect();
+    store.put_resources(&rows).unwrap();
+    store.end_sync().unwrap();
+    store.finish(path).unwrap();
+}
+
+#[test]
+fn inspect_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.c1z");
+    big_snapshot(&path);
+    let mut child = command()
+        .args(["inspect", path.to_str().unwrap(), "resources"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one chunk, like `head`, then close our end while the writer still
+    // has well over a pipe buffer (64 KiB) to write.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 512];
+    let n = stdout.read(&mut first).unwrap();
+    assert!(n > 0);
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.to_lowercase().contains("broken pipe"), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn an_error_names_its_cause_once() {
+    let out = command()
+        .args(["inspect", "/nonexistent/none.c1z", "stats"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(65), "{stderr}");
+    assert!(stderr.contains("/nonexistent/none.c1z"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+
+    let out = command()
+        .args(["--config", "/nonexistent/config.toml", "check-config"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+fn capability_ids(config: &Path) -> Vec<String> {
+    let out = command()
+        .args(["--config", config.to_str().unwrap(), "capabilities"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["resourceTypeCapabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["resourceType"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn capabilities_follow_include_end_users() {
+    let dir = tempfile::tempdir().unwrap();
+    // No config file: the defaults (no end users).
+    assert_eq!(
+        capability_ids(&dir.path().join("none.toml")),
+        ["agent", "role", "team"]
+    );
+    for (include, want) in [
+        (true, vec!["agent", "role", "team", "user"]),
+        (false, vec!["agent", "role", "team"]),
+    ] {
+        let cfg = dir.path().join(format!("c{include}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "[halo]\nbase_url = \"http://127.0.0.1:1\"\nclient_id = \"sim-client\"\n\
+                 [simulator]\nlisten = \"127.0.0.1:0\"\n\
+                 [sync]\ninclude_end_users = {include}\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(capability_ids(&cfg), want);
+    }
+}
