@@ -80,7 +80,7 @@ async fn writes_and_publishes_a_snapshot() {
             .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    let before = discarded();
+    let discarded_before = discarded();
     writer
         .send(BeginSnapshot {
             sync_id: sync_id.clone(),
@@ -89,7 +89,7 @@ async fn writes_and_publishes_a_snapshot() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(discarded(), before + 1.0);
+    assert_eq!(discarded(), discarded_before + 1.0);
     // Rows of the stale sync are refused: they would land in the wrong snapshot.
     let late = writer
         .send(WriteRows {

@@ -361,7 +361,19 @@ dir = "{}"
         .unwrap();
     };
     let (result, ()) = futures::join!(sync, crash);
-    // The sync may have failed on the crash; the next one runs on the restarted gateway.
+    // Wait for the restart, then (if the crash failed the sync) sync again on
+    // the new gateway.
+    for _ in 0..400 {
+        let status = sup.send(GetStatus).await.unwrap();
+        if status
+            .actors
+            .iter()
+            .any(|a| a.name == "api_gateway" && a.restarts == 1)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     if !matches!(result, Ok(Ok(_))) {
         let again = coordinator
             .addr()
