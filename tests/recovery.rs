@@ -176,6 +176,7 @@ fn any_actor_crashed_mid_sync_and_the_next_sync_is_exact() {
             c1z_rows(Path::new(&path)) == baseline,
             "{context}: the next sync differs from the fault-free one"
         );
+        eprintln!("{context}: next sync exact ({:?} in)", started.elapsed());
         check_output(&out, &baseline, &mut checked, &context);
     }
     // Every crash was a panic; nothing was restarted for another reason.
