@@ -19,6 +19,9 @@ pub(crate) enum Fault {
     Reset,
     /// Sleep this long, then answer normally.
     Stall(Duration),
+    /// Handle the request (a write takes effect), then sleep this long before answering:
+    /// "Halo accepted it but the answer was lost" once the client has timed out.
+    StallAnswer(Duration),
 }
 
 #[derive(Debug)]
