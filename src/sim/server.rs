@@ -127,7 +127,7 @@ async fn pipeline(
         return Outcome::Answer(too_many_requests(body, retry_after));
     }
 
-    let fault = lock(&shared.faults).decide(path);
+    let fault = lock(&shared.faults).decide(method.as_str(), path);
     let mut answer_delay = Duration::ZERO;
     match fault {
         Some(Fault::Fail(code)) => {
