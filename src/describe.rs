@@ -23,6 +23,34 @@ fn resource_type_json(rt: &ResourceTypeDef) -> Value {
 
 /// `baton-haloitsm capabilities`.
 pub fn capabilities() -> Value {
+    capabilities_for(false)
+}
+
+/// Capabilities with `CAPABILITY_TICKETING` when `ticketing.enabled` (and the
+/// `ExternalTicketSettings{enabled}` annotation C1 reads from the connector metadata).
+pub fn capabilities_for(ticketing_enabled: bool) -> Value {
+    let mut v = base_capabilities();
+    if ticketing_enabled {
+        if let Some(list) = v["connectorCapabilities"].as_array_mut() {
+            list.push(json!("CAPABILITY_TICKETING"));
+        }
+        v["metadataAnnotations"] = json!([{
+            "@type": "type.googleapis.com/c1.connector.v2.ExternalTicketSettings",
+            "enabled": true,
+        }]);
+    }
+    v
+}
+
+/// `ConnectorMetadata.annotations` for GetMetadata: `ExternalTicketSettings{enabled}`, as
+/// baton's builder appends it for connectors that implement tickets.
+pub fn metadata_annotations(ticketing_enabled: bool) -> Vec<prost_types::Any> {
+    vec![crate::pb::pack_any(&crate::pb::ExternalTicketSettings {
+        enabled: ticketing_enabled,
+    })]
+}
+
+fn base_capabilities() -> Value {
     let per_type: Vec<Value> = mapping::resource_types(true)
         .iter()
         .map(|rt| {
@@ -163,6 +191,24 @@ fn fields() -> Vec<Field> {
             json!(5),
         ),
         (
+            "ticketing.enabled",
+            "Ticketing",
+            "HaloITSM as C1's external ticketing provider",
+            "bool",
+            false,
+            false,
+            json!(false),
+        ),
+        (
+            "ticketing.fallback_resolved_status",
+            "Fallback resolved status",
+            "Status (name or id) a provisioning fallback ticket moves to once the change is seen",
+            "string",
+            false,
+            false,
+            json!(""),
+        ),
+        (
             "http.listen",
             "Metrics listener",
             "/metrics, /healthz, /readyz, /status",
@@ -218,6 +264,22 @@ mod tests {
             .map(|r| r["resourceType"]["id"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(ids, ["agent", "team", "role", "user"]);
+    }
+
+    #[test]
+    fn ticketing_adds_the_capability_and_the_metadata_annotation() {
+        let off = capabilities_for(false);
+        assert_eq!(off["connectorCapabilities"], json!(["CAPABILITY_SYNC"]));
+        assert!(off.get("metadataAnnotations").is_none());
+        let on = capabilities_for(true);
+        assert_eq!(
+            on["connectorCapabilities"],
+            json!(["CAPABILITY_SYNC", "CAPABILITY_TICKETING"])
+        );
+        assert_eq!(on["metadataAnnotations"][0]["enabled"], true);
+        let any = &metadata_annotations(true)[0];
+        let settings: crate::pb::ExternalTicketSettings = crate::pb::unpack_any(any).unwrap();
+        assert!(settings.enabled);
     }
 
     #[test]

@@ -16,8 +16,10 @@
 mod cache;
 pub mod error;
 pub mod fields;
+pub mod render;
 pub mod schema;
 pub mod settings;
+pub mod template;
 pub mod ticket;
 
 use std::sync::Arc;
