@@ -92,3 +92,40 @@ impl TicketingSettings {
         (!f.eq_ignore_ascii_case(LABELS_TO_CATEGORY)).then_some(f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use crate::config::{Config, HALO_SECRET_ENV};
+
+    const MIN: &str = "[halo]\nbase_url = \"https://a.b\"\nclient_id = \"c\"\n";
+
+    fn load(extra: &str, env: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
+        let mut vars: HashMap<String, String> =
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        vars.insert(HALO_SECRET_ENV.into(), "x".into());
+        Config::from_toml_str(&format!("{MIN}{extra}"), Path::new("t.toml"), &vars)
+    }
+
+    #[test]
+    fn section_defaults_env_overrides_and_refusals() {
+        let cfg = load("", &[]).unwrap();
+        assert!(!cfg.ticketing.enabled);
+        assert_eq!(cfg.ticketing.request_key_custom_field(), None);
+        let cfg = load(
+            "[ticketing]\ninclude_types = [\"2\", \"Access Request\"]\nrequest_key_field = \"CFC1RequestKey\"\n",
+            &[("BATON_TICKETING__ENABLED", "true"), ("BATON_TICKETING__CACHE_TTL", "90s")],
+        )
+        .unwrap();
+        assert!(cfg.ticketing.enabled);
+        assert_eq!(cfg.ticketing.cache_ttl.as_secs(), 90);
+        assert_eq!(cfg.ticketing.include_types.len(), 2);
+        assert_eq!(cfg.ticketing.request_key_custom_field(), Some("CFC1RequestKey"));
+        let e = load("[ticketing]\nbogus = 1\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+        let e = load("[ticketing]\nlabels_to = \" \"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("ticketing.labels_to"), "{e}");
+    }
+}
