@@ -76,12 +76,21 @@ fn main() {
         );
 
         println!("Halo requests per operation, {TYPES} ticket types (simulator request log)");
-        println!("{:<34} {:>6} {:>6} {:>6}", "operation", "ours", "floor", "plain");
+        println!(
+            "{:<34} {:>6} {:>6} {:>6}",
+            "operation", "ours", "floor", "plain"
+        );
 
         // ---- list schemas ----
-        let (cold, (schemas, _)) = count(&sim, async { t.list_schemas(250, "").await.expect("schemas") }).await;
+        let (cold, (schemas, _)) = count(&sim, async {
+            t.list_schemas(250, "").await.expect("schemas")
+        })
+        .await;
         let visible = schemas.len();
-        let (warm, _) = count(&sim, async { t.list_schemas(250, "").await.expect("schemas") }).await;
+        let (warm, _) = count(&sim, async {
+            t.list_schemas(250, "").await.expect("schemas")
+        })
+        .await;
         let (plain, _) = count(&sim, async {
             let types = client.ticket_types().await.expect("types");
             for tt in &types {
@@ -94,7 +103,11 @@ fn main() {
         row("list schemas, warm cache", warm, 0, plain);
 
         // ---- create ----
-        let schema = schemas.iter().find(|s| s.id == "2").expect("schema 2").clone();
+        let schema = schemas
+            .iter()
+            .find(|s| s.id == "2")
+            .expect("schema 2")
+            .clone();
         let mut fields = BTreeMap::new();
         fields.insert(
             "CFQuantity".to_string(),

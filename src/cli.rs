@@ -354,7 +354,10 @@ fn tickets(cfg: Config, command: &TicketsCommand) -> Result<(), Failure> {
         TicketsCommand::Create { template, .. } => {
             let text = std::fs::read_to_string(template)
                 .with_context(|| format!("reading {}", template.display()))
-                .map_err(|e| Failure { code: exit::DATA, error: e })?;
+                .map_err(|e| Failure {
+                    code: exit::DATA,
+                    error: e,
+                })?;
             Some(Template::parse(&text).map_err(|e| Failure {
                 code: exit::DATA,
                 error: anyhow!("{}: {e}", template.display()),
@@ -369,7 +372,11 @@ fn tickets(cfg: Config, command: &TicketsCommand) -> Result<(), Failure> {
             .map_err(Failure::failed)?;
         let settings = cfg.halo_settings(base_url);
         let base = settings.base_url.clone();
-        let t = Ticketing::new(baton_haloitsm::halo::start(settings), cfg.ticketing.clone(), base);
+        let t = Ticketing::new(
+            baton_haloitsm::halo::start(settings),
+            cfg.ticketing.clone(),
+            base,
+        );
         let failed = |e: baton_haloitsm::ticketing::Error| Failure::failed(anyhow!(e));
         match command {
             TicketsCommand::Schemas { json } => {
@@ -387,7 +394,11 @@ fn tickets(cfg: Config, command: &TicketsCommand) -> Result<(), Failure> {
                                 s.id,
                                 s.display_name,
                                 statuses.join(", "),
-                                s.custom_fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                                s.custom_fields
+                                    .keys()
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             );
                         }
                     }

@@ -293,7 +293,10 @@ async fn ticket_types_statuses_tickets_and_actions() {
         .iter()
         .map(|f| {
             let info = &f["fieldinfo"];
-            (info["type"].as_i64().unwrap(), info["inputtype"].as_i64().unwrap())
+            (
+                info["type"].as_i64().unwrap(),
+                info["inputtype"].as_i64().unwrap(),
+            )
         })
         .collect();
     assert_eq!(
@@ -317,13 +320,7 @@ async fn ticket_types_statuses_tickets_and_actions() {
     assert_eq!(api.get("/api/TicketType/99").await.status(), 404);
 
     let statuses = api.get_json("/api/Status").await;
-    assert!(
-        statuses
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["type"] == 2)
-    );
+    assert!(statuses.as_array().unwrap().iter().any(|s| s["type"] == 2));
     let for_type2 = api.get_json("/api/Status?tickettype_id=2").await;
     assert_eq!(sim_support::ids(&for_type2), vec![1, 2, 4, 9]);
     let closed = for_type2

@@ -13,9 +13,7 @@ use baton_haloitsm::pb;
 use baton_haloitsm::pb::ticket_custom_field::Value as Cf;
 use baton_haloitsm::sim::{SimConfig, SimHandle};
 use baton_haloitsm::telemetry;
-use baton_haloitsm::ticketing::{
-    ErrorKind, FallbackTicket, Ticketing, TicketingSettings,
-};
+use baton_haloitsm::ticketing::{ErrorKind, FallbackTicket, Ticketing, TicketingSettings};
 use halo_common::{bounded, count_requests, settings, sim};
 
 fn service(sim: &SimHandle, s: TicketingSettings) -> Ticketing {
@@ -81,7 +79,9 @@ fn every_kind() -> BTreeMap<String, pb::TicketCustomField> {
         ),
         (
             "CFManagerApproved".into(),
-            cf(Cf::BoolValue(pb::TicketCustomFieldBoolValue { value: true })),
+            cf(Cf::BoolValue(pb::TicketCustomFieldBoolValue {
+                value: true,
+            })),
         ),
         ("CFJustification".into(), text("Line one\nLine two")),
         (
@@ -148,7 +148,11 @@ async fn schemas_carry_all_statuses_and_every_field_kind() {
 
         let snap = sim.control().snapshot();
         for s in &all {
-            let tt = snap.ticket_types.iter().find(|t| t.id.to_string() == s.id).unwrap();
+            let tt = snap
+                .ticket_types
+                .iter()
+                .find(|t| t.id.to_string() == s.id)
+                .unwrap();
             assert_eq!(s.display_name, tt.name);
             // Every status the type allows, with its name.
             let want: Vec<(String, String)> = tt
@@ -192,7 +196,10 @@ async fn schemas_carry_all_statuses_and_every_field_kind() {
         );
         assert!(odd.custom_fields["CFRequestReason"].required);
         assert!(!odd.custom_fields["CFQuantity"].required);
-        assert!(all[1].custom_fields["CFQuantity"].required, "type 2: number is mandatory");
+        assert!(
+            all[1].custom_fields["CFQuantity"].required,
+            "type 2: number is mandatory"
+        );
         match odd.custom_fields["CFAccessLevel"].value.as_ref().unwrap() {
             Cf::PickStringValue(p) => assert_eq!(p.allowed_values, ["Read", "Write", "Admin"]),
             other => panic!("{other:?}"),
@@ -206,12 +213,22 @@ async fn schemas_carry_all_statuses_and_every_field_kind() {
         sim.control().clear_requests();
         let (again, _) = t.list_schemas(250, "").await.unwrap();
         assert_eq!(again, all);
-        assert!(sim.control().requests().is_empty(), "{:?}", sim.control().requests());
+        assert!(
+            sim.control().requests().is_empty(),
+            "{:?}",
+            sim.control().requests()
+        );
 
         let one = t.get_schema("2").await.unwrap();
         assert_eq!(one, all[1]);
-        assert_eq!(t.get_schema("6").await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(t.get_schema("x").await.unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            t.get_schema("6").await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            t.get_schema("x").await.unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
         assert_eq!(
             t.list_schemas(251, "").await.unwrap_err().kind(),
             ErrorKind::InvalidArgument
@@ -239,7 +256,11 @@ async fn include_types_by_id_or_name_and_key_field_left_out() {
         let (schemas, _) = t.list_schemas(0, "").await.unwrap();
         let names: Vec<_> = schemas.iter().map(|s| s.display_name.as_str()).collect();
         assert_eq!(names, ["Service Request", "Access Request"]);
-        assert!(schemas.iter().all(|s| !s.custom_fields.contains_key("CFC1RequestKey")));
+        assert!(
+            schemas
+                .iter()
+                .all(|s| !s.custom_fields.contains_key("CFC1RequestKey"))
+        );
     })
     .await;
 }
@@ -279,13 +300,21 @@ async fn create_with_every_field_kind_and_read_it_back() {
         assert_eq!(ticket.status.as_ref().unwrap().display_name, "New");
         assert_eq!(ticket.r#type.as_ref().unwrap().id, "1");
         assert_eq!(ticket.labels, ["access", "c1"]);
-        assert!(ticket.url.ends_with(&format!("/tickets?id={}", ticket.id)), "{}", ticket.url);
+        assert!(
+            ticket.url.ends_with(&format!("/tickets?id={}", ticket.id)),
+            "{}",
+            ticket.url
+        );
         assert!(ticket.created_at.is_some() && ticket.updated_at.is_some());
         assert!(ticket.completed_at.is_none(), "1900-01-01 means not closed");
 
         // What Halo stored: the requester by email, labels in the category, the key marker.
         let snap = sim.control().snapshot();
-        let stored = snap.tickets.iter().find(|x| x.id.to_string() == ticket.id).unwrap();
+        let stored = snap
+            .tickets
+            .iter()
+            .find(|x| x.id.to_string() == ticket.id)
+            .unwrap();
         assert_eq!(stored.user_id, Some(user.id));
         assert_eq!(stored.category_1.as_deref(), Some("access, c1"));
         assert!(stored.details.ends_with("[c1-request-key:req-every-kind]"));
@@ -293,20 +322,25 @@ async fn create_with_every_field_kind_and_read_it_back() {
         let got = t.get_ticket(&ticket.id).await.unwrap();
         assert_eq!(got.custom_fields, ticket.custom_fields);
         let want = every_kind();
-        assert_eq!(got.custom_fields.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+        assert_eq!(
+            got.custom_fields.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>()
+        );
         for (name, sent) in &want {
             let back = &got.custom_fields[name];
             let strip = |v: &Cf| match v {
-                Cf::PickStringValue(p) => Cf::PickStringValue(pb::TicketCustomFieldPickStringValue {
-                    value: p.value.clone(),
-                    ..Default::default()
-                }),
-                Cf::PickMultipleStringValues(p) => Cf::PickMultipleStringValues(
-                    pb::TicketCustomFieldPickMultipleStringValues {
+                Cf::PickStringValue(p) => {
+                    Cf::PickStringValue(pb::TicketCustomFieldPickStringValue {
+                        value: p.value.clone(),
+                        ..Default::default()
+                    })
+                }
+                Cf::PickMultipleStringValues(p) => {
+                    Cf::PickMultipleStringValues(pb::TicketCustomFieldPickMultipleStringValues {
                         values: p.values.clone(),
                         ..Default::default()
-                    },
-                ),
+                    })
+                }
                 other => other.clone(),
             };
             assert_eq!(
@@ -380,7 +414,9 @@ async fn validation_failures_send_no_request() {
         // A schema Halo does not know: looked up (cached list), never posted.
         let mut unknown = schema.clone();
         unknown.id = "77".into();
-        let r = t.create_ticket(&request("x", every_kind()), &unknown, None).await;
+        let r = t
+            .create_ticket(&request("x", every_kind()), &unknown, None)
+            .await;
         assert_eq!(r.error.unwrap().kind(), ErrorKind::NotFound);
         assert_eq!(count_requests(&sim, "POST", "/api/Tickets"), 0);
         assert!(sim.control().snapshot().tickets.is_empty());
@@ -396,23 +432,39 @@ async fn create_then_close_through_actions_then_get() {
         let schema = t.get_schema("2").await.unwrap();
         let mut fields = BTreeMap::new();
         fields.insert("CFQuantity".to_string(), number(1.0));
-        let created = t.create_ticket(&request("Close me", fields), &schema, None).await;
+        let created = t
+            .create_ticket(&request("Close me", fields), &schema, None)
+            .await;
         let ticket = created.ticket.unwrap();
         assert!(ticket.completed_at.is_none());
 
         // Unknown status: refused before sending.
         sim.control().clear_requests();
-        let e = t.add_note(&ticket.id, "x", false, Some("Nope")).await.unwrap_err();
+        let e = t
+            .add_note(&ticket.id, "x", false, Some("Nope"))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
         assert_eq!(count_requests(&sim, "POST", "/api/Actions"), 0);
 
-        t.add_note(&ticket.id, "Done by the service desk", false, Some("closed"))
-            .await
-            .unwrap();
+        t.add_note(
+            &ticket.id,
+            "Done by the service desk",
+            false,
+            Some("closed"),
+        )
+        .await
+        .unwrap();
         let got = t.get_ticket(&ticket.id).await.unwrap();
         let status = got.status.unwrap();
-        assert_eq!((status.id.as_str(), status.display_name.as_str()), ("9", "Closed"));
-        assert!(got.completed_at.is_some(), "close date maps to completed_at");
+        assert_eq!(
+            (status.id.as_str(), status.display_name.as_str()),
+            ("9", "Closed")
+        );
+        assert!(
+            got.completed_at.is_some(),
+            "close date maps to completed_at"
+        );
         let action = sim.control().snapshot().actions.pop().unwrap();
         assert_eq!(action.new_status, Some(9));
         assert!(!action.hiddenfromuser);
@@ -435,13 +487,21 @@ async fn retry_after_create_timeout_returns_the_first_ticket() {
         let schema = t.get_schema("1").await.unwrap();
         let req = request("Only once", every_kind());
         // Halo creates the ticket, but its answer comes after our timeout.
-        sim.control()
-            .stall_answer_next(1, Duration::from_secs(2), Some("POST"), Some("/api/Tickets"));
+        sim.control().stall_answer_next(
+            1,
+            Duration::from_secs(2),
+            Some("POST"),
+            Some("/api/Tickets"),
+        );
         let first = t.create_ticket(&req, &schema, Some("task-42")).await;
         let e = first.error.expect("timed out");
         assert!(first.ticket.is_none());
         assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
-        assert_eq!(sim.control().snapshot().tickets.len(), 1, "Halo did create it");
+        assert_eq!(
+            sim.control().snapshot().tickets.len(),
+            1,
+            "Halo did create it"
+        );
 
         // C1 retries with the same key: the first ticket comes back, nothing new is posted.
         let retry = t.create_ticket(&req, &schema, Some("task-42")).await;
@@ -486,7 +546,11 @@ async fn key_in_a_custom_field_and_follow_up_failure_returns_ticket_and_error() 
         let e = r.error.expect("and the follow-up error");
         assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
         assert!(e.message().contains("status"), "{e}");
-        assert_eq!(ticket.labels, ["access", "c1"], "labels read back from the field");
+        assert_eq!(
+            ticket.labels,
+            ["access", "c1"],
+            "labels read back from the field"
+        );
         sim.control().clear_scripted_faults();
 
         let stored = sim.control().snapshot().tickets.pop().unwrap();
@@ -502,7 +566,10 @@ async fn key_in_a_custom_field_and_follow_up_failure_returns_ticket_and_error() 
         req2.display_name = "Status works".into();
         let ok = t.create_ticket(&req2, &schema, Some("cf-key-2")).await;
         assert!(ok.error.is_none(), "{:?}", ok.error);
-        assert_eq!(ok.ticket.unwrap().status.unwrap().display_name, "In Progress");
+        assert_eq!(
+            ok.ticket.unwrap().status.unwrap().display_name,
+            "In Progress"
+        );
     })
     .await;
 }
@@ -550,14 +617,22 @@ async fn bulk_operations_return_per_item_results_with_annotations() {
         let results = t.bulk_create(&requests).await;
         assert_eq!(results.len(), 4);
         assert!(results[0].ticket.is_some() && results[0].error.is_none());
-        assert_eq!(results[1].error.as_ref().unwrap().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            results[1].error.as_ref().unwrap().kind(),
+            ErrorKind::InvalidArgument
+        );
         let cab_err = results[2].error.as_ref().unwrap();
         assert_eq!(cab_err.kind(), ErrorKind::HaloRejected);
         assert!(
-            cab_err.message().contains("CODE:APP03/2 Please select the CAB members"),
+            cab_err
+                .message()
+                .contains("CODE:APP03/2 Please select the CAB members"),
             "Halo's message: {cab_err}"
         );
-        assert_eq!(results[3].error.as_ref().unwrap().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            results[3].error.as_ref().unwrap().kind(),
+            ErrorKind::InvalidArgument
+        );
         for (r, req) in results.iter().zip(&requests) {
             assert_eq!(r.annotations, req.annotations);
         }
@@ -569,7 +644,10 @@ async fn bulk_operations_return_per_item_results_with_annotations() {
         assert_eq!(refs, ["ref-good", "ref-bad", "ref-cab"]);
         // The ExternalTicketRef is the request key: the same bulk again creates nothing new.
         let again = t.bulk_create(&requests[..1]).await;
-        assert_eq!(again[0].ticket.as_ref().unwrap().id, results[0].ticket.as_ref().unwrap().id);
+        assert_eq!(
+            again[0].ticket.as_ref().unwrap().id,
+            results[0].ticket.as_ref().unwrap().id
+        );
         assert_eq!(sim.control().snapshot().tickets.len(), 1);
         let wire = results[2].clone().into_response();
         assert!(wire.error.contains("CAB") && wire.ticket.is_none());
@@ -593,9 +671,14 @@ async fn bulk_operations_return_per_item_results_with_annotations() {
             .await;
         assert_eq!(gets[0].ticket.as_ref().unwrap().id, good_id);
         assert_eq!(gets[1].error.as_ref().unwrap().kind(), ErrorKind::NotFound);
-        assert_eq!(gets[2].error.as_ref().unwrap().kind(), ErrorKind::InvalidArgument);
         assert_eq!(
-            pb::find_annotation::<pb::ExternalTicketRef>(&gets[1].annotations).unwrap().id,
+            gets[2].error.as_ref().unwrap().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            pb::find_annotation::<pb::ExternalTicketRef>(&gets[1].annotations)
+                .unwrap()
+                .id,
             "g2"
         );
     })
@@ -622,17 +705,28 @@ async fn fallback_ticket_is_noted_and_moved_once_the_change_is_seen() {
         assert!(first.url.contains(&format!("id={}", first.id)));
         let snap = sim.control().snapshot();
         assert_eq!(snap.tickets.len(), 1);
-        assert!(snap.tickets[0].details.contains("Entitlement: team:3:member"));
+        assert!(
+            snap.tickets[0]
+                .details
+                .contains("Entitlement: team:3:member")
+        );
 
         // A later sync sees the change: a private note, and the configured status.
-        t.resolve_fallback(first.id, "The change is now visible in Halo; closed by ConductorOne.")
-            .await
-            .unwrap();
+        t.resolve_fallback(
+            first.id,
+            "The change is now visible in Halo; closed by ConductorOne.",
+        )
+        .await
+        .unwrap();
         let snap = sim.control().snapshot();
         let ticket = &snap.tickets[0];
         assert_eq!(ticket.status_id, 4, "moved to Resolved");
         assert!(ticket.dateclosed.is_some());
-        let notes: Vec<_> = snap.actions.iter().filter(|a| a.ticket_id == first.id).collect();
+        let notes: Vec<_> = snap
+            .actions
+            .iter()
+            .filter(|a| a.ticket_id == first.id)
+            .collect();
         assert_eq!(notes.len(), 1);
         assert!(notes[0].hiddenfromuser, "private note");
         assert_eq!(notes[0].new_status, Some(4));
@@ -649,7 +743,10 @@ async fn fallback_ticket_is_noted_and_moved_once_the_change_is_seen() {
                 ..enabled()
             },
         );
-        let e = unconfigured.resolve_fallback(first.id, "x").await.unwrap_err();
+        let e = unconfigured
+            .resolve_fallback(first.id, "x")
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::FailedPrecondition);
     })
     .await;

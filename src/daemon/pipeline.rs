@@ -35,6 +35,8 @@ pub enum Mode {
 pub struct Pipeline {
     pub children: Vec<ChildSpec>,
     pub coordinator: Slot<SyncCoordinator>,
+    /// External ticketing (not an actor: a cloneable service over the gateway's slot).
+    pub ticketing: crate::ticketing::Ticketing,
 }
 
 /// `halo_base_url` overrides `halo.base_url` (the embedded simulator's address).
@@ -136,8 +138,14 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
         );
     }
 
+    let ticketing = crate::ticketing::Ticketing::new(
+        client.clone(),
+        cfg.ticketing.clone(),
+        settings.base_url.clone(),
+    );
     Pipeline {
         children,
         coordinator,
+        ticketing,
     }
 }

@@ -178,7 +178,9 @@ mod tests {
         };
         let run = |seed| {
             let mut f = FaultState::new(seed, cfg.clone(), LatencyConfig::default());
-            (0..200).map(|_| f.decide("GET", "/api/Agent")).collect::<Vec<_>>()
+            (0..200)
+                .map(|_| f.decide("GET", "/api/Agent"))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         let hits = run(7).iter().filter(|x| x.is_some()).count();

@@ -345,7 +345,9 @@ fn ticket_types(n: usize) -> Vec<SimTicketType> {
                         }
                         _ => Vec::new(),
                     },
-                    mandatory: (kind == FieldKind::Text && name == "CFRequestReason" && id % 2 == 1)
+                    mandatory: (kind == FieldKind::Text
+                        && name == "CFRequestReason"
+                        && id % 2 == 1)
                         || (kind == FieldKind::Number && id % 2 == 0),
                 })
                 .collect();

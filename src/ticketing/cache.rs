@@ -128,7 +128,10 @@ mod tests {
         let t0 = Instant::now();
         c.put_types(vec![tt(1)], t0);
         c.put_detail(tt(1), t0);
-        assert_eq!(c.types(t0 + Duration::from_secs(59)).map(|v| v.len()), Some(1));
+        assert_eq!(
+            c.types(t0 + Duration::from_secs(59)).map(|v| v.len()),
+            Some(1)
+        );
         assert!(c.detail(1, t0 + Duration::from_secs(59)).is_some());
         assert!(c.types(t0 + Duration::from_secs(60)).is_none());
         assert!(c.detail(1, t0 + Duration::from_secs(61)).is_none());

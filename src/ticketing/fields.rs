@@ -196,7 +196,9 @@ pub fn from_halo(cf: &CustomField, def: &pb::TicketCustomField) -> Option<pb::Ti
             value: match v {
                 Value::Bool(b) => *b,
                 Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-                Value::String(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+                Value::String(s) => {
+                    matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+                }
                 _ => false,
             },
         }),

@@ -436,7 +436,10 @@ impl Ticketing {
         body.insert("summary".into(), json!(new.summary));
         body.insert(
             "details".into(),
-            json!(ticket::details_with_marker(&new.description, new.key.as_deref())),
+            json!(ticket::details_with_marker(
+                &new.description,
+                new.key.as_deref()
+            )),
         );
         let mut customfields = new.customfields;
         if let (Some(f), Some(key)) = (self.inner.settings.request_key_custom_field(), &new.key) {
@@ -445,7 +448,11 @@ impl Ticketing {
         if !customfields.is_empty() {
             body.insert("customfields".into(), Value::Array(customfields));
         }
-        let t = self.inner.client.create_ticket(&Value::Object(body)).await?;
+        let t = self
+            .inner
+            .client
+            .create_ticket(&Value::Object(body))
+            .await?;
         Ok((t, false))
     }
 
@@ -463,7 +470,10 @@ impl Ticketing {
         }
         // List rows may be slimmer than GET-by-id (no details): check a few in full.
         let mut checked = 0;
-        for row in rows.iter().filter(|t| t.details.is_empty() && t.tickettype_id == type_id) {
+        for row in rows
+            .iter()
+            .filter(|t| t.details.is_empty() && t.tickettype_id == type_id)
+        {
             if checked == MAX_KEY_CHECKS {
                 break;
             }
@@ -480,11 +490,10 @@ impl Ticketing {
     /// email, else `user_email`.
     async fn requester(&self, r: &pb::Resource) -> Result<serde_json::Map<String, Value>> {
         let mut out = serde_json::Map::new();
-        let (rtype, rid) = r
-            .id
-            .as_ref()
-            .map(|id| (id.resource_type.as_str(), id.resource.as_str()))
-            .unwrap_or(("", ""));
+        let (rtype, rid) =
+            r.id.as_ref()
+                .map(|id| (id.resource_type.as_str(), id.resource.as_str()))
+                .unwrap_or(("", ""));
         if rtype == "user"
             && let Ok(id) = rid.parse::<i64>()
         {
@@ -608,7 +617,11 @@ impl Ticketing {
         statuses
             .iter()
             .find(|s| s.id.to_string() == wanted)
-            .or_else(|| statuses.iter().find(|s| s.name.trim().eq_ignore_ascii_case(wanted)))
+            .or_else(|| {
+                statuses
+                    .iter()
+                    .find(|s| s.name.trim().eq_ignore_ascii_case(wanted))
+            })
             .cloned()
             .ok_or_else(|| Error::invalid(format!("status: `{wanted}` is not a Halo status")))
     }
@@ -639,7 +652,10 @@ impl Ticketing {
         out
     }
 
-    pub async fn bulk_get(&self, requests: &[pb::TicketsServiceGetTicketRequest]) -> Vec<GetResult> {
+    pub async fn bulk_get(
+        &self,
+        requests: &[pb::TicketsServiceGetTicketRequest],
+    ) -> Vec<GetResult> {
         let mut out = Vec::with_capacity(requests.len());
         for r in requests {
             let (ticket, error) = match self.get_ticket(&r.id).await {
@@ -720,8 +736,13 @@ impl Ticketing {
         if current.status_id == status.id {
             return Ok(());
         }
-        self.add_note_inner(&ticket_id.to_string(), note, true, Some(&status.id.to_string()))
-            .await
+        self.add_note_inner(
+            &ticket_id.to_string(),
+            note,
+            true,
+            Some(&status.id.to_string()),
+        )
+        .await
     }
 }
 

@@ -13,7 +13,9 @@ fn field_value(v: Option<&Cf>) -> (&'static str, Value, Vec<String>) {
         Some(Cf::BoolValue(b)) => ("checkbox", json!(b.value), vec![]),
         Some(Cf::TimestampValue(t)) => (
             "date",
-            t.value.as_ref().map_or(Value::Null, |t| json!(t.to_string())),
+            t.value
+                .as_ref()
+                .map_or(Value::Null, |t| json!(t.to_string())),
             vec![],
         ),
         Some(Cf::PickStringValue(p)) => ("pick", json!(p.value), p.allowed_values.clone()),
@@ -34,7 +36,8 @@ pub fn schema(s: &pb::TicketSchema) -> Value {
         .iter()
         .map(|(name, f)| {
             let (kind, _, allowed) = field_value(f.value.as_ref());
-            let mut v = json!({"display_name": f.display_name, "kind": kind, "required": f.required});
+            let mut v =
+                json!({"display_name": f.display_name, "kind": kind, "required": f.required});
             if !allowed.is_empty() {
                 v["allowed_values"] = json!(allowed);
             }

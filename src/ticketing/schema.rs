@@ -58,9 +58,7 @@ pub fn classify(info: &Value) -> Result<FieldKind, Unmappable> {
         "number" | "integer" | "decimal" | "money" => Ok(FieldKind::Number),
         "date" | "datetime" | "date and time" => Ok(FieldKind::Date),
         "dropdown" | "single selection" | "select" | "radio" => Ok(FieldKind::Pick(values())),
-        "multiselect" | "multiple selection" | "multi-select" => {
-            Ok(FieldKind::PickMany(values()))
-        }
+        "multiselect" | "multiple selection" | "multi-select" => Ok(FieldKind::PickMany(values())),
         "checkbox" | "boolean" | "bool" => Ok(FieldKind::Checkbox),
         "" => Err(Unmappable("no field type".into())),
         other => Err(Unmappable(format!("unknown field type `{other}`"))),
@@ -231,7 +229,10 @@ mod tests {
         let k = |v: Value| classify(&v);
         assert_eq!(k(json!({"type": 0, "inputtype": 0})), Ok(FieldKind::Text));
         assert_eq!(k(json!({"type": 0, "inputtype": 1})), Ok(FieldKind::Number));
-        assert_eq!(k(json!({"type": "0", "inputtype": "4"})), Ok(FieldKind::Number));
+        assert_eq!(
+            k(json!({"type": "0", "inputtype": "4"})),
+            Ok(FieldKind::Number)
+        );
         assert_eq!(k(json!({"type": 1})), Ok(FieldKind::Text));
         assert_eq!(k(json!({"type": 4, "inputtype": 1})), Ok(FieldKind::Date));
         assert_eq!(k(json!({"type": 6})), Ok(FieldKind::Checkbox));
@@ -259,7 +260,10 @@ mod tests {
             json!({"id": 2, "name": "SR", "allowed_status": [{"status_id": 9}, {"status_id": 1}]}),
         )
         .unwrap();
-        let ids: Vec<_> = type_statuses(&t, &statuses).into_iter().map(|s| s.display_name).collect();
+        let ids: Vec<_> = type_statuses(&t, &statuses)
+            .into_iter()
+            .map(|s| s.display_name)
+            .collect();
         assert_eq!(ids, ["Closed", "New"]);
         let all = TicketType::default();
         assert_eq!(type_statuses(&all, &statuses).len(), 3);

@@ -103,8 +103,10 @@ mod tests {
     const MIN: &str = "[halo]\nbase_url = \"https://a.b\"\nclient_id = \"c\"\n";
 
     fn load(extra: &str, env: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
-        let mut vars: HashMap<String, String> =
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut vars: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         vars.insert(HALO_SECRET_ENV.into(), "x".into());
         Config::from_toml_str(&format!("{MIN}{extra}"), Path::new("t.toml"), &vars)
     }
@@ -122,7 +124,10 @@ mod tests {
         assert!(cfg.ticketing.enabled);
         assert_eq!(cfg.ticketing.cache_ttl.as_secs(), 90);
         assert_eq!(cfg.ticketing.include_types.len(), 2);
-        assert_eq!(cfg.ticketing.request_key_custom_field(), Some("CFC1RequestKey"));
+        assert_eq!(
+            cfg.ticketing.request_key_custom_field(),
+            Some("CFC1RequestKey")
+        );
         let e = load("[ticketing]\nbogus = 1\n", &[]).unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
         let e = load("[ticketing]\nlabels_to = \" \"\n", &[]).unwrap_err();

@@ -182,19 +182,34 @@ mod tests {
 
     #[test]
     fn bad_templates_name_the_problem() {
-        assert!(Template::parse("not json").unwrap_err().message().contains("template"));
-        let e = Template::parse(r#"{"schema_id": "1", "display_name": "x", "bogus": 1}"#)
-            .unwrap_err();
+        assert!(
+            Template::parse("not json")
+                .unwrap_err()
+                .message()
+                .contains("template")
+        );
+        let e =
+            Template::parse(r#"{"schema_id": "1", "display_name": "x", "bogus": 1}"#).unwrap_err();
         assert!(e.message().contains("bogus"), "{e}");
         let t = Template::parse(
             r#"{"schema_id": "1", "display_name": "x", "custom_fields": {"CFNum": "two"}}"#,
         )
         .unwrap();
-        assert!(t.to_request(&schema()).unwrap_err().message().contains("CFNum"));
+        assert!(
+            t.to_request(&schema())
+                .unwrap_err()
+                .message()
+                .contains("CFNum")
+        );
         let t = Template::parse(
             r#"{"schema_id": "1", "display_name": "x", "custom_fields": {"CFWho": "?"}}"#,
         )
         .unwrap();
-        assert!(t.to_request(&schema()).unwrap_err().message().contains("CFWho"));
+        assert!(
+            t.to_request(&schema())
+                .unwrap_err()
+                .message()
+                .contains("CFWho")
+        );
     }
 }

@@ -56,7 +56,11 @@ pub fn url(t: &Ticket, base: &Url) -> String {
     if let Some(u) = t.web_url.as_deref().filter(|u| !u.trim().is_empty()) {
         return u.to_string();
     }
-    format!("{}/tickets?id={}", base.as_str().trim_end_matches('/'), t.id)
+    format!(
+        "{}/tickets?id={}",
+        base.as_str().trim_end_matches('/'),
+        t.id
+    )
 }
 
 fn date(d: Option<&str>) -> Option<prost_types::Timestamp> {
@@ -85,7 +89,10 @@ pub fn to_pb(
             s.custom_fields
                 .iter()
                 .filter_map(|(name, def)| {
-                    let cf = t.customfields.iter().find(|cf| cf.name.eq_ignore_ascii_case(name))?;
+                    let cf = t
+                        .customfields
+                        .iter()
+                        .find(|cf| cf.name.eq_ignore_ascii_case(name))?;
                     Some((name.clone(), fields::from_halo(cf, def)?))
                 })
                 .collect()
@@ -152,7 +159,10 @@ mod tests {
         let p = to_pb(&t, &[], None, None, &base);
         assert_eq!(p.url, "https://acme.haloitsm.com/tickets?id=7");
         assert!(p.completed_at.is_none());
-        assert_eq!(p.created_at.as_ref().map(|t| t.seconds), Some(1_767_323_045));
+        assert_eq!(
+            p.created_at.as_ref().map(|t| t.seconds),
+            Some(1_767_323_045)
+        );
         assert_eq!(p.updated_at, p.created_at);
     }
 }

@@ -7,14 +7,12 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::body::{Fields, elements};
+use super::paging::{MAX_PAGE_ROWS, PageRequest};
+use super::respond::Envelope;
 use super::respond::{self, json};
 use super::{ApiError, ApiResult, Ctx};
 use crate::sim::dates::NEVER;
-use super::paging::{MAX_PAGE_ROWS, PageRequest};
-use super::respond::Envelope;
-use crate::sim::model::{
-    SimAction, SimCustomValue, SimField, SimStatus, SimTicket, SimTicketType,
-};
+use crate::sim::model::{SimAction, SimCustomValue, SimField, SimStatus, SimTicket, SimTicketType};
 use crate::sim::state::{read, write};
 use crate::sim::tenant::{NewAction, NewTicket, Tenant};
 
