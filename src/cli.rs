@@ -75,6 +75,44 @@ pub enum Command {
     },
     /// Serve a simulated HaloITSM tenant over HTTP until SIGINT/SIGTERM (tests, benches, demos).
     Simulate(SimulateArgs),
+    /// HaloITSM tickets, through the same code path as C1's ticketing tasks.
+    Tickets {
+        #[command(subcommand)]
+        command: TicketsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TicketsCommand {
+    /// List ticket schemas (Halo ticket types with statuses and custom fields).
+    Schemas {
+        /// One JSON object per schema instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a ticket from a baton ticket template (JSON: schema_id, status_id,
+    /// display_name, description, labels, custom_fields, requested_for_id).
+    Create {
+        #[arg(long)]
+        template: PathBuf,
+        /// Idempotency key: creating again with the same key returns the first ticket.
+        #[arg(long)]
+        request_key: Option<String>,
+    },
+    /// Print one ticket as JSON.
+    Get { id: String },
+    /// Add a note to a ticket, optionally moving it to a status.
+    Note {
+        id: String,
+        #[arg(long)]
+        text: String,
+        /// Hidden from the end user.
+        #[arg(long)]
+        private: bool,
+        /// New status, by name or id.
+        #[arg(long)]
+        status: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -158,14 +196,17 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             simulate(args)
         }
         Command::Capabilities => {
-            // `user` is listed only when this config syncs end users; without a
-            // config file the defaults apply (end users off).
-            let include_end_users = if cli.config.exists() {
-                load_config(&cli)?.sync.include_end_users
-            } else {
-                false
-            };
-            print_json(&describe::capabilities(include_end_users))
+            // The config is optional here: without one the defaults apply (end
+            // users and ticketing off). `user` is listed only when end users are synced.
+            let cfg = Config::load(&cli.config).ok();
+            let include_end_users = cfg.as_ref().is_some_and(|c| c.sync.include_end_users);
+            let ticketing = cfg.as_ref().is_some_and(|c| c.ticketing.enabled);
+            print_json(&describe::capabilities(include_end_users, ticketing))
+        }
+        Command::Tickets { command } => {
+            let cfg = load_config(&cli)?;
+            init_logging(&cli, Some(&cfg))?;
+            tickets(cfg, command)
         }
         Command::ConfigSchema => print_json(&describe::config_schema()),
         Command::Sync { file } => {
@@ -314,4 +355,105 @@ fn one_sync(cfg: Config, file: PathBuf) -> Result<(), Failure> {
         process::cpu_seconds().unwrap_or(0.0),
     );
     Ok(())
+}
+
+/// `tickets ...`: the Halo client (and the embedded simulator when configured) in an actix
+/// System, then one ticketing call. Bad input (a template that is not JSON) fails before
+/// anything starts.
+fn tickets(cfg: Config, command: &TicketsCommand) -> Result<(), Failure> {
+    use baton_haloitsm::ticketing::{Ticketing, render, template::Template};
+    let template = match command {
+        TicketsCommand::Create { template, .. } => {
+            let text = std::fs::read_to_string(template)
+                .with_context(|| format!("reading {}", template.display()))
+                .map_err(|e| Failure {
+                    code: exit::DATA,
+                    error: e,
+                })?;
+            Some(Template::parse(&text).map_err(|e| Failure {
+                code: exit::DATA,
+                error: anyhow!("{}: {e}", template.display()),
+            })?)
+        }
+        _ => None,
+    };
+    let system = actix::System::new();
+    system.block_on(async move {
+        let (_sim, base_url) = daemon::start_simulator(&cfg)
+            .await
+            .map_err(Failure::failed)?;
+        let settings = cfg.halo_settings(base_url);
+        let base = settings.base_url.clone();
+        let t = Ticketing::new(
+            baton_haloitsm::halo::start(settings),
+            cfg.ticketing.clone(),
+            base,
+        );
+        let failed = |e: baton_haloitsm::ticketing::Error| Failure::failed(anyhow!(e));
+        match command {
+            TicketsCommand::Schemas { json } => {
+                let mut token = String::new();
+                loop {
+                    let (page, next) = t.list_schemas(0, &token).await.map_err(failed)?;
+                    for s in &page {
+                        if *json {
+                            println!("{}", render::schema(s));
+                        } else {
+                            let statuses: Vec<_> =
+                                s.statuses.iter().map(|x| x.display_name.as_str()).collect();
+                            println!(
+                                "{:>5}  {:<30} statuses: {}; fields: {}",
+                                s.id,
+                                s.display_name,
+                                statuses.join(", "),
+                                s.custom_fields
+                                    .keys()
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            );
+                        }
+                    }
+                    if next.is_empty() {
+                        break Ok(());
+                    }
+                    token = next;
+                }
+            }
+            TicketsCommand::Create { request_key, .. } => {
+                let Some(template) = template else {
+                    return Err(Failure::failed(anyhow!("no template")));
+                };
+                let schema = t.get_schema(&template.schema_id).await.map_err(failed)?;
+                let req = template.to_request(&schema).map_err(|e| Failure {
+                    code: exit::DATA,
+                    error: anyhow!(e),
+                })?;
+                let result = t.create_ticket(&req, &schema, request_key.as_deref()).await;
+                if let Some(ticket) = &result.ticket {
+                    print_json(&render::ticket(ticket))?;
+                }
+                match result.error {
+                    Some(e) => Err(failed(e)),
+                    None => Ok(()),
+                }
+            }
+            TicketsCommand::Get { id } => {
+                let ticket = t.get_ticket(id).await.map_err(failed)?;
+                print_json(&render::ticket(&ticket))
+            }
+            TicketsCommand::Note {
+                id,
+                text,
+                private,
+                status,
+            } => {
+                t.add_note(id, text, *private, status.as_deref())
+                    .await
+                    .map_err(failed)?;
+                println!("note added to ticket {id}");
+                Ok(())
+            }
+        }
+    })
 }

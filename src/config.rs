@@ -72,6 +72,9 @@ pub struct Config {
     /// starts it and talks to it instead of `halo.base_url`, with its credentials.
     #[serde(default)]
     pub simulator: Option<SimulatorSection>,
+    /// External ticketing (C1 ticket schemas from Halo ticket types).
+    #[serde(default)]
+    pub ticketing: crate::ticketing::TicketingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -472,6 +475,9 @@ impl Config {
                 "must be > 0 and <= daemon.restart_backoff_max",
             ));
         }
+        if let Err((key, message)) = self.ticketing.validate() {
+            return Err(ConfigError::invalid(key, message));
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError::invalid("log.level", e.to_string()));
         }
@@ -516,6 +522,7 @@ fn env_overrides(env: &HashMap<String, String>) -> Result<HashMap<String, String
         "LOG",
         "DAEMON",
         "SIMULATOR",
+        "TICKETING",
     ];
     let mut out = HashMap::new();
     for (k, v) in env {

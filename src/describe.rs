@@ -22,8 +22,32 @@ fn resource_type_json(rt: &ResourceTypeDef) -> Value {
 }
 
 /// `baton-haloitsm capabilities`: the resource types this configuration syncs
-/// (`user` only with `sync.include_end_users`), sorted by id as the SDK lists them.
-pub fn capabilities(include_end_users: bool) -> Value {
+/// (`user` only with `sync.include_end_users`), sorted by id as the SDK lists
+/// them, with `CAPABILITY_TICKETING` and the `ExternalTicketSettings{enabled}`
+/// metadata annotation C1 reads when `ticketing.enabled`.
+pub fn capabilities(include_end_users: bool, ticketing_enabled: bool) -> Value {
+    let mut v = base_capabilities(include_end_users);
+    if ticketing_enabled {
+        if let Some(list) = v["connectorCapabilities"].as_array_mut() {
+            list.push(json!("CAPABILITY_TICKETING"));
+        }
+        v["metadataAnnotations"] = json!([{
+            "@type": "type.googleapis.com/c1.connector.v2.ExternalTicketSettings",
+            "enabled": true,
+        }]);
+    }
+    v
+}
+
+/// `ConnectorMetadata.annotations` for GetMetadata: `ExternalTicketSettings{enabled}`, as
+/// baton's builder appends it for connectors that implement tickets.
+pub fn metadata_annotations(ticketing_enabled: bool) -> Vec<prost_types::Any> {
+    vec![crate::pb::pack_any(&crate::pb::ExternalTicketSettings {
+        enabled: ticketing_enabled,
+    })]
+}
+
+fn base_capabilities(include_end_users: bool) -> Value {
     let mut types = mapping::resource_types(include_end_users);
     types.sort_by_key(|rt| rt.id);
     let per_type: Vec<Value> = types
@@ -166,6 +190,24 @@ fn fields() -> Vec<Field> {
             json!(5),
         ),
         (
+            "ticketing.enabled",
+            "Ticketing",
+            "HaloITSM as C1's external ticketing provider",
+            "bool",
+            false,
+            false,
+            json!(false),
+        ),
+        (
+            "ticketing.fallback_resolved_status",
+            "Fallback resolved status",
+            "Status (name or id) a provisioning fallback ticket moves to once the change is seen",
+            "string",
+            false,
+            false,
+            json!(""),
+        ),
+        (
             "http.listen",
             "Metrics listener",
             "/metrics, /healthz, /readyz, /status",
@@ -222,19 +264,35 @@ mod tests {
 
     #[test]
     fn capabilities_list_synced_resource_types_sorted_by_id() {
-        assert_eq!(ids(&capabilities(true)), ["agent", "role", "team", "user"]);
-        assert_eq!(ids(&capabilities(false)), ["agent", "role", "team"]);
+        assert_eq!(ids(&capabilities(true, false)), ["agent", "role", "team", "user"]);
+        assert_eq!(ids(&capabilities(false, false)), ["agent", "role", "team"]);
     }
 
     #[test]
     fn agent_type_skips_entitlements_and_grants() {
-        let c = capabilities(false);
+        let c = capabilities(false, false);
         let agent = &c["resourceTypeCapabilities"][0]["resourceType"];
         assert_eq!(agent["id"], "agent");
         assert_eq!(
             agent["annotations"][0]["@type"],
             "type.googleapis.com/c1.connector.v2.SkipEntitlementsAndGrants"
         );
+    }
+
+    #[test]
+    fn ticketing_adds_the_capability_and_the_metadata_annotation() {
+        let off = capabilities(false, false);
+        assert_eq!(off["connectorCapabilities"], json!(["CAPABILITY_SYNC"]));
+        assert!(off.get("metadataAnnotations").is_none());
+        let on = capabilities(false, true);
+        assert_eq!(
+            on["connectorCapabilities"],
+            json!(["CAPABILITY_SYNC", "CAPABILITY_TICKETING"])
+        );
+        assert_eq!(on["metadataAnnotations"][0]["enabled"], true);
+        let any = &metadata_annotations(true)[0];
+        let settings: crate::pb::ExternalTicketSettings = crate::pb::unpack_any(any).unwrap();
+        assert!(settings.enabled);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - `c1z/`       SnapshotWriter (SQLite off the actor thread), c1z reader, `inspect`;
 //! - `sim/`       the HaloITSM simulator used by tests, benches and the demo;
 //! - `pb`         the generated wire types (`c1.connector.v2`), shared by every layer;
-//! - `telemetry/` every metric name, and one function per happening (plain values in).
+//! - `telemetry/` every metric name, and one function per happening (plain values in);
+//! - `ticketing/` Halo ticket types as C1 ticket schemas; create, read, update tickets.
 
 pub mod actor_slot;
 pub mod c1z;
@@ -21,3 +22,4 @@ pub mod secret;
 pub mod sim;
 pub mod sync;
 pub mod telemetry;
+pub mod ticketing;

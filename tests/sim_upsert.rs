@@ -286,32 +286,48 @@ async fn ticket_types_statuses_tickets_and_actions() {
     }
     assert!(tt.get("fields").is_none());
     let detail = api.get_json("/api/TicketType/1?includedetails=true").await;
-    let kinds: Vec<&str> = detail["fields"]
+    // Integers, as in Halo's spec: (type, inputtype).
+    let kinds: Vec<(i64, i64)> = detail["fields"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["fieldinfo"]["type"].as_str().unwrap())
+        .map(|f| {
+            let info = &f["fieldinfo"];
+            (
+                info["type"].as_i64().unwrap(),
+                info["inputtype"].as_i64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(kinds, ["text", "number", "date", "dropdown", "checkbox"]);
+    assert_eq!(
+        kinds,
+        [
+            (0, 0),
+            (0, 1),
+            (4, 0),
+            (2, 0),
+            (6, 0),
+            (1, 0),
+            (3, 0),
+            (0, 4),
+            (4, 1),
+            (10, 0),
+            (0, 0)
+        ]
+    );
     let dropdown = &detail["fields"][3]["fieldinfo"]["values"];
     assert_eq!(dropdown.as_array().unwrap().len(), 3);
     assert_eq!(api.get("/api/TicketType/99").await.status(), 404);
 
     let statuses = api.get_json("/api/Status").await;
-    assert!(
-        statuses
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["type"] == "closed")
-    );
+    assert!(statuses.as_array().unwrap().iter().any(|s| s["type"] == 2));
     let for_type2 = api.get_json("/api/Status?tickettype_id=2").await;
     assert_eq!(sim_support::ids(&for_type2), vec![1, 2, 4, 9]);
     let closed = for_type2
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["type"] == "closed")
+        .find(|s| s["type"] == 2)
         .unwrap()["id"]
         .as_i64()
         .unwrap();

@@ -44,6 +44,8 @@ pub struct Pipeline {
     pub children: Vec<ChildSpec>,
     pub coordinator: Slot<SyncCoordinator>,
     pub client: HaloClient,
+    /// External ticketing (not an actor: a cloneable service over the gateway's slot).
+    pub ticketing: crate::ticketing::Ticketing,
 }
 
 /// `halo_base_url` overrides `halo.base_url` (the embedded simulator's address).
@@ -113,9 +115,15 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
         children.push(spec);
     }
 
+    let ticketing = crate::ticketing::Ticketing::new(
+        client.clone(),
+        cfg.ticketing.clone(),
+        settings.base_url.clone(),
+    );
     Pipeline {
         children,
         coordinator,
         client,
+        ticketing,
     }
 }

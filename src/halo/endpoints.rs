@@ -64,6 +64,12 @@ pub mod routes {
         entity_key: "tickettypes",
         query: &[],
     };
+    /// Ticket search; closed tickets included (an idempotency lookup must find them).
+    pub const TICKETS: ListRoute = ListRoute {
+        endpoint: "/api/Tickets",
+        entity_key: "tickets",
+        query: &[("includeclosed", "true")],
+    };
     pub const STATUSES: ListRoute = ListRoute {
         endpoint: "/api/Status",
         entity_key: "statuses",
@@ -175,6 +181,24 @@ impl HaloClient {
                 rows
             })
         })
+    }
+
+    /// The first page of end users matching Halo's free-text `search` (an
+    /// email, say). The caller checks the rows: Halo ignores unknown filters.
+    pub async fn search_users(&self, search: &str) -> Result<Vec<User>> {
+        let extra = vec![("search".to_string(), search.to_string())];
+        first_page(self.paged(routes::USERS, extra)).await
+    }
+
+    /// The first page of tickets matching `filters` (`requesttype_id`,
+    /// `search_details`, ...). The caller checks the rows: Halo silently
+    /// ignores a filter it does not know and would return unrelated tickets.
+    pub async fn search_tickets(&self, filters: &[(&str, &str)]) -> Result<Vec<Ticket>> {
+        let extra = filters
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        first_page(self.paged(routes::TICKETS, extra)).await
     }
 
     pub async fn teams(&self) -> Result<Vec<Team>> {
@@ -327,6 +351,16 @@ impl HaloClient {
         let resp = send(&self.gateway, req.lane(self.lane)).await?;
         single(&resp, endpoint)
     }
+}
+
+/// One page is all a search needs: matches are few, and a filter Halo ignored
+/// must not make us walk the whole ticket table.
+async fn first_page<T>(stream: impl Stream<Item = Result<Listed<T>>>) -> Result<Vec<T>> {
+    let mut stream = std::pin::pin!(stream);
+    stream
+        .next()
+        .await
+        .map_or_else(|| Ok(Vec::new()), |page| page.map(|p| p.rows))
 }
 
 fn route_query(route: &ListRoute) -> Vec<(String, String)> {

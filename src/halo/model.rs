@@ -152,15 +152,29 @@ pub struct TicketType {
     pub group_id: Option<i64>,
     #[serde(deserialize_with = "lenient::string")]
     pub group_name: String,
-    #[serde(deserialize_with = "lenient::boolean")]
-    pub agentscanselect: bool,
+    /// `None` when Halo leaves the flag out (then agents are assumed able to select it).
+    #[serde(deserialize_with = "lenient::opt_boolean")]
+    pub agentscanselect: Option<bool>,
     #[serde(deserialize_with = "lenient::boolean")]
     pub visible: bool,
     #[serde(deserialize_with = "lenient::opt_int")]
     pub initial_status: Option<i64>,
+    /// Statuses the type allows; empty means Halo did not restrict them.
+    #[serde(deserialize_with = "lenient::vec")]
+    pub allowed_status: Vec<AllowedStatus>,
     /// Only with `includedetails=true`.
     #[serde(deserialize_with = "lenient::vec")]
     pub fields: Vec<TicketTypeField>,
+}
+
+/// One allowed status of a ticket type (`RequestTypeStatus`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct AllowedStatus {
+    #[serde(deserialize_with = "lenient::int")]
+    pub status_id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub status_name: String,
 }
 
 /// A field of a ticket type (`RequestTypeField`).
@@ -232,6 +246,12 @@ pub struct Ticket {
     pub hasbeenclosed: bool,
     #[serde(deserialize_with = "lenient::opt_string")]
     pub dateclosed: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub dateoccurred: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub lastactiondate: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub category_1: String,
     #[serde(deserialize_with = "lenient::vec")]
     pub customfields: Vec<CustomField>,
 }
@@ -330,13 +350,18 @@ pub mod lenient {
     }
 
     pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(opt_boolean(d)?.unwrap_or(false))
+    }
+
+    pub fn opt_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
         Ok(match Value::deserialize(d)? {
-            Value::Bool(b) => b,
-            Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-            Value::String(s) => {
-                matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
-            }
-            _ => false,
+            Value::Bool(b) => Some(b),
+            Value::Number(n) => Some(n.as_f64().is_some_and(|f| f != 0.0)),
+            Value::String(s) => Some(matches!(
+                s.trim().to_ascii_lowercase().as_str(),
+                "true" | "1" | "yes"
+            )),
+            _ => None,
         })
     }
 

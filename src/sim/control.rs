@@ -83,6 +83,20 @@ impl SimControl {
         lock(&self.shared.faults).script(n, Fault::Stall(stall), path_prefix);
     }
 
+    /// The next `n` requests are handled (writes take effect) and then sleep `stall` before
+    /// the answer goes out: a client with a shorter timeout sees a timeout for a write that
+    /// happened.
+    /// `method: None` matches every method.
+    pub fn stall_answer_next(
+        &self,
+        n: u32,
+        stall: Duration,
+        method: Option<&str>,
+        path_prefix: Option<&str>,
+    ) {
+        lock(&self.shared.faults).script_method(n, Fault::StallAnswer(stall), method, path_prefix);
+    }
+
     /// Drops every armed `*_next` fault that has not fired yet.
     pub fn clear_scripted_faults(&self) {
         lock(&self.shared.faults).clear_scripted();

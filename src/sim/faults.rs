@@ -19,6 +19,9 @@ pub(crate) enum Fault {
     Reset,
     /// Sleep this long, then answer normally.
     Stall(Duration),
+    /// Handle the request (a write takes effect), then sleep this long before answering:
+    /// "Halo accepted it but the answer was lost" once the client has timed out.
+    StallAnswer(Duration),
 }
 
 #[derive(Debug)]
@@ -27,6 +30,8 @@ struct Scripted {
     remaining: u32,
     /// Lower-cased path prefix; `None` matches every request.
     prefix: Option<String>,
+    /// Upper-cased HTTP method; `None` matches every method.
+    method: Option<String>,
 }
 
 #[derive(Debug)]
@@ -68,6 +73,18 @@ impl FaultState {
 
     /// Arms `fault` for the next `n` requests whose path starts with `prefix`.
     pub(crate) fn script(&mut self, n: u32, fault: Fault, prefix: Option<&str>) {
+        self.script_method(n, fault, None, prefix);
+    }
+
+    /// Like `script`, only for requests with this method (`POST` to `/api/Tickets`, say,
+    /// while `GET /api/Tickets` goes through untouched).
+    pub(crate) fn script_method(
+        &mut self,
+        n: u32,
+        fault: Fault,
+        method: Option<&str>,
+        prefix: Option<&str>,
+    ) {
         if n == 0 {
             return;
         }
@@ -75,6 +92,7 @@ impl FaultState {
             fault,
             remaining: n,
             prefix: prefix.map(str::to_ascii_lowercase),
+            method: method.map(str::to_ascii_uppercase),
         });
     }
 
@@ -93,12 +111,14 @@ impl FaultState {
     }
 
     /// Decides this request's fault. Consumes one scripted entry if one applies.
-    pub(crate) fn decide(&mut self, path: &str) -> Option<Fault> {
+    pub(crate) fn decide(&mut self, method: &str, path: &str) -> Option<Fault> {
         let lower = path.to_ascii_lowercase();
-        let hit = self
-            .scripted
-            .iter()
-            .position(|s| s.prefix.as_deref().is_none_or(|p| lower.starts_with(p)));
+        let hit = self.scripted.iter().position(|s| {
+            s.prefix.as_deref().is_none_or(|p| lower.starts_with(p))
+                && s.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+        });
         if let Some(i) = hit {
             let entry = &mut self.scripted[i];
             let fault = entry.fault.clone();
@@ -140,11 +160,14 @@ mod tests {
         let mut f = FaultState::new(1, FaultConfig::default(), LatencyConfig::default());
         f.script(2, Fault::Fail(503), Some("/api/agent"));
         f.script(1, Fault::Reset, None);
-        assert_eq!(f.decide("/api/Team"), Some(Fault::Reset));
-        assert_eq!(f.decide("/api/Team"), None);
-        assert_eq!(f.decide("/api/Agent"), Some(Fault::Fail(503)));
-        assert_eq!(f.decide("/API/AGENT/3"), Some(Fault::Fail(503)));
-        assert_eq!(f.decide("/api/Agent"), None);
+        assert_eq!(f.decide("GET", "/api/Team"), Some(Fault::Reset));
+        assert_eq!(f.decide("GET", "/api/Team"), None);
+        assert_eq!(f.decide("GET", "/api/Agent"), Some(Fault::Fail(503)));
+        assert_eq!(f.decide("GET", "/API/AGENT/3"), Some(Fault::Fail(503)));
+        assert_eq!(f.decide("GET", "/api/Agent"), None);
+        f.script_method(1, Fault::Reset, Some("post"), Some("/api/tickets"));
+        assert_eq!(f.decide("GET", "/api/Tickets"), None);
+        assert_eq!(f.decide("POST", "/api/Tickets"), Some(Fault::Reset));
     }
 
     #[test]
@@ -155,7 +178,9 @@ mod tests {
         };
         let run = |seed| {
             let mut f = FaultState::new(seed, cfg.clone(), LatencyConfig::default());
-            (0..200).map(|_| f.decide("/api/Agent")).collect::<Vec<_>>()
+            (0..200)
+                .map(|_| f.decide("GET", "/api/Agent"))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         let hits = run(7).iter().filter(|x| x.is_some()).count();

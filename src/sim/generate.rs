@@ -307,32 +307,50 @@ fn statuses() -> Vec<SimStatus> {
     .collect()
 }
 
-/// One custom field of every kind on every type; the text field is mandatory on odd types.
+/// Every custom field kind on every type (the text field is mandatory on odd types, the
+/// number field on even ones). "Access Request" also has a time field, which has no C1
+/// equivalent; "Change Request" refuses API creates the way Halo's CAB-approval templates do;
+/// every sixth type is hidden from agents.
 fn ticket_types(n: usize) -> Vec<SimTicketType> {
     (1..=n as i64)
         .map(|id| {
-            let fields = [
+            let mut kinds = vec![
                 (FieldKind::Text, "CFRequestReason", "Reason for request"),
                 (FieldKind::Number, "CFQuantity", "Quantity"),
                 (FieldKind::Date, "CFNeededBy", "Needed by"),
                 (FieldKind::Dropdown, "CFAccessLevel", "Access level"),
                 (FieldKind::Checkbox, "CFManagerApproved", "Manager approved"),
-            ]
-            .into_iter()
-            .enumerate()
-            .map(|(k, (kind, name, label))| SimField {
-                id: 101 + k as i64,
-                name: name.into(),
-                label: label.into(),
-                kind,
-                values: if kind == FieldKind::Dropdown {
-                    vec!["Read".into(), "Write".into(), "Admin".into()]
-                } else {
-                    Vec::new()
-                },
-                mandatory: kind == FieldKind::Text && id % 2 == 1,
-            })
-            .collect();
+                (FieldKind::Memo, "CFJustification", "Justification"),
+                (FieldKind::MultiSelect, "CFSystems", "Systems"),
+                (FieldKind::Decimal, "CFCost", "Cost"),
+                (FieldKind::DateTime, "CFStartAt", "Start at"),
+                (FieldKind::RichText, "CFNotes", "Notes"),
+                (FieldKind::Text, "CFC1RequestKey", "C1 request key"),
+            ];
+            if id == 3 {
+                kinds.push((FieldKind::Time, "CFPreferredTime", "Preferred time"));
+            }
+            let fields = kinds
+                .into_iter()
+                .enumerate()
+                .map(|(k, (kind, name, label))| SimField {
+                    id: 101 + k as i64,
+                    name: name.into(),
+                    label: label.into(),
+                    kind,
+                    values: match kind {
+                        FieldKind::Dropdown => vec!["Read".into(), "Write".into(), "Admin".into()],
+                        FieldKind::MultiSelect => {
+                            vec!["VPN".into(), "Email".into(), "CRM".into(), "ERP".into()]
+                        }
+                        _ => Vec::new(),
+                    },
+                    mandatory: (kind == FieldKind::Text
+                        && name == "CFRequestReason"
+                        && id % 2 == 1)
+                        || (kind == FieldKind::Number && id % 2 == 0),
+                })
+                .collect();
             // Every type can reach a closed status; odd types also allow the pending ones.
             let allowed_status = if id % 2 == 1 {
                 vec![1, 2, 3, 4, 9, 28]
@@ -349,6 +367,9 @@ fn ticket_types(n: usize) -> Vec<SimTicketType> {
                 initial_status: 1,
                 allowed_status,
                 fields,
+                agents_can_select: id % 6 != 0,
+                create_rejection: (id == 4)
+                    .then(|| "CODE:APP03/2 Please select the CAB members to approve".to_owned()),
             }
         })
         .collect()

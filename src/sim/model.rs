@@ -83,6 +83,19 @@ pub enum StatusKind {
     Closed,
 }
 
+impl StatusKind {
+    /// `TStatus.type` on the wire: the official spec types it as an integer. The public
+    /// sources give no table for it, so the simulator uses 0 open, 1 pending, 2 closed
+    /// (clients resolve statuses by name or id at run time and must not rely on these).
+    pub fn halo_type(self) -> i32 {
+        match self {
+            StatusKind::Open => 0,
+            StatusKind::Pending => 1,
+            StatusKind::Closed => 2,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimStatus {
     pub id: i64,
@@ -92,14 +105,54 @@ pub struct SimStatus {
     pub sequence: i64,
 }
 
+/// Custom field kinds. On the wire they are Halo's `FieldInfo.type` / `inputtype` integers
+/// (haloitsm-api.md §8), see [`FieldKind::halo_type`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldKind {
     Text,
+    Memo,
+    /// Text with inputtype integer.
     Number,
+    /// Text with inputtype decimal.
+    Decimal,
+    /// Text with inputtype money.
+    Money,
     Date,
+    DateTime,
+    /// A time of day: Halo has it, the C1 proto has no equivalent.
+    Time,
     Dropdown,
+    MultiSelect,
     Checkbox,
+    RichText,
+}
+
+impl FieldKind {
+    /// `(FieldInfo.type, FieldInfo.inputtype)`: type 0 text, 1 memo, 2 single selection,
+    /// 3 multiple selection, 4 date, 5 time, 6 checkbox, 10 rich text; for text the input
+    /// type 1 integer, 2 money, 4 decimal; for dates 1 date and time.
+    pub fn halo_type(self) -> (i32, i32) {
+        match self {
+            FieldKind::Text => (0, 0),
+            FieldKind::Number => (0, 1),
+            FieldKind::Money => (0, 2),
+            FieldKind::Decimal => (0, 4),
+            FieldKind::Memo => (1, 0),
+            FieldKind::Dropdown => (2, 0),
+            FieldKind::MultiSelect => (3, 0),
+            FieldKind::Date => (4, 0),
+            FieldKind::DateTime => (4, 1),
+            FieldKind::Time => (5, 0),
+            FieldKind::Checkbox => (6, 0),
+            FieldKind::RichText => (10, 0),
+        }
+    }
+
+    /// Kinds that carry a list of allowed values.
+    pub fn has_values(self) -> bool {
+        matches!(self, FieldKind::Dropdown | FieldKind::MultiSelect)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +176,17 @@ pub struct SimTicketType {
     pub initial_status: i64,
     pub allowed_status: Vec<i64>,
     pub fields: Vec<SimField>,
+    /// Halo `agentscanselect`.
+    #[serde(default = "yes")]
+    pub agents_can_select: bool,
+    /// When set, every create of this type is refused with this 400 message (Halo's
+    /// change templates answer `CODE:APP03/2 Please select the CAB members to approve`).
+    #[serde(default)]
+    pub create_rejection: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A custom field value as posted on a ticket (by field `id` or `name`).
@@ -150,6 +214,9 @@ pub struct SimTicket {
     pub dateoccurred: String,
     pub hasbeenclosed: bool,
     pub dateclosed: Option<String>,
+    /// Halo `lastactiondate`: the last note or status change.
+    #[serde(default)]
+    pub lastactiondate: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

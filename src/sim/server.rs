@@ -127,7 +127,8 @@ async fn pipeline(
         return Outcome::Answer(too_many_requests(body, retry_after));
     }
 
-    let fault = lock(&shared.faults).decide(path);
+    let fault = lock(&shared.faults).decide(method.as_str(), path);
+    let mut answer_delay = Duration::ZERO;
     match fault {
         Some(Fault::Fail(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -136,6 +137,7 @@ async fn pipeline(
         }
         Some(Fault::Reset) => return Outcome::Reset,
         Some(Fault::Stall(d)) => shared.sleep(d).await,
+        Some(Fault::StallAnswer(d)) => answer_delay = d,
         None => {}
     }
 
@@ -179,7 +181,9 @@ async fn pipeline(
         query: &query,
         body: &body,
     };
-    Outcome::Answer(api::dispatch(route.endpoint, &ctx).unwrap_or_else(|e| e.render(style)))
+    let answer = api::dispatch(route.endpoint, &ctx).unwrap_or_else(|e| e.render(style));
+    shared.sleep(answer_delay).await;
+    Outcome::Answer(answer)
 }
 
 /// Halo answers 429 with a plain-text sentence, whatever the error style.

@@ -261,6 +261,11 @@ impl Tenant {
         self.tickets.get(&id)
     }
 
+    /// Every ticket, by id.
+    pub(crate) fn tickets(&self) -> impl Iterator<Item = &SimTicket> {
+        self.tickets.values()
+    }
+
     /// The API layer has checked the ticket type exists.
     pub(crate) fn create_ticket(&mut self, t: NewTicket) -> &SimTicket {
         let status_id = self
@@ -285,6 +290,7 @@ impl Tenant {
             dateoccurred: dates::now(),
             hasbeenclosed: false,
             dateclosed: None,
+            lastactiondate: None,
         };
         self.tickets.entry(id).or_insert(ticket)
     }
@@ -296,6 +302,9 @@ impl Tenant {
             .new_status
             .and_then(|s| self.status(s))
             .map(|s| s.kind == StatusKind::Closed);
+        if let Some(ticket) = self.tickets.get_mut(&a.ticket_id) {
+            ticket.lastactiondate = Some(now.clone());
+        }
         if let (Some(ticket), Some(status)) = (self.tickets.get_mut(&a.ticket_id), a.new_status) {
             ticket.status_id = status;
             match closing {

@@ -21,6 +21,7 @@ pub mod api;
 pub mod process;
 pub mod snapshot;
 pub mod sync;
+pub mod tickets;
 
 pub const PREFIX: &str = "baton_haloitsm";
 
@@ -49,6 +50,7 @@ pub fn init() {
     api::init();
     sync::init();
     snapshot::init();
+    tickets::init();
 }
 
 /// The whole exposition: our metrics plus the standard process metrics.

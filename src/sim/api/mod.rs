@@ -105,6 +105,7 @@ pub(crate) fn dispatch(endpoint: Endpoint, ctx: &Ctx<'_>) -> ApiResult {
         Endpoint::TicketTypeList => tickets::types(ctx),
         Endpoint::TicketTypeGet => tickets::get_type(ctx),
         Endpoint::StatusList => tickets::statuses(ctx),
+        Endpoint::TicketList => tickets::list(ctx),
         Endpoint::TicketCreate => tickets::create(ctx),
         Endpoint::TicketGet => tickets::get(ctx),
         Endpoint::ActionCreate => tickets::add_actions(ctx),

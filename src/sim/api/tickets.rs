@@ -1,15 +1,18 @@
 //! Ticketing: ticket types (with custom fields), statuses, tickets and actions.
+//!
+//! `FieldInfo.type`, `FieldInfo.inputtype` and `TStatus.type` are integers, as in Halo's
+//! official spec (meanings in haloitsm-api.md §8 and `FieldKind::halo_type`).
 
 use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::body::{Fields, elements};
+use super::paging::{MAX_PAGE_ROWS, PageRequest};
+use super::respond::Envelope;
 use super::respond::{self, json};
 use super::{ApiError, ApiResult, Ctx};
 use crate::sim::dates::NEVER;
-use crate::sim::model::{
-    FieldKind, SimAction, SimCustomValue, SimField, SimStatus, SimTicket, SimTicketType, StatusKind,
-};
+use crate::sim::model::{SimAction, SimCustomValue, SimField, SimStatus, SimTicket, SimTicketType};
 use crate::sim::state::{read, write};
 use crate::sim::tenant::{NewAction, NewTicket, Tenant};
 
@@ -22,6 +25,7 @@ struct TicketTypeView<'a> {
     name: &'a str,
     group_id: i64,
     visible: bool,
+    agentscanselect: bool,
     initial_status: i64,
     fieldidlist: Vec<i64>,
     allowed_status: Vec<AllowedStatusView<'a>>,
@@ -54,7 +58,9 @@ struct FieldInfoView<'a> {
     name: &'a str,
     label: &'a str,
     #[serde(rename = "type")]
-    kind: FieldKind,
+    kind: i32,
+    inputtype: i32,
+    mandatory: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     values: Option<Vec<LookupValue<'a>>>,
 }
@@ -67,6 +73,7 @@ struct LookupValue<'a> {
 
 fn field_view(f: &SimField) -> FieldView<'_> {
     let visibility = if f.mandatory { 2 } else { 1 };
+    let (kind, inputtype) = f.kind.halo_type();
     FieldView {
         fieldid: f.id,
         fieldname: &f.name,
@@ -76,8 +83,10 @@ fn field_view(f: &SimField) -> FieldView<'_> {
             id: f.id,
             name: &f.name,
             label: &f.label,
-            kind: f.kind,
-            values: (f.kind == FieldKind::Dropdown).then(|| {
+            kind,
+            inputtype,
+            mandatory: f.mandatory,
+            values: f.kind.has_values().then(|| {
                 f.values
                     .iter()
                     .enumerate()
@@ -102,6 +111,7 @@ fn type_view<'a>(
         name: &t.name,
         group_id: t.group_id,
         visible: t.visible,
+        agentscanselect: t.agents_can_select,
         initial_status: t.initial_status,
         fieldidlist: t.fields.iter().map(|f| f.id).collect(),
         allowed_status: t
@@ -142,14 +152,14 @@ pub(crate) fn get_type(ctx: &Ctx<'_>) -> ApiResult {
 
 // ---- statuses -------------------------------------------------------------------------------
 
-/// Halo's `TStatus`; `type` is "open", "pending" or "closed".
+/// Halo's `TStatus`; `type` is an integer (`StatusKind::halo_type`).
 #[derive(Serialize)]
 struct StatusView<'a> {
     id: i64,
     name: &'a str,
     shortname: &'a str,
     #[serde(rename = "type")]
-    kind: StatusKind,
+    kind: i32,
     sequence: i64,
     #[serde(rename = "_warning", skip_serializing_if = "Option::is_none")]
     warning: Option<&'a str>,
@@ -160,7 +170,7 @@ fn status_view<'a>(s: &'a SimStatus, warning: Option<&'a str>) -> StatusView<'a>
         id: s.id,
         name: &s.name,
         shortname: &s.shortname,
-        kind: s.kind,
+        kind: s.kind.halo_type(),
         sequence: s.sequence,
         warning,
     }
@@ -212,6 +222,7 @@ struct TicketView<'a> {
     dateoccurred: &'a str,
     hasbeenclosed: bool,
     dateclosed: &'a str,
+    lastactiondate: &'a str,
     web_url: String,
     #[serde(rename = "_warning", skip_serializing_if = "Option::is_none")]
     warning: Option<&'a str>,
@@ -234,6 +245,7 @@ fn ticket_view<'a>(ctx: &'a Ctx<'_>, t: &'a SimTicket) -> TicketView<'a> {
         dateoccurred: &t.dateoccurred,
         hasbeenclosed: t.hasbeenclosed,
         dateclosed: t.dateclosed.as_deref().unwrap_or(NEVER),
+        lastactiondate: t.lastactiondate.as_deref().unwrap_or(&t.dateoccurred),
         web_url: format!("{}/tickets?id={}", ctx.shared.base_url, t.id),
         warning: ctx.warning(),
     }
@@ -248,7 +260,64 @@ pub(crate) fn get(ctx: &Ctx<'_>) -> ApiResult {
     Ok(json(StatusCode::OK, &ticket_view(ctx, t)))
 }
 
-/// `POST /api/Tickets`: 400 when `tickettype_id` is unknown or `summary` is missing.
+/// `GET /api/Tickets`, always in a `tickets` envelope (Halo's `Faults_View`), with the filters
+/// an idempotency lookup needs: `requesttype_id` (or `tickettype_id`), `search_details` and
+/// `search_summary` (case-insensitive substrings), `ticketids` (comma list), `open_only`,
+/// `closed_only`. Other parameters are ignored, as Halo does. Paged like every list
+/// (`pageinate`, at most 100 rows per page).
+pub(crate) fn list(ctx: &Ctx<'_>) -> ApiResult {
+    let q = ctx.query;
+    let tenant = read(&ctx.shared.tenant);
+    let type_id = q.int("requesttype_id").or_else(|| q.int("tickettype_id"));
+    let lower = |name: &str| q.get(name).map(str::to_lowercase).filter(|s| !s.is_empty());
+    let in_details = lower("search_details");
+    let in_summary = lower("search_summary");
+    let ids: Option<Vec<i64>> = q
+        .get("ticketids")
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect());
+    let open_only = q.flag("open_only");
+    let closed_only = q.flag("closed_only");
+    let matching: Vec<&SimTicket> = tenant
+        .tickets()
+        .filter(|t| type_id.is_none_or(|id| t.tickettype_id == id))
+        .filter(|t| {
+            in_details
+                .as_deref()
+                .is_none_or(|s| t.details.to_lowercase().contains(s))
+        })
+        .filter(|t| {
+            in_summary
+                .as_deref()
+                .is_none_or(|s| t.summary.to_lowercase().contains(s))
+        })
+        .filter(|t| ids.as_ref().is_none_or(|ids| ids.contains(&t.id)))
+        .filter(|t| !(open_only && t.dateclosed.is_some()))
+        .filter(|t| !(closed_only && t.dateclosed.is_none()))
+        .collect();
+    let (page, rows) = match PageRequest::from_query(q) {
+        Some(req) => {
+            let per_page = req.page_size.min(MAX_PAGE_ROWS) as usize;
+            let skip = (req.page_no.saturating_sub(1) as usize).saturating_mul(per_page);
+            let rows: Vec<_> = matching.iter().skip(skip).take(per_page).collect();
+            (Some((req.page_no, req.page_size)), rows)
+        }
+        None => (None, matching.iter().collect()),
+    };
+    let views: Vec<_> = rows.into_iter().map(|t| ticket_view(ctx, t)).collect();
+    Ok(json(
+        StatusCode::OK,
+        &Envelope {
+            page,
+            record_count: matching.len(),
+            key: "tickets",
+            rows: &views,
+            warning: ctx.warning(),
+        },
+    ))
+}
+
+/// `POST /api/Tickets`: 400 when `tickettype_id` is unknown, `summary` is missing, or the
+/// type refuses API creates (its `create_rejection`, Halo's message as the body).
 pub(crate) fn create(ctx: &Ctx<'_>) -> ApiResult {
     let items = elements(ctx.body)?;
     let mut tenant = write(&ctx.shared.tenant);
@@ -282,6 +351,9 @@ fn plan_ticket(tenant: &Tenant, f: &Fields<'_>) -> Result<NewTicket, ApiError> {
             format!("Ticket type {tickettype_id} not found"),
         )
     })?;
+    if let Some(message) = &tt.create_rejection {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, message.clone()));
+    }
     let summary = f
         .str("summary")?
         .map(str::trim)
