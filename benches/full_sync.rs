@@ -261,6 +261,11 @@ fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -
         .collect();
     let (resources, entitlements, grants, bytes) = (counts[0], counts[1], counts[2], counts[3]);
     let _ = std::fs::remove_file(&out);
+    // Counted before the baseline replays them.
+    let (requests, rate_limited) = {
+        let after = sim_stats(&sim.base_url);
+        (after.0 - before.0, after.1 - before.1)
+    };
     let logged = sim_requests(&sim.base_url);
     let (baseline, parsed) = if budget.is_none() {
         fetch_and_parse(&sim.base_url, &logged)
@@ -278,8 +283,8 @@ fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -
         bytes,
         peak_rss: field(&line, "peak_rss_bytes=").parse().unwrap_or(0),
         cpu: field(&line, "cpu_seconds=").trim().parse().unwrap_or(0.0),
-        requests: sim_stats(&sim.base_url).0 - before.0,
-        rate_limited: sim_stats(&sim.base_url).1 - before.1,
+        requests,
+        rate_limited,
     }
 }
 

@@ -370,10 +370,9 @@ fn obvious_writer(v: Variant, n: u64, out: &Path) -> (f64, f64, u64, u64, u64) {
         (now, &sync_id),
     )
     .expect("end sync");
-    let rows: i64 = conn
-        .query_row("SELECT count(*) FROM v1_grants", [], |r| r.get(0))
-        .expect("count");
-    let rows = rows as u64;
+    let rows = conn
+        .query_row("SELECT count(*) FROM v1_grants", [], |r| r.get::<_, i64>(0))
+        .expect("count") as u64;
     conn.close().expect("close");
     let db_bytes = std::fs::metadata(&db_path).expect("db size").len();
     let mut src = std::fs::File::open(&db_path).expect("open db file");
