@@ -469,15 +469,11 @@ impl Ticketing {
             return Ok(Some(t.clone()));
         }
         // List rows may be slimmer than GET-by-id (no details): check a few in full.
-        let mut checked = 0;
         for row in rows
             .iter()
             .filter(|t| t.details.is_empty() && t.tickettype_id == type_id)
+            .take(MAX_KEY_CHECKS)
         {
-            if checked == MAX_KEY_CHECKS {
-                break;
-            }
-            checked += 1;
             let full = self.inner.client.get_ticket(row.id).await?;
             if ticket::has_key(&full, key, key_field) {
                 return Ok(Some(full));
