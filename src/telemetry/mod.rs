@@ -19,6 +19,7 @@ use prometheus::{
 pub mod actors;
 pub mod api;
 pub mod process;
+pub mod provisioning;
 pub mod snapshot;
 pub mod sync;
 
@@ -49,6 +50,7 @@ pub fn init() {
     api::init();
     sync::init();
     snapshot::init();
+    provisioning::init();
 }
 
 /// The whole exposition: our metrics plus the standard process metrics.
