@@ -35,6 +35,8 @@ pub enum Mode {
 pub struct Pipeline {
     pub children: Vec<ChildSpec>,
     pub coordinator: Slot<SyncCoordinator>,
+    /// The bulk-lane client; provisioning derives its priority-lane client from it.
+    pub client: HaloClient,
 }
 
 /// `halo_base_url` overrides `halo.base_url` (the embedded simulator's address).
@@ -139,5 +141,37 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
     Pipeline {
         children,
         coordinator,
+        client,
     }
+}
+
+/// Add the ProvisioningQueue (supervised) over an opened journal. `fallback`
+/// is the ticketing seam (None until the ticketing module is wired).
+pub fn add_provisioning(
+    p: &mut Pipeline,
+    cfg: &Config,
+    journal: crate::provisioning::journal::Journal,
+    fallback: Option<std::rc::Rc<dyn crate::provisioning::provisioning_queue::FallbackTickets>>,
+) -> crate::provisioning::Provisioning {
+    use crate::provisioning::provisioning_queue::ProvisioningQueue;
+    let pcfg = Arc::new(cfg.provisioning.clone());
+    let capacity = Arc::new(tokio::sync::Semaphore::new(pcfg.capacity));
+    let make = {
+        let (client, pcfg, journal, capacity) =
+            (p.client.clone(), pcfg.clone(), journal.clone(), capacity.clone());
+        move || {
+            ProvisioningQueue::new(
+                client.clone(),
+                pcfg.clone(),
+                journal.clone(),
+                capacity.clone(),
+                fallback.clone(),
+            )
+            .start()
+        }
+    };
+    let queue = Slot::new(make());
+    p.children
+        .push(ChildSpec::new("provisioning_queue", queue.clone(), make).crashable(queue.clone()));
+    crate::provisioning::Provisioning::new(queue, journal, capacity, &cfg.provisioning)
 }
