@@ -413,7 +413,12 @@ fn control_request(cmd: &Command) -> anyhow::Result<ControlRequest> {
             },
             wait,
         ),
-        Command::Revoke { grant, wait } => submit(OpRequest::Revoke { grant: grant.clone() }, wait),
+        Command::Revoke { grant, wait } => submit(
+            OpRequest::Revoke {
+                grant: grant.clone(),
+            },
+            wait,
+        ),
         Command::CreateAccount {
             email,
             name,

@@ -157,8 +157,12 @@ pub fn add_provisioning(
     let pcfg = Arc::new(cfg.provisioning.clone());
     let capacity = Arc::new(tokio::sync::Semaphore::new(pcfg.capacity));
     let make = {
-        let (client, pcfg, journal, capacity) =
-            (p.client.clone(), pcfg.clone(), journal.clone(), capacity.clone());
+        let (client, pcfg, journal, capacity) = (
+            p.client.clone(),
+            pcfg.clone(),
+            journal.clone(),
+            capacity.clone(),
+        );
         move || {
             ProvisioningQueue::new(
                 client.clone(),

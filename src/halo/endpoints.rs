@@ -232,8 +232,11 @@ impl HaloClient {
     /// want "ensure absent" treat `ErrorKind::NotFound` as success.
     pub async fn delete_agent(&self, id: i64) -> Result<()> {
         // Through `self.send` so the request waits in this client's lane.
-        self.send(HaloRequest::delete(routes::AGENT, item_path(routes::AGENT, id)))
-            .await?;
+        self.send(HaloRequest::delete(
+            routes::AGENT,
+            item_path(routes::AGENT, id),
+        ))
+        .await?;
         Ok(())
     }
 
@@ -242,7 +245,10 @@ impl HaloClient {
     /// and phone, so the exact match is ours.
     pub async fn find_agents_by_email(&self, email: &str) -> Result<Vec<Agent>> {
         let rows: Vec<Agent> = self
-            .list(routes::AGENTS, vec![("search".to_string(), email.to_string())])
+            .list(
+                routes::AGENTS,
+                vec![("search".to_string(), email.to_string())],
+            )
             .await?;
         Ok(rows
             .into_iter()

@@ -27,7 +27,10 @@ pub enum Step {
     /// Could not be automated (a manual entitlement, or a write that did not
     /// verify). With a fallback ticket type the queue opens a ticket; without
     /// one the outcome is `Failed { kind, message: reason }`.
-    NeedsHuman { kind: FailureKind, reason: String },
+    NeedsHuman {
+        kind: FailureKind,
+        reason: String,
+    },
 }
 
 fn agent_res(id: i64) -> Option<String> {
@@ -144,7 +147,10 @@ async fn change_membership(
     };
     if let Err(e) = client.upsert_agent(&body).await {
         let verb = if add { "granting" } else { "revoking" };
-        return done(Outcome::from_halo(&format!("{verb} {ent} to agent:{id}"), &e));
+        return done(Outcome::from_halo(
+            &format!("{verb} {ent} to agent:{id}"),
+            &e,
+        ));
     }
     let after = match read_agent(client, id).await {
         Ok(a) => a,
@@ -154,9 +160,7 @@ async fn change_membership(
     let mut problems = Vec::new();
     if seen != wanted {
         let what = if is_team { "teams" } else { "roles" };
-        problems.push(format!(
-            "{what} read back {seen:?}, expected {wanted:?}"
-        ));
+        problems.push(format!("{what} read back {seen:?}, expected {wanted:?}"));
     }
     if other_of(&after) != other_of(&before) {
         problems.push(format!(
@@ -240,7 +244,10 @@ async fn create_account(client: &HaloClient, account: &NewAccount) -> Step {
     if created.id <= 0 {
         return done(Outcome::failed(
             FailureKind::Internal,
-            format!("creating agent {}: Halo answered without an id", account.email),
+            format!(
+                "creating agent {}: Halo answered without an id",
+                account.email
+            ),
         ));
     }
     let after = match read_agent(client, created.id).await {
@@ -316,7 +323,11 @@ async fn set_disabled(client: &HaloClient, id: i64, disabled: bool) -> Step {
             grants: vec![],
         });
     }
-    let op = if disabled { "disable_account" } else { "enable_account" };
+    let op = if disabled {
+        "disable_account"
+    } else {
+        "enable_account"
+    };
     let reason = format!(
         "{op} of agent:{id} did not verify: isdisabled read back {}, teams {:?}, roles {:?}",
         after.isdisabled,

@@ -45,9 +45,13 @@ pub enum ControlRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ControlResponse {
-    Operations { operations: Vec<OpRecord> },
+    Operations {
+        operations: Vec<OpRecord>,
+    },
     // Before `Submitted`, whose fields are all optional and would match anything.
-    Error { error: String },
+    Error {
+        error: String,
+    },
     /// `outcome` is absent when the caller did not wait.
     Submitted {
         op_id: Option<OpId>,
@@ -116,7 +120,8 @@ async fn serve_one(stream: UnixStream, prov: Provisioning) {
             error: format!("bad request: {e}"),
         },
     };
-    let mut text = serde_json::to_string(&response).unwrap_or_else(|e| format!(r#"{{"error":"{e}"}}"#));
+    let mut text =
+        serde_json::to_string(&response).unwrap_or_else(|e| format!(r#"{{"error":"{e}"}}"#));
     text.push('\n');
     let _ = write.write_all(text.as_bytes()).await;
 }

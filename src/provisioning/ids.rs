@@ -95,7 +95,12 @@ impl ResourceRef {
         let whole = format!("{resource_type}:{id}");
         let int = |what| {
             parse_int(id).ok_or_else(|| {
-                refuse(&whole, "resource id", RESOURCE_SHAPE, &format!("{what} ids are positive integers"))
+                refuse(
+                    &whole,
+                    "resource id",
+                    RESOURCE_SHAPE,
+                    &format!("{what} ids are positive integers"),
+                )
             })
         };
         match resource_type {
@@ -104,7 +109,12 @@ impl ResourceRef {
             END_USER_TYPE => int("user").map(ResourceRef::User),
             ROLE_TYPE => {
                 if id.is_empty() || id.contains(':') || id.trim() != id {
-                    Err(refuse(&whole, "resource id", RESOURCE_SHAPE, "a role id is its GUID"))
+                    Err(refuse(
+                        &whole,
+                        "resource id",
+                        RESOURCE_SHAPE,
+                        "a role id is its GUID",
+                    ))
                 } else {
                     Ok(ResourceRef::Role(id.to_string()))
                 }
@@ -150,7 +160,8 @@ impl fmt::Display for ResourceRef {
 
 fn parse_int(s: &str) -> Option<i64> {
     // Digits only: "+3", " 3" or "03" would make two spellings of one id.
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
         return None;
     }
     s.parse().ok().filter(|n| *n > 0)
@@ -264,8 +275,14 @@ mod tests {
 
     #[test]
     fn formats_the_contract() {
-        assert_eq!(entitlement_id(TEAM_TYPE, "3", TEAM_MEMBER_SLUG), "team:3:member");
-        assert_eq!(grant_id("team:3:member", AGENT_TYPE, "42"), "team:3:member:agent:42");
+        assert_eq!(
+            entitlement_id(TEAM_TYPE, "3", TEAM_MEMBER_SLUG),
+            "team:3:member"
+        );
+        assert_eq!(
+            grant_id("team:3:member", AGENT_TYPE, "42"),
+            "team:3:member:agent:42"
+        );
         let g = GrantRef {
             entitlement: EntitlementRef::RoleAssigned("7d0c-guid".into()),
             agent_id: 42,
@@ -300,9 +317,14 @@ mod tests {
             let e = EntitlementRef::parse(s).unwrap_err().to_string();
             assert!(e.contains(s) && e.contains(ENTITLEMENT_SHAPE), "{e}");
         }
-        let e = GrantRef::parse("team:3:member:user:9").unwrap_err().to_string();
+        let e = GrantRef::parse("team:3:member:user:9")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("only agents"), "{e}");
-        assert!(e.contains("team:3:member:user:9") && e.contains(GRANT_SHAPE), "{e}");
+        assert!(
+            e.contains("team:3:member:user:9") && e.contains(GRANT_SHAPE),
+            "{e}"
+        );
         let e = ResourceRef::parse("ticket:4").unwrap_err().to_string();
         assert!(e.contains("unknown resource type `ticket`"), "{e}");
         assert!(ResourceRef::parse("agent:-1").is_err());

@@ -232,7 +232,10 @@ impl Journal {
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, JournalError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, JournalError> {
         let mut guard = match self.inner.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -310,7 +313,9 @@ impl Journal {
         })?;
         let (message, ticket) = match outcome {
             Outcome::Failed { message, .. } => (Some(message.clone()), None),
-            Outcome::Ticketed { ticket_id, reason } => (Some(reason.clone()), Some(ticket_id.clone())),
+            Outcome::Ticketed { ticket_id, reason } => {
+                (Some(reason.clone()), Some(ticket_id.clone()))
+            }
             _ => (None, None),
         };
         let now = now_ms();
@@ -353,7 +358,11 @@ impl Journal {
         Ok(build())
     }
 
-    fn select(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<OpRecord>, JournalError> {
+    fn select(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<OpRecord>, JournalError> {
         let rows = self.with(|c| {
             let mut stmt = c.prepare(sql)?;
             let rows = stmt.query_map(args, |r| self.row(r))?;
@@ -385,7 +394,11 @@ impl Journal {
     }
 
     /// Newest first, at most `limit`.
-    pub fn list(&self, status: Option<OpStatus>, limit: u32) -> Result<Vec<OpRecord>, JournalError> {
+    pub fn list(
+        &self,
+        status: Option<OpStatus>,
+        limit: u32,
+    ) -> Result<Vec<OpRecord>, JournalError> {
         match status {
             Some(s) => self.select(
                 "SELECT * FROM operations WHERE status = ?1 ORDER BY id DESC LIMIT ?2",

@@ -69,7 +69,9 @@ impl SubmitError {
     pub fn into_outcome(self) -> Outcome {
         match self {
             SubmitError::Refused(o) => o,
-            e @ SubmitError::QueueFull { .. } => Outcome::failed(FailureKind::Unavailable, e.to_string()),
+            e @ SubmitError::QueueFull { .. } => {
+                Outcome::failed(FailureKind::Unavailable, e.to_string())
+            }
             SubmitError::Journal(e) => Outcome::failed(FailureKind::Internal, e.to_string()),
         }
     }
@@ -189,7 +191,11 @@ impl Provisioning {
         }
     }
 
-    pub async fn list(&self, status: Option<OpStatus>, limit: u32) -> Result<Vec<OpRecord>, JournalError> {
+    pub async fn list(
+        &self,
+        status: Option<OpStatus>,
+        limit: u32,
+    ) -> Result<Vec<OpRecord>, JournalError> {
         self.journal.call(move |j| j.list(status, limit)).await
     }
 
@@ -199,6 +205,8 @@ impl Provisioning {
     }
 
     pub async fn mark_reported(&self, c1_task_id: String) -> Result<bool, JournalError> {
-        self.journal.call(move |j| j.mark_reported(&c1_task_id)).await
+        self.journal
+            .call(move |j| j.mark_reported(&c1_task_id))
+            .await
     }
 }

@@ -3,19 +3,30 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::{GrantRef, IdError, ResourceRef};
 use super::ids::EntitlementRef;
+use super::ids::{GrantRef, IdError, ResourceRef};
 
 /// A request as it arrives, ids unparsed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum OpRequest {
-    Grant { entitlement: String, principal: String },
-    Revoke { grant: String },
+    Grant {
+        entitlement: String,
+        principal: String,
+    },
+    Revoke {
+        grant: String,
+    },
     CreateAccount(NewAccount),
-    DisableAccount { resource: String },
-    EnableAccount { resource: String },
-    DeleteResource { resource: String },
+    DisableAccount {
+        resource: String,
+    },
+    EnableAccount {
+        resource: String,
+    },
+    DeleteResource {
+        resource: String,
+    },
 }
 
 /// `create-account`: email and name are required by Halo.
@@ -56,7 +67,9 @@ impl Operation {
             Operation::Revoke { .. } => "revoke",
             Operation::CreateAccount { .. } => "create_account",
             Operation::SetDisabled { disabled: true, .. } => "disable_account",
-            Operation::SetDisabled { disabled: false, .. } => "enable_account",
+            Operation::SetDisabled {
+                disabled: false, ..
+            } => "enable_account",
             Operation::Delete { .. } => "delete_resource",
         }
     }

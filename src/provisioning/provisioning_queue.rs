@@ -153,7 +153,13 @@ impl ProvisioningQueue {
                 Outcome::Failed { message, .. } => message.as_str(),
                 _ => "",
             };
-            tm::operation_finished(id, p.op.label(), outcome.result_label(), started.elapsed(), message);
+            tm::operation_finished(
+                id,
+                p.op.label(),
+                outcome.result_label(),
+                started.elapsed(),
+                message,
+            );
             outcome
         };
         ctx.spawn(fut.into_actor(self).map(move |outcome, act, ctx| {
@@ -222,13 +228,17 @@ async fn open_fallback(
     let Some(ticket_type) = cfg.fallback_ticket_type else {
         return Outcome::failed(
             kind,
-            format!("{reason} (set provisioning.fallback_ticket_type to open a Halo ticket instead)"),
+            format!(
+                "{reason} (set provisioning.fallback_ticket_type to open a Halo ticket instead)"
+            ),
         );
     };
     let Some(tickets) = fallback else {
         return Outcome::failed(
             kind,
-            format!("{reason} (provisioning.fallback_ticket_type is set, but this build has no ticketing wired)"),
+            format!(
+                "{reason} (provisioning.fallback_ticket_type is set, but this build has no ticketing wired)"
+            ),
         );
     };
     let (agent, entitlement) = match &p.op {
@@ -268,7 +278,10 @@ async fn open_fallback(
     };
     match tickets.open(req).await {
         Ok(ticket_id) => Outcome::Ticketed { ticket_id, reason },
-        Err(e) => Outcome::failed(kind, format!("{reason}; opening the fallback ticket failed: {e}")),
+        Err(e) => Outcome::failed(
+            kind,
+            format!("{reason}; opening the fallback ticket failed: {e}"),
+        ),
     }
 }
 

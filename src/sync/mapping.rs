@@ -44,7 +44,9 @@ pub const END_USER: ResourceTypeDef = ResourceTypeDef {
 };
 
 // Id shapes and slugs are formatted (and parsed) in one place: provisioning::ids.
-pub use crate::provisioning::ids::{ROLE_ASSIGNED_SLUG, TEAM_MEMBER_SLUG, entitlement_id, grant_id};
+pub use crate::provisioning::ids::{
+    ROLE_ASSIGNED_SLUG, TEAM_MEMBER_SLUG, entitlement_id, grant_id,
+};
 
 /// The resource types of a sync, in the order they are written.
 pub fn resource_types(include_end_users: bool) -> Vec<ResourceTypeDef> {
@@ -54,7 +56,6 @@ pub fn resource_types(include_end_users: bool) -> Vec<ResourceTypeDef> {
     }
     v
 }
-
 
 // ---- Halo objects → c1.connector.v2 messages -------------------------------
 //

@@ -24,7 +24,9 @@ static DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
         "provisioning_duration_seconds",
         "Time from acceptance to the final outcome of a provisioning operation.",
         &["op"],
-        vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 1800.0],
+        vec![
+            0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 1800.0,
+        ],
     )
 });
 static VERIFY_FAILURES: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -62,7 +64,13 @@ pub fn queue_depth(depth: usize) {
 }
 
 pub fn operation_accepted(op_id: i64, op: &str, serial_key: &str, replayed: bool) {
-    tracing::info!(op_id, op, key = serial_key, replayed, "provisioning operation queued");
+    tracing::info!(
+        op_id,
+        op,
+        key = serial_key,
+        replayed,
+        "provisioning operation queued"
+    );
 }
 
 pub fn operation_retry(op_id: i64, op: &str, attempt: u32, backoff: Duration, error: &str) {
@@ -82,9 +90,22 @@ pub fn operation_finished(op_id: i64, op: &str, result: &str, elapsed: Duration,
         h.observe(elapsed.as_secs_f64());
     }
     if result == "failed" {
-        tracing::warn!(op_id, op, result, elapsed_s = elapsed.as_secs_f64(), message, "provisioning operation finished");
+        tracing::warn!(
+            op_id,
+            op,
+            result,
+            elapsed_s = elapsed.as_secs_f64(),
+            message,
+            "provisioning operation finished"
+        );
     } else {
-        tracing::info!(op_id, op, result, elapsed_s = elapsed.as_secs_f64(), "provisioning operation finished");
+        tracing::info!(
+            op_id,
+            op,
+            result,
+            elapsed_s = elapsed.as_secs_f64(),
+            "provisioning operation finished"
+        );
     }
 }
 
@@ -95,7 +116,10 @@ pub fn verify_failed(op: &str, detail: &str) {
 
 pub fn journal_pruned(rows: usize) {
     if rows > 0 {
-        tracing::info!(rows, "pruned finished provisioning operations past retention");
+        tracing::info!(
+            rows,
+            "pruned finished provisioning operations past retention"
+        );
     }
 }
 
