@@ -233,7 +233,12 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             init_logging(&cli, None)?;
             simulate(args)
         }
-        Command::Capabilities => print_json(&describe::capabilities()),
+        // Capabilities depend on [provisioning]; without a readable config, the defaults.
+        Command::Capabilities => print_json(&describe::capabilities_for(
+            &Config::load(&cli.config)
+                .map(|c| c.provisioning)
+                .unwrap_or_default(),
+        )),
         Command::ConfigSchema => print_json(&describe::config_schema()),
         Command::Sync { file } => {
             let cfg = load_config(&cli)?;

@@ -21,14 +21,29 @@ fn resource_type_json(rt: &ResourceTypeDef) -> Value {
     v
 }
 
-/// `baton-haloitsm capabilities`.
+/// `baton-haloitsm capabilities` with provisioning off (the default).
 pub fn capabilities() -> Value {
+    capabilities_for(&crate::config::ProvisioningSection::default())
+}
+
+/// Team membership and role assignment are grantable (PROVISION); agents are
+/// provisioned (create, enable/disable, and delete with `allow_delete`) when
+/// provisioning is enabled. Accounts are created without a password.
+pub fn capabilities_for(prov: &crate::config::ProvisioningSection) -> Value {
     let per_type: Vec<Value> = mapping::resource_types(true)
         .iter()
         .map(|rt| {
+            let mut caps = vec!["CAPABILITY_SYNC"];
+            let grantable = rt.id == mapping::TEAM.id || rt.id == mapping::ROLE.id;
+            if grantable || (rt.id == mapping::AGENT.id && prov.enabled) {
+                caps.push("CAPABILITY_PROVISION");
+            }
+            if rt.id == mapping::AGENT.id && prov.enabled && prov.allow_delete {
+                caps.push("CAPABILITY_RESOURCE_DELETE");
+            }
             json!({
                 "resourceType": resource_type_json(rt),
-                "capabilities": ["CAPABILITY_SYNC"],
+                "capabilities": caps,
                 "permissions": {},
             })
         })
@@ -36,8 +51,35 @@ pub fn capabilities() -> Value {
     json!({
         "@type": "type.googleapis.com/c1.connector.v2.ConnectorCapabilities",
         "resourceTypeCapabilities": per_type,
-        "connectorCapabilities": ["CAPABILITY_SYNC"],
-        "credentialDetails": {},
+        "connectorCapabilities": ["CAPABILITY_SYNC", "CAPABILITY_PROVISION", "CAPABILITY_ACCOUNT_PROVISIONING"],
+        "credentialDetails": {
+            "capabilityAccountProvisioning": {
+                "supportedCredentialOptions": ["CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD"],
+                "preferredCredentialOption": "CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD",
+            }
+        },
+    })
+}
+
+/// `ConnectorMetadata.account_creation_schema` (protojson): the create-account form.
+pub fn account_creation_schema() -> Value {
+    let field = |display: &str, required: bool, desc: &str, placeholder: &str, order: i32| {
+        json!({
+            "displayName": display,
+            "required": required,
+            "description": desc,
+            "placeholder": placeholder,
+            "order": order,
+            "stringField": {},
+        })
+    };
+    json!({
+        "fieldMap": {
+            "email": field("Email", true, "The agent's email; an agent with this email already existing answers 'already exists'", "jane@example.com", 1),
+            "name": field("Name", false, "Display name (defaults to first name + surname, else the email)", "Jane Doe", 2),
+            "first_name": field("First name", false, "Halo firstname", "Jane", 3),
+            "surname": field("Surname", false, "Halo surname", "Doe", 4),
+        }
     })
 }
 
@@ -163,6 +205,33 @@ fn fields() -> Vec<Field> {
             json!(5),
         ),
         (
+            "provisioning.enabled",
+            "Provisioning",
+            "Grant/revoke teams and roles and manage agent accounts (off: every operation is refused)",
+            "bool",
+            false,
+            false,
+            json!(false),
+        ),
+        (
+            "provisioning.allow_delete",
+            "Allow agent deletion",
+            "Delete is refused unless set; disabling is the documented offboarding",
+            "bool",
+            false,
+            false,
+            json!(false),
+        ),
+        (
+            "provisioning.fallback_ticket_type",
+            "Fallback ticket type",
+            "Halo ticket type id opened when a change cannot be made automatically",
+            "int",
+            false,
+            false,
+            json!(0),
+        ),
+        (
             "http.listen",
             "Metrics listener",
             "/metrics, /healthz, /readyz, /status",
@@ -218,6 +287,43 @@ mod tests {
             .map(|r| r["resourceType"]["id"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(ids, ["agent", "team", "role", "user"]);
+    }
+
+    fn caps_of(c: &Value, id: &str) -> Vec<String> {
+        c["resourceTypeCapabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resourceType"]["id"] == id)
+            .unwrap()["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn provision_for_team_and_role_and_for_agent_when_enabled() {
+        let off = capabilities();
+        assert!(caps_of(&off, "team").contains(&"CAPABILITY_PROVISION".to_string()));
+        assert!(caps_of(&off, "role").contains(&"CAPABILITY_PROVISION".to_string()));
+        assert_eq!(caps_of(&off, "agent"), ["CAPABILITY_SYNC"]);
+        let on = capabilities_for(&crate::config::ProvisioningSection {
+            enabled: true,
+            ..Default::default()
+        });
+        assert_eq!(caps_of(&on, "agent"), ["CAPABILITY_SYNC", "CAPABILITY_PROVISION"]);
+        assert_eq!(caps_of(&on, "user"), ["CAPABILITY_SYNC"]);
+        assert_eq!(
+            on["credentialDetails"]["capabilityAccountProvisioning"]["preferredCredentialOption"],
+            "CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD"
+        );
+        let schema = account_creation_schema();
+        assert_eq!(schema["fieldMap"]["email"]["required"], true);
+        for k in ["name", "first_name", "surname"] {
+            assert_eq!(schema["fieldMap"][k]["required"], false);
+        }
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub enum OpRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAccount {
     pub email: String,
+    /// Defaults to first name + surname, else the email.
+    #[serde(default)]
     pub name: String,
     #[serde(default)]
     pub firstname: Option<String>,
@@ -125,9 +127,17 @@ impl OpRequest {
                         account.email
                     ));
                 }
-                if account.name.trim().is_empty() {
-                    return Err("name is required to create an agent".into());
-                }
+                // Halo requires a name; C1's form only requires the email.
+                let joined = format!(
+                    "{} {}",
+                    account.firstname.as_deref().unwrap_or("").trim(),
+                    account.surname.as_deref().unwrap_or("").trim()
+                );
+                let name = [account.name.trim(), joined.trim(), email]
+                    .into_iter()
+                    .find(|n| !n.is_empty())
+                    .unwrap_or(email)
+                    .to_string();
                 if let Some(r) = &account.role {
                     ResourceRef::from_parts("role", r).map_err(|e| e.to_string())?;
                 }
@@ -137,6 +147,7 @@ impl OpRequest {
                 Operation::CreateAccount {
                     account: NewAccount {
                         email: email.to_string(),
+                        name,
                         ..account.clone()
                     },
                 }
