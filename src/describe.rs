@@ -313,7 +313,10 @@ mod tests {
             enabled: true,
             ..Default::default()
         });
-        assert_eq!(caps_of(&on, "agent"), ["CAPABILITY_SYNC", "CAPABILITY_PROVISION"]);
+        assert_eq!(
+            caps_of(&on, "agent"),
+            ["CAPABILITY_SYNC", "CAPABILITY_PROVISION"]
+        );
         assert_eq!(caps_of(&on, "user"), ["CAPABILITY_SYNC"]);
         assert_eq!(
             on["credentialDetails"]["capabilityAccountProvisioning"]["preferredCredentialOption"],

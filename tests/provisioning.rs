@@ -488,3 +488,75 @@ async fn c1_tasks_run_once_and_are_reported_once() {
         .count();
     assert_eq!(posts, 1, "one write for one task");
 }
+
+#[actix::test]
+async fn changes_that_cannot_be_automated_open_a_fallback_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim_config(8);
+    let h0 = Harness::start(dir.path(), sim.clone(), "", "").await;
+    let snap = h0.sim.control().snapshot();
+    let ticket_type = snap.ticket_types[0].id;
+    let manual_team = h0.team_not_held(1);
+    drop(h0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "fallback_ticket_type = {ticket_type}\nmanual_entitlements = [\"team:{manual_team}:member\"]"
+    );
+    let h = Harness::start_with(dir.path(), sim, "", &extra, true).await;
+    // A manual entitlement: never written, a ticket instead.
+    let o = h.run(grant(&format!("team:{manual_team}:member"), 1)).await;
+    let Outcome::Ticketed { ticket_id, reason } = &o else {
+        panic!("{o:?}")
+    };
+    assert!(reason.contains("manual"), "{reason}");
+    assert!(!h.teams_of(1).contains(&manual_team));
+    let tickets = h.sim.control().snapshot().tickets;
+    let t = tickets
+        .iter()
+        .find(|t| &t.id.to_string() == ticket_id)
+        .expect("ticket exists");
+    assert_eq!(t.tickettype_id, ticket_type);
+    assert!(
+        t.details.contains("agent:1") && t.details.contains(&format!("team:{manual_team}:member"))
+    );
+    assert!(t.details.contains("Requested by: test"), "{}", t.details);
+
+    // A write that does not verify: also a ticket, recorded in the journal.
+    h.sim.control().set_quirks(QuirkConfig {
+        agent_list_writes: ListWrites::Ignore,
+        ..QuirkConfig::default()
+    });
+    let team = h.team_not_held(2);
+    let o = h.run(grant(&format!("team:{team}:member"), 2)).await;
+    assert!(
+        matches!(&o, Outcome::Ticketed { reason, .. } if reason.contains("did not verify")),
+        "{o:?}"
+    );
+    let rows = h.prov.list(None, 10).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.fallback_ticket_id.is_some())
+            .count(),
+        2
+    );
+}
+
+#[actix::test]
+async fn a_manual_entitlement_without_a_ticket_type_is_a_failure_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(
+        dir.path(),
+        sim_config(5),
+        "",
+        "manual_entitlements = [\"team:1:member\"]",
+    )
+    .await;
+    let o = h.run(grant("team:1:member", 2)).await;
+    let (kind, msg) = failed(&o).unwrap();
+    assert_eq!(kind, FailureKind::FailedPrecondition);
+    assert!(
+        msg.contains("manual") && msg.contains("fallback_ticket_type"),
+        "{msg}"
+    );
+}

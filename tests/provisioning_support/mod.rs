@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 
 use baton_haloitsm::config::Config;
 use baton_haloitsm::daemon::pipeline::{self, Mode, Pipeline};
+use baton_haloitsm::halo::HaloClient;
 use baton_haloitsm::provisioning::journal::Journal;
 use baton_haloitsm::provisioning::operation::OpRequest;
 use baton_haloitsm::provisioning::outcome::Outcome;
+use baton_haloitsm::provisioning::provisioning_queue::{FallbackRequest, FallbackTickets};
 use baton_haloitsm::provisioning::{Provisioning, Submission, WhenFull};
 use baton_haloitsm::sim::{SimConfig, SimHandle};
+use futures::future::LocalBoxFuture;
 
 pub fn sim_config(agents: usize) -> SimConfig {
     SimConfig {
@@ -79,13 +82,27 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(dir: &Path, sim: SimConfig, halo_extra: &str, extra: &str) -> Harness {
+        Self::start_with(dir, sim, halo_extra, extra, false).await
+    }
+
+    /// `tickets`: wire a fallback that opens real tickets in the simulator.
+    pub async fn start_with(
+        dir: &Path,
+        sim: SimConfig,
+        halo_extra: &str,
+        extra: &str,
+        tickets: bool,
+    ) -> Harness {
         let sim = SimHandle::start(sim, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("simulator starts");
         let cfg = load(dir, &config_text(dir, &sim.base_url(), halo_extra, extra));
         let journal = Journal::open(&cfg.provisioning.journal).expect("journal opens");
         let mut p = pipeline::build(&cfg, None, Mode::OneShot);
-        let prov = pipeline::add_provisioning(&mut p, &cfg, journal, None);
+        let fallback = tickets.then(|| {
+            std::rc::Rc::new(SimTickets(p.client.clone())) as std::rc::Rc<dyn FallbackTickets>
+        });
+        let prov = pipeline::add_provisioning(&mut p, &cfg, journal, fallback);
         Harness {
             sim,
             cfg,
@@ -148,6 +165,28 @@ impl Harness {
             .map(|r| r.id.clone())
             .find(|r| !held.contains(r))
             .expect("a role the agent does not hold")
+    }
+}
+
+/// Stands in for the ticketing branch's `Ticketing::open_fallback_ticket`
+/// until the lead wires it: a real `POST /api/Tickets` to the simulator.
+pub struct SimTickets(HaloClient);
+
+impl FallbackTickets for SimTickets {
+    fn open(&self, req: FallbackRequest) -> LocalBoxFuture<'static, Result<String, String>> {
+        let client = self.0.clone();
+        Box::pin(async move {
+            let body = serde_json::json!({
+                "summary": req.summary,
+                "details": req.details,
+                "tickettype_id": req.ticket_type,
+            });
+            client
+                .create_ticket(&body)
+                .await
+                .map(|t| t.id.to_string())
+                .map_err(|e| e.to_string())
+        })
     }
 }
 
