@@ -26,7 +26,10 @@ use baton_haloitsm::sim::{SimConfig, SimHandle};
 use baton_haloitsm::sync::coordinator::StartSync;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn sim(agents: usize) -> SimHandle {
@@ -83,12 +86,23 @@ fn requests(sim: &SimHandle, ops: usize, agents: usize) -> Vec<OpRequest> {
     while out.len() < ops {
         let a = &snap.agents[i % agents.min(snap.agents.len())];
         let round = i / agents;
-        let t = snap.teams.iter().map(|t| t.id).filter(|t| !a.team_ids.contains(t)).nth(round / 2 % 10).unwrap();
+        let t = snap
+            .teams
+            .iter()
+            .map(|t| t.id)
+            .filter(|t| !a.team_ids.contains(t))
+            .nth(round / 2 % 10)
+            .unwrap();
         let ent = format!("team:{t}:member");
         out.push(if round % 2 == 0 {
-            OpRequest::Grant { entitlement: ent, principal: format!("agent:{}", a.id) }
+            OpRequest::Grant {
+                entitlement: ent,
+                principal: format!("agent:{}", a.id),
+            }
         } else {
-            OpRequest::Revoke { grant: format!("{ent}:agent:{}", a.id) }
+            OpRequest::Revoke {
+                grant: format!("{ent}:agent:{}", a.id),
+            }
         });
         i += 1;
     }
@@ -100,13 +114,21 @@ async fn run_all(prov: &Provisioning, reqs: Vec<OpRequest>) -> Duration {
     let mut ids = Vec::new();
     for r in reqs {
         let s = prov
-            .submit(Submission { request: r, requested_by: "bench".into(), c1_task_id: None, when_full: WhenFull::Wait })
+            .submit(Submission {
+                request: r,
+                requested_by: "bench".into(),
+                c1_task_id: None,
+                when_full: WhenFull::Wait,
+            })
             .await
             .expect("acknowledged");
         ids.push(s.id);
     }
     let outcomes = futures::future::join_all(ids.iter().map(|id| prov.outcome(*id))).await;
-    let bad = outcomes.iter().filter(|o| !o.as_ref().is_ok_and(|o| o.is_success())).count();
+    let bad = outcomes
+        .iter()
+        .filter(|o| !o.as_ref().is_ok_and(|o| o.is_success()))
+        .count();
     assert_eq!(bad, 0, "every operation succeeds");
     t0.elapsed()
 }
@@ -116,15 +138,27 @@ async fn direct(client: &HaloClient, sim: &SimHandle, ops: usize, parallel: usiz
     let snap = sim.control().snapshot();
     let t0 = Instant::now();
     let chunks: Vec<Vec<i64>> = (0..parallel)
-        .map(|p| (0..ops).filter(|i| i % parallel == p).map(|i| snap.agents[i % snap.agents.len()].id).collect())
+        .map(|p| {
+            (0..ops)
+                .filter(|i| i % parallel == p)
+                .map(|i| snap.agents[i % snap.agents.len()].id)
+                .collect()
+        })
         .collect();
     futures::future::join_all(chunks.into_iter().map(|agents| {
         let client = client.clone();
         async move {
             for id in agents {
                 let a = client.get_agent(id).await.expect("get");
-                let teams: Vec<_> = a.teams.iter().map(|t| serde_json::json!({"team_id": t.team_id})).collect();
-                client.upsert_agent(&serde_json::json!({"id": id, "teams": teams})).await.expect("post");
+                let teams: Vec<_> = a
+                    .teams
+                    .iter()
+                    .map(|t| serde_json::json!({"team_id": t.team_id}))
+                    .collect();
+                client
+                    .upsert_agent(&serde_json::json!({"id": id, "teams": teams}))
+                    .await
+                    .expect("post");
                 client.get_agent(id).await.expect("read back");
             }
         }
@@ -134,7 +168,11 @@ async fn direct(client: &HaloClient, sim: &SimHandle, ops: usize, parallel: usiz
 }
 
 fn agent_requests(sim: &SimHandle) -> usize {
-    sim.control().requests().iter().filter(|r| r.path.starts_with("/api/Agent")).count()
+    sim.control()
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/Agent"))
+        .count()
 }
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
@@ -146,7 +184,14 @@ async fn grant_latencies(prov: &Provisioning, reqs: Vec<OpRequest>) -> Vec<f64> 
     let mut out = Vec::new();
     for r in reqs {
         let t0 = Instant::now();
-        let (_, o) = prov.run(Submission { request: r, requested_by: "bench".into(), c1_task_id: None, when_full: WhenFull::Wait }).await;
+        let (_, o) = prov
+            .run(Submission {
+                request: r,
+                requested_by: "bench".into(),
+                c1_task_id: None,
+                when_full: WhenFull::Wait,
+            })
+            .await;
         assert!(o.is_success(), "{o:?}");
         out.push(t0.elapsed().as_secs_f64() * 1000.0);
     }

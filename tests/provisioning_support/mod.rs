@@ -40,9 +40,7 @@ base_url = "{sim_url}"
 client_id = "sim-client"
 client_secret_file = "{secret}"
 {halo_extra}
-[halo.rate_limit]
-requests = 100000
-window = "1s"
+{rate}
 
 [output]
 dir = "{out}"
@@ -55,6 +53,11 @@ retry_backoff = "10ms"
 {extra}
 "#,
         secret = secret.display(),
+        rate = if halo_extra.contains("[halo.rate_limit]") {
+            ""
+        } else {
+            "[halo.rate_limit]\nrequests = 100000\nwindow = \"1s\""
+        },
         enabled = if extra.contains("enabled") {
             ""
         } else {
