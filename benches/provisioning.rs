@@ -94,7 +94,7 @@ fn requests(sim: &SimHandle, ops: usize, agents: usize) -> Vec<OpRequest> {
             .nth(round / 2 % 10)
             .unwrap();
         let ent = format!("team:{t}:member");
-        out.push(if round % 2 == 0 {
+        out.push(if round.is_multiple_of(2) {
             OpRequest::Grant {
                 entitlement: ent,
                 principal: format!("agent:{}", a.id),
@@ -246,15 +246,16 @@ fn main() {
         let cfg = config(dir.path(), &s, 250, "5s");
         let mut p = pipeline::build(&cfg, None, Mode::OneShot);
         let prov = pipeline::add_provisioning(&mut p, &cfg, Journal::open(&cfg.provisioning.journal).unwrap(), None);
-        let all = requests(&s, samples * 4, samples * 2);
-        let (idle_reqs, busy_reqs): (Vec<_>, Vec<_>) = all.into_iter().enumerate().filter(|(i, _)| (i / (samples * 2)) == 0).map(|(i, r)| (i, r)).partition(|(i, _)| i % 2 == 0);
-        let mut idle = grant_latencies(&prov, idle_reqs.into_iter().map(|(_, r)| r).collect()).await;
+        // 2 x samples grants, each on its own agent: the first half idle, the second during the sync.
+        let mut idle_reqs = requests(&s, samples * 2, samples * 2);
+        let busy_reqs = idle_reqs.split_off(samples);
+        let mut idle = grant_latencies(&prov, idle_reqs).await;
         tokio::time::sleep(Duration::from_secs(5)).await; // let the budget refill
         let coord = p.coordinator.addr();
         let dest = dir.path().join("bench.c1z");
         let sync = actix::spawn(async move { coord.send(StartSync { reason: "bench", dest: Some(dest) }).await });
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut busy = grant_latencies(&prov, busy_reqs.into_iter().map(|(_, r)| r).collect()).await;
+        let mut busy = grant_latencies(&prov, busy_reqs).await;
         let report = sync.await.expect("sync task").expect("coordinator").expect("sync");
         let (ip50, ip95, bp50, bp95) = (pct(&mut idle, 0.5), pct(&mut idle, 0.95), pct(&mut busy, 0.5), pct(&mut busy, 0.95));
         println!("# grant latency, {samples} sequential grants, budget 250 req / 5 s; sync of {sync_agents} agents took {:.1}s", report.elapsed.as_secs_f64());

@@ -121,7 +121,7 @@ impl Planned {
 #[test]
 fn acknowledged_operations_survive_sigkill() {
     let iterations = env_or("PROVISIONING_CRASH_ITERATIONS", 50);
-    let seed = env_or("PROVISIONING_CRASH_SEED", 0x5eed_10);
+    let seed = env_or("PROVISIONING_CRASH_SEED", 0x5eed10);
     let mut rng = StdRng::seed_from_u64(seed);
     let sim = SimHandle::start_background(
         SimConfig {
