@@ -625,3 +625,44 @@ async fn a_grant_during_a_large_sync_is_served_ahead_of_its_pages() {
         .unwrap()
         .expect("the sync still finishes");
 }
+
+#[actix::test]
+async fn a_full_queue_answers_queue_full_with_a_hint_or_makes_the_submitter_wait() {
+    use baton_haloitsm::provisioning::{Submission, SubmitError, WhenFull};
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim = sim_config(5);
+    sim.latency = baton_haloitsm::sim::LatencyConfig {
+        fixed: std::time::Duration::from_millis(100),
+        jitter: std::time::Duration::ZERO,
+    };
+    let h = Harness::start(dir.path(), sim, "", "capacity = 1").await;
+    let sub = |agent: i64, when_full| Submission {
+        request: OpRequest::DisableAccount {
+            resource: format!("agent:{agent}"),
+        },
+        requested_by: "test".into(),
+        c1_task_id: None,
+        when_full,
+    };
+    let first = h.prov.submit(sub(1, WhenFull::Reject)).await.unwrap();
+    match h.prov.submit(sub(2, WhenFull::Reject)).await {
+        Err(e @ SubmitError::QueueFull { retry_after, .. }) => {
+            assert!(
+                retry_after >= std::time::Duration::from_secs(1),
+                "{retry_after:?}"
+            );
+            assert!(e.to_string().contains("queue full"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Waiting: admitted once the first finishes; nothing was dropped.
+    let second = h.prov.submit(sub(2, WhenFull::Wait)).await.unwrap();
+    assert!(h.prov.outcome(first.id).await.unwrap().is_success());
+    assert!(h.prov.outcome(second.id).await.unwrap().is_success());
+    assert!(h.agent(1).disabled && h.agent(2).disabled);
+    assert_eq!(
+        h.prov.list(None, 10).await.unwrap().len(),
+        2,
+        "the refused one was never journaled"
+    );
+}

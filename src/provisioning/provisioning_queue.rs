@@ -64,7 +64,8 @@ struct Pending {
 #[derive(Default)]
 struct Tracked {
     watchers: Vec<oneshot::Sender<Outcome>>,
-    _permit: Option<OwnedSemaphorePermit>,
+    /// Released when the operation finishes (dropped with this entry).
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 pub struct ProvisioningQueue {
@@ -100,7 +101,12 @@ impl ProvisioningQueue {
     }
 
     fn track(&mut self, p: Pending, permit: Option<OwnedSemaphorePermit>, replayed: bool) {
-        if self.tracked.contains_key(&p.id) {
+        if let Some(t) = self.tracked.get_mut(&p.id) {
+            // Replayed at start while its submitter was still enqueueing it:
+            // keep the submitter's capacity permit, so the bound stays exact.
+            if t.permit.is_none() {
+                t.permit = permit;
+            }
             return;
         }
         tm::operation_accepted(p.id, p.op.label(), &p.op.serial_key(), replayed);
@@ -108,7 +114,7 @@ impl ProvisioningQueue {
             p.id,
             Tracked {
                 watchers: Vec::new(),
-                _permit: permit,
+                permit,
             },
         );
         self.pending.push_back(p);
