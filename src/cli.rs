@@ -496,6 +496,15 @@ fn provision(cfg: Config, req: ControlRequest) -> Result<(), Failure> {
 fn in_process(cfg: Config, req: ControlRequest) -> Result<ControlResponse, Failure> {
     use baton_haloitsm::daemon::pipeline::{self, Mode};
     use baton_haloitsm::provisioning::journal::Journal;
+    if let ControlRequest::Submit { .. } = req
+        && !cfg.provisioning.enabled
+    {
+        // The daemon's answer too, without creating a journal nobody needs.
+        return Ok(ControlResponse::Submitted {
+            op_id: None,
+            outcome: Some(baton_haloitsm::provisioning::outcome::Outcome::not_enabled()),
+        });
+    }
     let system = actix::System::new();
     system.block_on(async move {
         baton_haloitsm::telemetry::init();

@@ -48,10 +48,19 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     })?;
     crate::sync::uploader::remove_stale_temp(&cfg.output.dir);
     // Opened (and locked) before anything runs: a second daemon stops here.
-    let journal = crate::provisioning::journal::Journal::open(&cfg.provisioning.journal)?;
+    // With provisioning off nothing is ever journaled (every operation is
+    // refused up front), so neither the journal nor the socket exists.
+    let journal = match cfg.provisioning.enabled {
+        true => Some(crate::provisioning::journal::Journal::open(
+            &cfg.provisioning.journal,
+        )?),
+        false => None,
+    };
     let mut pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
-    let provisioning = pipeline::add_provisioning(&mut pipeline, &cfg, journal, None);
-    crate::provisioning::control_socket::serve(&cfg.provisioning.socket, provisioning)?;
+    if let Some(journal) = journal {
+        let provisioning = pipeline::add_provisioning(&mut pipeline, &cfg, journal, None);
+        crate::provisioning::control_socket::serve(&cfg.provisioning.socket, provisioning)?;
+    }
     let supervisor = Supervisor::new(
         pipeline.children,
         Backoff {
