@@ -12,7 +12,10 @@
 //! 3. Grant latency p50/p95, idle and during a running 10,000-agent sync under
 //!    the same scaled budget. Goal: p95 during the sync ≤ 2× idle p95.
 
-use std::collections::HashMap;
+// The tests' set-up (config over a simulator): one copy, shared.
+#[path = "../tests/provisioning_support/mod.rs"]
+mod provisioning_support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -51,31 +54,13 @@ fn sim(agents: usize) -> SimHandle {
 }
 
 fn config(dir: &Path, sim: &SimHandle, requests: u32, window: &str) -> Config {
-    let secret = dir.join("secret");
-    std::fs::write(&secret, "sim-secret").unwrap();
-    let text = format!(
-        r#"
-[halo]
-base_url = "{url}"
-client_id = "sim-client"
-client_secret_file = "{secret}"
-[halo.rate_limit]
-requests = {requests}
-window = "{window}"
-[output]
-dir = "{dir}/out"
-[provisioning]
-enabled = true
-max_parallel = 4
-journal = "{dir}/journal.sqlite3"
-socket = "{dir}/control.sock"
-"#,
-        url = sim.base_url(),
-        secret = secret.display(),
-        dir = dir.display(),
+    let text = provisioning_support::config_text(
+        dir,
+        &sim.base_url(),
+        &format!("[halo.rate_limit]\nrequests = {requests}\nwindow = \"{window}\""),
+        "max_parallel = 4",
     );
-    let path = dir.join("config.toml");
-    Config::from_toml_str(&text, &path, &HashMap::new()).expect("bench config")
+    provisioning_support::load(dir, &text)
 }
 
 /// Grant then revoke one team per agent, spread over `agents` agents.

@@ -2,6 +2,7 @@
 //! in-process when no daemon answers; JSON out, non-zero exit on failure. And
 //! the journal's refusals: a second owner, a corrupt or unwritable file.
 
+mod provisioning_support;
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
@@ -14,39 +15,18 @@ use baton_haloitsm::sim::{SimConfig, SimHandle};
 use support::{BIN, Daemon};
 
 fn write_config(dir: &Path, sim: &SimHandle, extra: &str) -> PathBuf {
-    let secret = dir.join("secret");
-    std::fs::write(&secret, "sim-secret").unwrap();
-    let text = format!(
-        r#"
-[halo]
-base_url = "{url}"
-client_id = "sim-client"
-client_secret_file = "{secret}"
-[halo.rate_limit]
-requests = 100000
-window = "1s"
+    provisioning_support::write_config(dir, &sim.base_url(), extra)
+}
 
-[sync]
-on_start = false
-
-[output]
-dir = "{dir}/out"
-
-[http]
-listen = "127.0.0.1:0"
-
-[provisioning]
-journal = "{dir}/journal.sqlite3"
-socket = "{dir}/control.sock"
-{extra}
-"#,
-        url = sim.base_url(),
-        secret = secret.display(),
-        dir = dir.display(),
-    );
-    let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+/// `run` in the foreground: for the daemons that must refuse to start.
+fn run_daemon(config: &Path) -> Output {
+    Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .unwrap()
 }
 
 fn cli(config: &Path, args: &[&str]) -> (Output, serde_json::Value) {
@@ -166,13 +146,7 @@ fn through_the_daemon_socket_which_is_private() {
     assert_eq!(json["outcome"]["kind"], "failed_precondition", "{json}");
 
     // A second daemon on the same state dir refuses to start, naming the journal.
-    let second = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env_remove("NOTIFY_SOCKET")
-        .output()
-        .unwrap();
+    let second = run_daemon(&config);
     assert_eq!(second.status.code(), Some(74));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(
@@ -186,7 +160,7 @@ fn through_the_daemon_socket_which_is_private() {
 fn disabled_by_default() {
     let sim = sim();
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim, "");
+    let config = write_config(dir.path(), &sim, "# enabled: left at its default");
     let (out, json) = cli(
         &config,
         &[
@@ -217,13 +191,7 @@ fn a_corrupt_or_unwritable_journal_stops_the_daemon_with_its_path() {
         b"this is not a sqlite database, just garbage bytes .....",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env_remove("NOTIFY_SOCKET")
-        .output()
-        .unwrap();
+    let out = run_daemon(&config);
     assert_eq!(out.status.code(), Some(74));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&journal.display().to_string()), "{err}");

@@ -5,10 +5,11 @@
 //! `PROVISIONING_CRASH_ITERATIONS` (default 50) and `PROVISIONING_CRASH_SEED`
 //! (default fixed) widen the search; a failure prints the seed and iteration.
 
+mod provisioning_support;
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,45 +26,6 @@ fn env_or(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn write_config(dir: &Path, sim: &SimHandle) -> PathBuf {
-    let secret = dir.join("secret");
-    std::fs::write(&secret, "sim-secret").unwrap();
-    let text = format!(
-        r#"
-[halo]
-base_url = "{url}"
-client_id = "sim-client"
-client_secret_file = "{secret}"
-[halo.rate_limit]
-requests = 100000
-window = "1s"
-
-[sync]
-on_start = false
-interval = "7d"
-jitter = "0s"
-
-[output]
-dir = "{dir}/out"
-
-[http]
-listen = "127.0.0.1:0"
-
-[provisioning]
-enabled = true
-journal = "{dir}/journal.sqlite3"
-socket = "{dir}/control.sock"
-retry_backoff = "10ms"
-"#,
-        url = sim.base_url(),
-        secret = secret.display(),
-        dir = dir.display(),
-    );
-    let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 fn start(config: &Path, socket: &Path) -> Daemon {
@@ -142,7 +104,7 @@ fn acknowledged_operations_survive_sigkill() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim);
+    let config = provisioning_support::write_config(dir.path(), &sim.base_url(), "");
     let socket = dir.path().join("control.sock");
     let mut daemon = start(&config, &socket);
     let mut acknowledged_total = 0usize;

@@ -42,8 +42,14 @@ client_secret_file = "{secret}"
 {halo_extra}
 {rate}
 
+[sync]
+on_start = false
+
 [output]
 dir = "{out}"
+
+[http]
+listen = "127.0.0.1:0"
 
 [provisioning]
 {enabled}
@@ -67,6 +73,13 @@ retry_backoff = "10ms"
         journal = dir.join("journal.sqlite3").display(),
         socket = dir.join("control.sock").display(),
     )
+}
+
+/// Write `config_text` to `<dir>/config.toml` (for the daemon binary and the CLI).
+pub fn write_config(dir: &Path, sim_url: &str, extra: &str) -> PathBuf {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config_text(dir, sim_url, "", extra)).unwrap();
+    path
 }
 
 pub fn load(dir: &Path, text: &str) -> Config {
