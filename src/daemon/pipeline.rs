@@ -175,7 +175,21 @@ pub fn add_provisioning(
         }
     };
     let queue = Slot::new(make());
-    p.children
-        .push(ChildSpec::new("provisioning_queue", queue.clone(), make).crashable(queue.clone()));
+    let drain_slot = queue.clone();
+    p.children.push(
+        ChildSpec::new("provisioning_queue", queue.clone(), make)
+            .crashable(queue.clone())
+            // Let accepted operations finish within the grace period; whatever is
+            // left stays in the journal and runs at the next start.
+            .drain_with(move || {
+                let addr = drain_slot.addr();
+                async move {
+                    use crate::provisioning::provisioning_queue::Depth;
+                    while addr.send(Depth).await.unwrap_or(0) > 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                }
+            }),
+    );
     crate::provisioning::Provisioning::new(queue, journal, capacity, &cfg.provisioning)
 }
