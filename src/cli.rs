@@ -15,6 +15,8 @@ use std::io::Write as _;
 pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const DATA: u8 = 65;
+    /// The provisioning journal (or its lock, or the control socket) is unusable.
+    pub const IOERR: u8 = 74;
     pub const CONFIG: u8 = 78;
 }
 
@@ -75,6 +77,71 @@ pub enum Command {
     },
     /// Serve a simulated HaloITSM tenant over HTTP until SIGINT/SIGTERM (tests, benches, demos).
     Simulate(SimulateArgs),
+    /// Grant an entitlement (team:<id>:member, role:<guid>:assigned) to an agent.
+    Grant {
+        #[arg(long)]
+        entitlement: String,
+        /// agent:<id>
+        #[arg(long)]
+        principal: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Revoke a grant (<entitlement>:agent:<id>).
+    Revoke {
+        #[arg(long)]
+        grant: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Create an agent (no password; Halo sends no invitation from here).
+    CreateAccount {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        surname: Option<String>,
+        /// Initial team id.
+        #[arg(long)]
+        team: Option<i64>,
+        /// Initial role GUID.
+        #[arg(long)]
+        role: Option<String>,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Disable an agent (the documented offboarding).
+    DisableAccount {
+        /// agent:<id>
+        #[arg(long)]
+        resource: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Enable a disabled agent.
+    EnableAccount {
+        #[arg(long)]
+        resource: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Delete an agent (refused unless provisioning.allow_delete).
+    DeleteResource {
+        #[arg(long)]
+        resource: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// List the provisioning journal, newest first.
+    Operations {
+        #[arg(long, value_enum)]
+        status: Option<baton_haloitsm::provisioning::journal::OpStatus>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// HaloITSM tickets, through the same code path as C1's ticketing tasks.
     Tickets {
         #[command(subcommand)]
@@ -113,6 +180,13 @@ pub enum TicketsCommand {
         #[arg(long)]
         status: Option<String>,
     },
+}
+
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct WaitArgs {
+    /// Print the acknowledged operation id instead of waiting for the outcome.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -177,10 +251,12 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             let cfg = load_config(&cli)?;
             init_logging(&cli, Some(&cfg))?;
             let system = actix::System::new();
-            system
-                .block_on(daemon::run(cfg))
-                .context("daemon failed")
-                .map_err(Failure::failed)
+            system.block_on(daemon::run(cfg)).map_err(|e| match e {
+                daemon::DaemonError::Journal(_) | daemon::DaemonError::ControlSocket(_) => {
+                    io_failure(anyhow::Error::from(e).context("daemon failed"))
+                }
+                e => Failure::failed(anyhow::Error::from(e).context("daemon failed")),
+            })
         }
         Command::CheckConfig => {
             let cfg = load_config(&cli)?;
@@ -197,11 +273,12 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Capabilities => {
             // The config is optional here: without one the defaults apply (end
-            // users and ticketing off). `user` is listed only when end users are synced.
+            // users, ticketing and provisioning off). `user` is listed only when
+            // end users are synced.
             let cfg = Config::load(&cli.config).ok();
-            let include_end_users = cfg.as_ref().is_some_and(|c| c.sync.include_end_users);
-            let ticketing = cfg.as_ref().is_some_and(|c| c.ticketing.enabled);
-            print_json(&describe::capabilities(include_end_users, ticketing))
+            print_json(&describe::capabilities(&describe::Features::of(
+                cfg.as_ref(),
+            )))
         }
         Command::Tickets { command } => {
             let cfg = load_config(&cli)?;
@@ -213,6 +290,18 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             let cfg = load_config(&cli)?;
             init_logging(&cli, Some(&cfg))?;
             one_sync(cfg, file.clone())
+        }
+        Command::Grant { .. }
+        | Command::Revoke { .. }
+        | Command::CreateAccount { .. }
+        | Command::DisableAccount { .. }
+        | Command::EnableAccount { .. }
+        | Command::DeleteResource { .. }
+        | Command::Operations { .. } => {
+            let cfg = load_config(&cli)?;
+            init_logging(&cli, Some(&cfg))?;
+            let req = control_request(&cli.command).map_err(Failure::failed)?;
+            provision(cfg, req)
         }
         Command::Inspect {
             file,
@@ -455,5 +544,138 @@ fn tickets(cfg: Config, command: &TicketsCommand) -> Result<(), Failure> {
                 Ok(())
             }
         }
+    })
+}
+
+// ---- provisioning commands (issue 10) ----------------------------------------
+
+use baton_haloitsm::provisioning::control_socket::{self, ControlRequest, ControlResponse};
+
+fn control_request(cmd: &Command) -> anyhow::Result<ControlRequest> {
+    use baton_haloitsm::provisioning::operation::{NewAccount, OpRequest};
+    let requested_by = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
+    let submit = |request, wait: &WaitArgs| ControlRequest::Submit {
+        request,
+        requested_by: requested_by.clone(),
+        wait: !wait.no_wait,
+    };
+    Ok(match cmd {
+        Command::Grant {
+            entitlement,
+            principal,
+            wait,
+        } => submit(
+            OpRequest::Grant {
+                entitlement: entitlement.clone(),
+                principal: principal.clone(),
+            },
+            wait,
+        ),
+        Command::Revoke { grant, wait } => submit(
+            OpRequest::Revoke {
+                grant: grant.clone(),
+            },
+            wait,
+        ),
+        Command::CreateAccount {
+            email,
+            name,
+            first_name,
+            surname,
+            team,
+            role,
+            wait,
+        } => submit(
+            OpRequest::CreateAccount(NewAccount {
+                email: email.clone(),
+                name: name.clone(),
+                firstname: first_name.clone(),
+                surname: surname.clone(),
+                team: *team,
+                role: role.clone(),
+            }),
+            wait,
+        ),
+        Command::DisableAccount { resource, wait } => submit(
+            OpRequest::DisableAccount {
+                resource: resource.clone(),
+            },
+            wait,
+        ),
+        Command::EnableAccount { resource, wait } => submit(
+            OpRequest::EnableAccount {
+                resource: resource.clone(),
+            },
+            wait,
+        ),
+        Command::DeleteResource { resource, wait } => submit(
+            OpRequest::DeleteResource {
+                resource: resource.clone(),
+            },
+            wait,
+        ),
+        Command::Operations { status, limit } => ControlRequest::List {
+            status: *status,
+            limit: *limit,
+        },
+        other => return Err(anyhow!("{other:?} is not a provisioning command")),
+    })
+}
+
+fn io_failure(e: impl Into<anyhow::Error>) -> Failure {
+    Failure {
+        code: exit::IOERR,
+        error: e.into(),
+    }
+}
+
+/// Through the daemon's control socket when it answers; otherwise in-process,
+/// through the same queue and journal. Prints JSON; a failed outcome exits 1.
+fn provision(cfg: Config, req: ControlRequest) -> Result<(), Failure> {
+    let resp = match control_socket::request(&cfg.provisioning.socket, &req).map_err(io_failure)? {
+        Some(resp) => resp,
+        None => in_process(cfg, req)?,
+    };
+    print_json(&serde_json::to_value(&resp).map_err(Failure::failed)?)?;
+    match resp {
+        ControlResponse::Submitted {
+            outcome: Some(o), ..
+        } if !o.is_success() => Err(Failure::failed(anyhow!("operation failed"))),
+        ControlResponse::Error { error } => Err(Failure::failed(anyhow!(error))),
+        _ => Ok(()),
+    }
+}
+
+fn in_process(cfg: Config, req: ControlRequest) -> Result<ControlResponse, Failure> {
+    use baton_haloitsm::daemon::pipeline::{self, Mode};
+    use baton_haloitsm::provisioning::journal::Journal;
+    if let ControlRequest::Submit { .. } = req
+        && !cfg.provisioning.enabled
+    {
+        // The daemon's answer too, without creating a journal nobody needs.
+        return Ok(ControlResponse::Submitted {
+            op_id: None,
+            outcome: Some(baton_haloitsm::provisioning::outcome::Outcome::not_enabled()),
+        });
+    }
+    let system = actix::System::new();
+    system.block_on(async move {
+        baton_haloitsm::telemetry::init();
+        let journal = Journal::open(&cfg.provisioning.journal).map_err(io_failure)?;
+        if let ControlRequest::List { status, limit } = req {
+            return Ok(match journal.list(status, limit) {
+                Ok(operations) => ControlResponse::Operations { operations },
+                Err(e) => return Err(io_failure(e)),
+            });
+        }
+        let (_sim, base_url) = daemon::start_simulator(&cfg)
+            .await
+            .map_err(Failure::failed)?;
+        let mut p = pipeline::build(&cfg, base_url, Mode::OneShot);
+        let prov = pipeline::add_provisioning(&mut p, &cfg, journal);
+        Ok(control_socket::answer(req, &prov).await)
     })
 }

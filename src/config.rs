@@ -75,6 +75,8 @@ pub struct Config {
     /// External ticketing (C1 ticket schemas from Halo ticket types).
     #[serde(default)]
     pub ticketing: crate::ticketing::TicketingSettings,
+    #[serde(default)]
+    pub provisioning: ProvisioningSection,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -478,6 +480,7 @@ impl Config {
         if let Err((key, message)) = self.ticketing.validate() {
             return Err(ConfigError::invalid(key, message));
         }
+        self.provisioning.validate()?;
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError::invalid("log.level", e.to_string()));
         }
@@ -523,6 +526,7 @@ fn env_overrides(env: &HashMap<String, String>) -> Result<HashMap<String, String
         "DAEMON",
         "SIMULATOR",
         "TICKETING",
+        "PROVISIONING",
     ];
     let mut out = HashMap::new();
     for (k, v) in env {
@@ -624,6 +628,99 @@ fn dur_range(key: &str, v: Duration, lo: Duration, hi: Duration) -> Result<(), C
         ));
     }
     Ok(())
+}
+
+// ---- [provisioning] (issue 10) ---------------------------------------------
+
+/// How a team membership is written. Whatever the strategy, the read-back decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeamWriteStrategy {
+    /// `POST /api/Agent` with the agent's complete `teams` list (default).
+    AgentList,
+}
+
+/// How a role assignment is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleWriteStrategy {
+    /// `POST /api/Agent` with the agent's complete `roles` list (default).
+    AgentList,
+    /// Grants post `add_roles: [role]` (additive); revokes still write the full list.
+    AddRoles,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisioningSection {
+    /// Off by default: every operation is then refused with "provisioning is not enabled".
+    pub enabled: bool,
+    /// `delete-resource` is refused unless set; disabling is the documented offboarding.
+    pub allow_delete: bool,
+    pub team_strategy: TeamWriteStrategy,
+    pub role_strategy: RoleWriteStrategy,
+    /// Entitlement ids (`team:3:member`, `role:<guid>:assigned`) never changed
+    /// automatically: a fallback ticket asks a human instead.
+    pub manual_entitlements: Vec<String>,
+    /// Halo ticket type id for changes that cannot be automated; none = report a failure.
+    pub fallback_ticket_type: Option<i64>,
+    /// Agents worked on at once (operations on one agent always run one after another).
+    pub max_parallel: usize,
+    /// Operations queued or running; a full queue makes submitters wait or answers "queue full".
+    pub capacity: usize,
+    /// Tries of an operation whose failures are transient (429, 5xx, resets, timeouts).
+    pub max_attempts: u32,
+    /// First pause between tries; doubles each time.
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff: Duration,
+    /// Finished operations are kept this long (audit trail), then pruned.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// SQLite journal; default `<state dir>/provisioning.sqlite3`.
+    pub journal: PathBuf,
+    /// Control socket for the CLI (mode 0600); default `<state dir>/control.sock`.
+    pub socket: PathBuf,
+}
+
+impl Default for ProvisioningSection {
+    fn default() -> Self {
+        ProvisioningSection {
+            enabled: false,
+            allow_delete: false,
+            team_strategy: TeamWriteStrategy::AgentList,
+            role_strategy: RoleWriteStrategy::AgentList,
+            manual_entitlements: Vec::new(),
+            fallback_ticket_type: None,
+            max_parallel: 4,
+            capacity: 1000,
+            max_attempts: 5,
+            retry_backoff: Duration::from_secs(2),
+            retention: Duration::from_secs(90 * 86_400),
+            journal: default_state_dir().join("provisioning.sqlite3"),
+            socket: default_state_dir().join("control.sock"),
+        }
+    }
+}
+
+impl ProvisioningSection {
+    fn validate(&self) -> Result<(), ConfigError> {
+        range("provisioning.max_parallel", self.max_parallel as u64, 1, 64)?;
+        range("provisioning.capacity", self.capacity as u64, 1, 1_000_000)?;
+        range("provisioning.max_attempts", self.max_attempts as u64, 1, 50)?;
+        for e in &self.manual_entitlements {
+            crate::provisioning::ids::EntitlementRef::parse(e).map_err(|err| {
+                ConfigError::invalid("provisioning.manual_entitlements", err.to_string())
+            })?;
+        }
+        // A Unix socket path is limited to ~107 bytes.
+        if self.socket.as_os_str().len() > 100 {
+            return Err(ConfigError::invalid(
+                "provisioning.socket",
+                "path too long for a Unix socket (max 100 bytes)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

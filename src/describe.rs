@@ -21,16 +21,75 @@ fn resource_type_json(rt: &ResourceTypeDef) -> Value {
     v
 }
 
+/// What this configuration turns on, for `capabilities` and the connector metadata.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    pub include_end_users: bool,
+    pub ticketing: bool,
+    pub provisioning: crate::config::ProvisioningSection,
+}
+
+impl Features {
+    /// The features of `cfg`, or the defaults (everything optional off) without one.
+    pub fn of(cfg: Option<&crate::config::Config>) -> Features {
+        cfg.map(|c| Features {
+            include_end_users: c.sync.include_end_users,
+            ticketing: c.ticketing.enabled,
+            provisioning: c.provisioning.clone(),
+        })
+        .unwrap_or_default()
+    }
+}
+
 /// `baton-haloitsm capabilities`: the resource types this configuration syncs
 /// (`user` only with `sync.include_end_users`), sorted by id as the SDK lists
-/// them, with `CAPABILITY_TICKETING` and the `ExternalTicketSettings{enabled}`
-/// metadata annotation C1 reads when `ticketing.enabled`.
-pub fn capabilities(include_end_users: bool, ticketing_enabled: bool) -> Value {
-    let mut v = base_capabilities(include_end_users);
-    if ticketing_enabled {
-        if let Some(list) = v["connectorCapabilities"].as_array_mut() {
-            list.push(json!("CAPABILITY_TICKETING"));
-        }
+/// them. Team membership and role assignment are grantable (PROVISION); agents
+/// are provisioned (create, enable/disable, and delete with `allow_delete`)
+/// when provisioning is enabled, without a password. With `ticketing.enabled`,
+/// `CAPABILITY_TICKETING` and the `ExternalTicketSettings{enabled}` metadata
+/// annotation C1 reads.
+pub fn capabilities(features: &Features) -> Value {
+    let prov = &features.provisioning;
+    let mut types = mapping::resource_types(features.include_end_users);
+    types.sort_by_key(|rt| rt.id);
+    let per_type: Vec<Value> = types
+        .iter()
+        .map(|rt| {
+            let mut caps = vec!["CAPABILITY_SYNC"];
+            let grantable = rt.id == mapping::TEAM.id || rt.id == mapping::ROLE.id;
+            if grantable || (rt.id == mapping::AGENT.id && prov.enabled) {
+                caps.push("CAPABILITY_PROVISION");
+            }
+            if rt.id == mapping::AGENT.id && prov.enabled && prov.allow_delete {
+                caps.push("CAPABILITY_RESOURCE_DELETE");
+            }
+            json!({
+                "resourceType": resource_type_json(rt),
+                "capabilities": caps,
+                "permissions": {},
+            })
+        })
+        .collect();
+    let mut connector = vec![
+        "CAPABILITY_SYNC",
+        "CAPABILITY_PROVISION",
+        "CAPABILITY_ACCOUNT_PROVISIONING",
+    ];
+    if features.ticketing {
+        connector.push("CAPABILITY_TICKETING");
+    }
+    let mut v = json!({
+        "@type": "type.googleapis.com/c1.connector.v2.ConnectorCapabilities",
+        "resourceTypeCapabilities": per_type,
+        "connectorCapabilities": connector,
+        "credentialDetails": {
+            "capabilityAccountProvisioning": {
+                "supportedCredentialOptions": ["CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD"],
+                "preferredCredentialOption": "CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD",
+            }
+        },
+    });
+    if features.ticketing {
         v["metadataAnnotations"] = json!([{
             "@type": "type.googleapis.com/c1.connector.v2.ExternalTicketSettings",
             "enabled": true,
@@ -47,24 +106,25 @@ pub fn metadata_annotations(ticketing_enabled: bool) -> Vec<prost_types::Any> {
     })]
 }
 
-fn base_capabilities(include_end_users: bool) -> Value {
-    let mut types = mapping::resource_types(include_end_users);
-    types.sort_by_key(|rt| rt.id);
-    let per_type: Vec<Value> = types
-        .iter()
-        .map(|rt| {
-            json!({
-                "resourceType": resource_type_json(rt),
-                "capabilities": ["CAPABILITY_SYNC"],
-                "permissions": {},
-            })
+/// `ConnectorMetadata.account_creation_schema` (protojson): the create-account form.
+pub fn account_creation_schema() -> Value {
+    let field = |display: &str, required: bool, desc: &str, placeholder: &str, order: i32| {
+        json!({
+            "displayName": display,
+            "required": required,
+            "description": desc,
+            "placeholder": placeholder,
+            "order": order,
+            "stringField": {},
         })
-        .collect();
+    };
     json!({
-        "@type": "type.googleapis.com/c1.connector.v2.ConnectorCapabilities",
-        "resourceTypeCapabilities": per_type,
-        "connectorCapabilities": ["CAPABILITY_SYNC"],
-        "credentialDetails": {},
+        "fieldMap": {
+            "email": field("Email", true, "The agent's email; an agent with this email already existing answers 'already exists'", "jane@example.com", 1),
+            "name": field("Name", false, "Display name (defaults to first name + surname, else the email)", "Jane Doe", 2),
+            "first_name": field("First name", false, "Halo firstname", "Jane", 3),
+            "surname": field("Surname", false, "Halo surname", "Doe", 4),
+        }
     })
 }
 
@@ -199,6 +259,15 @@ fn fields() -> Vec<Field> {
             json!(false),
         ),
         (
+            "provisioning.enabled",
+            "Provisioning",
+            "Grant/revoke teams and roles and manage agent accounts (off: every operation is refused)",
+            "bool",
+            false,
+            false,
+            json!(false),
+        ),
+        (
             "ticketing.fallback_resolved_status",
             "Fallback resolved status",
             "Status (name or id) a provisioning fallback ticket moves to once the change is seen",
@@ -206,6 +275,24 @@ fn fields() -> Vec<Field> {
             false,
             false,
             json!(""),
+        ),
+        (
+            "provisioning.allow_delete",
+            "Allow agent deletion",
+            "Delete is refused unless set; disabling is the documented offboarding",
+            "bool",
+            false,
+            false,
+            json!(false),
+        ),
+        (
+            "provisioning.fallback_ticket_type",
+            "Fallback ticket type",
+            "Halo ticket type id opened when a change cannot be made automatically",
+            "int",
+            false,
+            false,
+            json!(0),
         ),
         (
             "http.listen",
@@ -253,6 +340,14 @@ pub fn config_schema() -> Value {
 mod tests {
     use super::*;
 
+    fn caps(include_end_users: bool, ticketing: bool) -> Value {
+        capabilities(&Features {
+            include_end_users,
+            ticketing,
+            ..Features::default()
+        })
+    }
+
     fn ids(c: &Value) -> Vec<String> {
         c["resourceTypeCapabilities"]
             .as_array()
@@ -264,13 +359,13 @@ mod tests {
 
     #[test]
     fn capabilities_list_synced_resource_types_sorted_by_id() {
-        assert_eq!(ids(&capabilities(true, false)), ["agent", "role", "team", "user"]);
-        assert_eq!(ids(&capabilities(false, false)), ["agent", "role", "team"]);
+        assert_eq!(ids(&caps(true, false)), ["agent", "role", "team", "user"]);
+        assert_eq!(ids(&caps(false, false)), ["agent", "role", "team"]);
     }
 
     #[test]
     fn agent_type_skips_entitlements_and_grants() {
-        let c = capabilities(false, false);
+        let c = caps(false, false);
         let agent = &c["resourceTypeCapabilities"][0]["resourceType"];
         assert_eq!(agent["id"], "agent");
         assert_eq!(
@@ -281,18 +376,60 @@ mod tests {
 
     #[test]
     fn ticketing_adds_the_capability_and_the_metadata_annotation() {
-        let off = capabilities(false, false);
-        assert_eq!(off["connectorCapabilities"], json!(["CAPABILITY_SYNC"]));
+        let off = caps(false, false);
+        let list = |c: &Value| c["connectorCapabilities"].as_array().unwrap().clone();
+        assert!(!list(&off).contains(&json!("CAPABILITY_TICKETING")));
         assert!(off.get("metadataAnnotations").is_none());
-        let on = capabilities(false, true);
-        assert_eq!(
-            on["connectorCapabilities"],
-            json!(["CAPABILITY_SYNC", "CAPABILITY_TICKETING"])
-        );
+        let on = caps(false, true);
+        assert!(list(&on).contains(&json!("CAPABILITY_TICKETING")));
         assert_eq!(on["metadataAnnotations"][0]["enabled"], true);
         let any = &metadata_annotations(true)[0];
         let settings: crate::pb::ExternalTicketSettings = crate::pb::unpack_any(any).unwrap();
         assert!(settings.enabled);
+    }
+
+    fn caps_of(c: &Value, id: &str) -> Vec<String> {
+        c["resourceTypeCapabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resourceType"]["id"] == id)
+            .unwrap()["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn provision_for_team_and_role_and_for_agent_when_enabled() {
+        let off = caps(true, false);
+        assert!(caps_of(&off, "team").contains(&"CAPABILITY_PROVISION".to_string()));
+        assert!(caps_of(&off, "role").contains(&"CAPABILITY_PROVISION".to_string()));
+        assert_eq!(caps_of(&off, "agent"), ["CAPABILITY_SYNC"]);
+        let on = capabilities(&Features {
+            include_end_users: true,
+            provisioning: crate::config::ProvisioningSection {
+                enabled: true,
+                ..Default::default()
+            },
+            ..Features::default()
+        });
+        assert_eq!(
+            caps_of(&on, "agent"),
+            ["CAPABILITY_SYNC", "CAPABILITY_PROVISION"]
+        );
+        assert_eq!(caps_of(&on, "user"), ["CAPABILITY_SYNC"]);
+        assert_eq!(
+            on["credentialDetails"]["capabilityAccountProvisioning"]["preferredCredentialOption"],
+            "CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD"
+        );
+        let schema = account_creation_schema();
+        assert_eq!(schema["fieldMap"]["email"]["required"], true);
+        for k in ["name", "first_name", "surname"] {
+            assert_eq!(schema["fieldMap"][k]["required"], false);
+        }
     }
 
     #[test]

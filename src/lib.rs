@@ -7,6 +7,7 @@
 //! - `c1z/`       SnapshotWriter (SQLite off the actor thread), c1z reader, `inspect`;
 //! - `sim/`       the HaloITSM simulator used by tests, benches and the demo;
 //! - `pb`         the generated wire types (`c1.connector.v2`), shared by every layer;
+//! - `provisioning/` the journaled ProvisioningQueue, the ID contract, the control socket;
 //! - `telemetry/` every metric name, and one function per happening (plain values in);
 //! - `ticketing/` Halo ticket types as C1 ticket schemas; create, read, update tickets.
 
@@ -18,6 +19,7 @@ pub mod describe;
 pub mod halo;
 pub mod logging;
 pub mod pb;
+pub mod provisioning;
 pub mod secret;
 pub mod sim;
 pub mod sync;

@@ -26,6 +26,11 @@ pub enum DaemonError {
     },
     #[error("{0}")]
     Startup(String),
+    /// The provisioning journal is locked, corrupt or unwritable: never start without it.
+    #[error(transparent)]
+    Journal(#[from] crate::provisioning::journal::JournalError),
+    #[error(transparent)]
+    ControlSocket(#[from] crate::provisioning::control_socket::SocketError),
 }
 
 /// Run until SIGTERM/SIGINT. Must be called inside an actix `System`.
@@ -42,7 +47,20 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         ))
     })?;
     crate::sync::uploader::remove_stale_temp(&cfg.output.dir);
-    let pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
+    // Opened (and locked) before anything runs: a second daemon stops here.
+    // With provisioning off nothing is ever journaled (every operation is
+    // refused up front), so neither the journal nor the socket exists.
+    let journal = match cfg.provisioning.enabled {
+        true => Some(crate::provisioning::journal::Journal::open(
+            &cfg.provisioning.journal,
+        )?),
+        false => None,
+    };
+    let mut pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
+    if let Some(journal) = journal {
+        let provisioning = pipeline::add_provisioning(&mut pipeline, &cfg, journal);
+        crate::provisioning::control_socket::serve(&cfg.provisioning.socket, provisioning)?;
+    }
     let coordinator = pipeline.coordinator.clone();
     let supervisor = Supervisor::with_probing(
         pipeline.children,

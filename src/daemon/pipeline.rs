@@ -127,3 +127,45 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
         ticketing,
     }
 }
+
+/// Add the ProvisioningQueue (supervised) over an opened journal. `fallback`
+/// is the ticketing seam (None until the ticketing module is wired).
+pub fn add_provisioning(
+    p: &mut Pipeline,
+    cfg: &Config,
+    journal: crate::provisioning::journal::Journal,
+) -> crate::provisioning::Provisioning {
+    // Changes that cannot be automated open a ticket through the ticketing
+    // module when `provisioning.fallback_ticket_type` is set.
+    let fallback = cfg.provisioning.fallback_ticket_type.map(|_| {
+        std::rc::Rc::new(p.ticketing.clone())
+            as std::rc::Rc<dyn crate::provisioning::provisioning_queue::FallbackTickets>
+    });
+    use crate::provisioning::provisioning_queue::ProvisioningQueue;
+    let pcfg = Arc::new(cfg.provisioning.clone());
+    let capacity = Arc::new(tokio::sync::Semaphore::new(pcfg.capacity));
+    let (client, journal_c, capacity_c) = (p.client.clone(), journal.clone(), capacity.clone());
+    let pcfg_c = pcfg.clone();
+    let (spec, queue) = ChildSpec::start("provisioning_queue", MAILBOX, move || {
+        ProvisioningQueue::new(
+            client.clone(),
+            pcfg_c.clone(),
+            journal_c.clone(),
+            capacity_c.clone(),
+            fallback.clone(),
+        )
+    });
+    let drain_slot = queue.clone();
+    // Let accepted operations finish within the grace period; whatever is
+    // left stays in the journal and runs at the next start.
+    p.children.push(spec.drain_with(move || {
+        let addr = drain_slot.addr();
+        async move {
+            use crate::provisioning::provisioning_queue::Depth;
+            while addr.send(Depth).await.unwrap_or(0) > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    }));
+    crate::provisioning::Provisioning::new(queue, journal, capacity, &cfg.provisioning)
+}

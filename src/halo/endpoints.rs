@@ -266,12 +266,29 @@ impl HaloClient {
     /// Delete an agent. Halo answers 404 if it is already gone: callers that
     /// want "ensure absent" treat `ErrorKind::NotFound` as success.
     pub async fn delete_agent(&self, id: i64) -> Result<()> {
-        send(
-            &self.gateway,
-            HaloRequest::delete(routes::AGENT, item_path(routes::AGENT, id)),
-        )
+        // Through `self.send` so the request waits in this client's lane.
+        self.send(HaloRequest::delete(
+            routes::AGENT,
+            item_path(routes::AGENT, id),
+        ))
         .await?;
         Ok(())
+    }
+
+    /// Agents whose email is `email` (case-insensitive), disabled and API
+    /// agents included. Halo's `search` is a substring match over name, email
+    /// and phone, so the exact match is ours.
+    pub async fn find_agents_by_email(&self, email: &str) -> Result<Vec<Agent>> {
+        let rows: Vec<Agent> = self
+            .list(
+                routes::AGENTS,
+                vec![("search".to_string(), email.to_string())],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|a| a.email.trim().eq_ignore_ascii_case(email.trim()))
+            .collect())
     }
 
     /// Never retried once it may have reached Halo: a duplicate ticket is worse

@@ -227,6 +227,22 @@ pub struct QuirkConfig {
     pub list_envelopes: bool,
     /// When set, every JSON object the API returns carries `"_warning": <this text>`.
     pub warning: Option<String>,
+    /// What `POST /api/Agent` does with a posted `teams`/`roles` list (real Halo is unverified).
+    pub agent_list_writes: ListWrites,
+}
+
+/// List semantics of `POST /api/Agent`'s `teams` and `roles`, switchable so that
+/// tests prove verification catches a write that did not take.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListWrites {
+    /// The posted list replaces the stored one (an empty list clears it).
+    #[default]
+    Replace,
+    /// The posted list is added to the stored one (nothing is ever removed).
+    Merge,
+    /// Accepted with 200, but the stored lists do not change.
+    Ignore,
 }
 
 impl Default for QuirkConfig {
@@ -236,6 +252,7 @@ impl Default for QuirkConfig {
             agent_page_rows: AgentPageRows::Results,
             list_envelopes: false,
             warning: None,
+            agent_list_writes: ListWrites::Replace,
         }
     }
 }

@@ -42,7 +42,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use config::{
-    AgentPageRows, ErrorStyle, FaultConfig, LatencyConfig, QuirkConfig, RateLimitConfig, SimConfig,
+    AgentPageRows, ErrorStyle, FaultConfig, LatencyConfig, ListWrites, QuirkConfig,
+    RateLimitConfig, SimConfig,
 };
 pub use control::{RuntimeConfig, SimControl};
 pub use dates::NEVER as NEVER_DATE;

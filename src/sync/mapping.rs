@@ -16,37 +16,38 @@ pub struct ResourceTypeDef {
 }
 
 pub const AGENT: ResourceTypeDef = ResourceTypeDef {
-    id: "agent",
+    id: crate::provisioning::ids::AGENT_TYPE,
     display_name: "Agent",
     trait_name: "TRAIT_USER",
     description: "HaloITSM agents (technicians): the accounts, disabled ones included",
     skip_entitlements_and_grants: true,
 };
 pub const TEAM: ResourceTypeDef = ResourceTypeDef {
-    id: "team",
+    id: crate::provisioning::ids::TEAM_TYPE,
     display_name: "Team",
     trait_name: "TRAIT_GROUP",
     description: "HaloITSM teams; membership is the `member` entitlement",
     skip_entitlements_and_grants: false,
 };
 pub const ROLE: ResourceTypeDef = ResourceTypeDef {
-    id: "role",
+    id: crate::provisioning::ids::ROLE_TYPE,
     display_name: "Role",
     trait_name: "TRAIT_ROLE",
     description: "HaloITSM agent roles; holding one is the `assigned` entitlement",
     skip_entitlements_and_grants: false,
 };
 pub const END_USER: ResourceTypeDef = ResourceTypeDef {
-    id: "user",
+    id: crate::provisioning::ids::END_USER_TYPE,
     display_name: "End user",
     trait_name: "TRAIT_USER",
     description: "HaloITSM end users (optional, sync.include_end_users)",
     skip_entitlements_and_grants: true,
 };
 
-/// Entitlement slugs: `team:<id>:member`, `role:<guid>:assigned`.
-pub const TEAM_MEMBER_SLUG: &str = "member";
-pub const ROLE_ASSIGNED_SLUG: &str = "assigned";
+// Id shapes and slugs are formatted (and parsed) in one place: provisioning::ids.
+pub use crate::provisioning::ids::{
+    ROLE_ASSIGNED_SLUG, TEAM_MEMBER_SLUG, entitlement_id, grant_id,
+};
 
 /// The resource types of a sync, in the order they are written.
 pub fn resource_types(include_end_users: bool) -> Vec<ResourceTypeDef> {
@@ -73,16 +74,6 @@ pub fn truncate_to(mut s: String, max: usize) -> String {
         s.truncate(end);
     }
     s
-}
-
-/// `<resource type>:<resource id>:<slug>`, baton's `NewEntitlementID`.
-pub fn entitlement_id(resource_type: &str, resource_id: &str, slug: &str) -> String {
-    format!("{resource_type}:{resource_id}:{slug}")
-}
-
-/// `<entitlement id>:<principal type>:<principal id>`, baton's `NewGrant` id.
-pub fn grant_id(entitlement_id: &str, principal_type: &str, principal_id: &str) -> String {
-    format!("{entitlement_id}:{principal_type}:{principal_id}")
 }
 
 // ---- Halo objects → c1.connector.v2 messages -------------------------------

@@ -19,6 +19,7 @@ use prometheus::{
 pub mod actors;
 pub mod api;
 pub mod process;
+pub mod provisioning;
 pub mod snapshot;
 pub mod sync;
 pub mod tickets;
@@ -51,6 +52,7 @@ pub fn init() {
     sync::init();
     snapshot::init();
     tickets::init();
+    provisioning::init();
 }
 
 /// The whole exposition: our metrics plus the standard process metrics.

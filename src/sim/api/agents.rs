@@ -7,7 +7,7 @@ use super::body::{Fields, elements};
 use super::paging::{self, PageRequest};
 use super::respond::{self, json};
 use super::{ApiError, ApiResult, Ctx};
-use crate::sim::config::AgentPageRows;
+use crate::sim::config::{AgentPageRows, ListWrites};
 use crate::sim::dates::NEVER;
 use crate::sim::error::SimError;
 use crate::sim::model::SimAgent;
@@ -139,9 +139,16 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> ApiResult {
             })
         }
         None => {
+            // `search`: substring of name or email, case-insensitive (unpaged lists only).
+            let search = q.get("search").map(str::to_lowercase);
             let rows: Vec<_> = t
                 .agents
                 .iter(mask)
+                .filter(|a| {
+                    search.as_deref().is_none_or(|s| {
+                        a.name.to_lowercase().contains(s) || a.email.to_lowercase().contains(s)
+                    })
+                })
                 .map(|a| view(t, a, detail, warning))
                 .collect();
             respond::list(ctx, "agents", &rows)
@@ -192,7 +199,13 @@ pub(crate) fn upsert(ctx: &Ctx<'_>) -> ApiResult {
     let planned = items
         .iter()
         .enumerate()
-        .map(|(i, obj)| plan(&tenant, &Fields::element(obj, i)))
+        .map(|(i, obj)| {
+            plan(
+                &tenant,
+                &Fields::element(obj, i),
+                ctx.quirks.agent_list_writes,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut ids = Vec::with_capacity(planned.len());
     let mut created_any = false;
@@ -226,8 +239,13 @@ fn sim_error(index: usize, e: SimError) -> ApiError {
 
 /// The agent as it will be stored, and whether it is new. Update = the stored agent with
 /// only the posted fields changed; `teams`/`roles`, when posted, replace the whole list.
-fn plan(tenant: &Tenant, f: &Fields<'_>) -> Result<(SimAgent, bool), ApiError> {
+fn plan(tenant: &Tenant, f: &Fields<'_>, lists: ListWrites) -> Result<(SimAgent, bool), ApiError> {
     let id = f.int("id")?.filter(|id| *id != 0);
+    let lists = if id.is_none() {
+        ListWrites::Replace
+    } else {
+        lists
+    };
     let mut a = match id {
         Some(id) => tenant
             .agent(id)
@@ -259,21 +277,32 @@ fn plan(tenant: &Tenant, f: &Fields<'_>) -> Result<(SimAgent, bool), ApiError> {
         a.last_login = (!v.starts_with("1900-01-01")).then(|| v.to_owned());
     }
     if let Some(teams) = f.objects("teams")? {
-        a.team_ids.clear();
-        a.managed_team_ids.clear();
+        let mut team_ids = Vec::new();
+        let mut managed = Vec::new();
         for t in &teams {
             let team_id = team_ref(tenant, t)?;
-            a.team_ids.push(team_id);
+            team_ids.push(team_id);
             if t.bool("is_manager")?.unwrap_or(false) {
-                a.managed_team_ids.push(team_id);
+                managed.push(team_id);
             }
         }
+        apply_list(lists, &mut a.team_ids, team_ids);
+        apply_list(lists, &mut a.managed_team_ids, managed);
     }
     if let Some(roles) = f.objects("roles")? {
-        a.role_ids = roles
+        let role_ids = roles
             .iter()
             .map(|r| role_ref(tenant, r))
             .collect::<Result<_, _>>()?;
+        apply_list(lists, &mut a.role_ids, role_ids);
+    }
+    // `add_roles` is additive whatever the list semantics.
+    if let Some(roles) = f.objects("add_roles")? {
+        let role_ids: Vec<String> = roles
+            .iter()
+            .map(|r| role_ref(tenant, r))
+            .collect::<Result<_, _>>()?;
+        apply_list(ListWrites::Merge, &mut a.role_ids, role_ids);
     }
     if a.name.trim().is_empty() {
         return Err(ApiError::field(
@@ -282,6 +311,21 @@ fn plan(tenant: &Tenant, f: &Fields<'_>) -> Result<(SimAgent, bool), ApiError> {
         ));
     }
     Ok((a, id.is_none()))
+}
+
+/// A created agent always gets the posted lists; an update follows `mode`.
+fn apply_list<T: PartialEq>(mode: ListWrites, stored: &mut Vec<T>, posted: Vec<T>) {
+    match mode {
+        ListWrites::Replace => *stored = posted,
+        ListWrites::Merge => {
+            for v in posted {
+                if !stored.contains(&v) {
+                    stored.push(v);
+                }
+            }
+        }
+        ListWrites::Ignore => {}
+    }
 }
 
 /// A membership names its team by `team_id` (or, failing that, `team_name`).

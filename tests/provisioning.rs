@@ -1,0 +1,667 @@
+//! Provisioning against the simulator over HTTP, through the daemon's own
+//! pipeline, queue and SQLite journal: the lifecycle peers run against real
+//! tenants, the last team, concurrency on one agent, transient failures,
+//! writes that do not verify, and refusals.
+
+mod provisioning_support;
+
+use std::collections::BTreeSet;
+
+use baton_haloitsm::c1z::reader::Snapshot;
+use baton_haloitsm::provisioning::journal::OpStatus;
+use baton_haloitsm::provisioning::operation::{NewAccount, OpRequest};
+use baton_haloitsm::provisioning::outcome::{AlreadyKind, FailureKind, Outcome};
+use baton_haloitsm::sim::{ListWrites, QuirkConfig};
+use baton_haloitsm::sync::coordinator::StartSync;
+use provisioning_support::*;
+
+fn ok_with_grant(o: &Outcome, grant_id: &str) -> bool {
+    matches!(o, Outcome::Ok { grants, .. } if grants == &vec![grant_id.to_string()])
+}
+
+fn already(o: &Outcome) -> Option<AlreadyKind> {
+    match o {
+        Outcome::Already { kind, .. } => Some(*kind),
+        _ => None,
+    }
+}
+
+fn failed(o: &Outcome) -> Option<(FailureKind, &str)> {
+    match o {
+        Outcome::Failed { kind, message } => Some((*kind, message.as_str())),
+        _ => None,
+    }
+}
+
+/// Grant ids of `agent` in a fresh sync's c1z.
+async fn synced_grants(h: &Harness, agent: i64, n: usize) -> BTreeSet<String> {
+    let dest = h.dir.join(format!("sync-{n}.c1z"));
+    h.pipeline
+        .coordinator
+        .addr()
+        .send(StartSync {
+            reason: "test",
+            dest: Some(dest.clone()),
+        })
+        .await
+        .expect("coordinator alive")
+        .expect("sync succeeds");
+    let suffix = format!(":agent:{agent}");
+    Snapshot::open(&dest)
+        .unwrap()
+        .grants(None)
+        .unwrap()
+        .into_iter()
+        .map(|g| g.id)
+        .filter(|id| id.ends_with(&suffix))
+        .collect()
+}
+
+async fn lifecycle(h: &Harness, entitlement: &str, agent: i64) {
+    let gid = format!("{entitlement}:agent:{agent}");
+    let o = h.run(grant(entitlement, agent)).await;
+    assert!(ok_with_grant(&o, &gid), "grant: {o:?}");
+    let o = h.run(grant(entitlement, agent)).await;
+    assert_eq!(already(&o), Some(AlreadyKind::GrantAlreadyExists), "{o:?}");
+    assert!(
+        synced_grants(h, agent, 1).await.contains(&gid),
+        "sync shows the grant"
+    );
+    let o = h.run(revoke(&gid)).await;
+    assert!(matches!(o, Outcome::Ok { .. }), "revoke: {o:?}");
+    let o = h.run(revoke(&gid)).await;
+    assert_eq!(already(&o), Some(AlreadyKind::GrantAlreadyRevoked), "{o:?}");
+    assert!(
+        !synced_grants(h, agent, 2).await.contains(&gid),
+        "sync shows it gone"
+    );
+    let o = h.run(grant(entitlement, agent)).await;
+    assert!(ok_with_grant(&o, &gid), "grant again: {o:?}");
+}
+
+#[actix::test]
+async fn team_lifecycle_changes_only_that_membership() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(dir.path(), sim_config(20), "", "").await;
+    let agent = 3;
+    let team = h.team_not_held(agent);
+    let (teams_before, roles_before) = (h.teams_of(agent), h.roles_of(agent));
+    let before = h.agent(agent);
+    lifecycle(&h, &format!("team:{team}:member"), agent).await;
+    let mut expected = teams_before.clone();
+    expected.insert(team);
+    assert_eq!(h.teams_of(agent), expected);
+    assert_eq!(h.roles_of(agent), roles_before, "roles untouched");
+    let after = h.agent(agent);
+    assert_eq!(
+        (
+            after.name,
+            after.email,
+            after.disabled,
+            after.managed_team_ids
+        ),
+        (
+            before.name,
+            before.email,
+            before.disabled,
+            before.managed_team_ids
+        ),
+        "other fields and manager flags untouched"
+    );
+}
+
+#[actix::test]
+async fn role_lifecycle_with_each_strategy() {
+    for strategy in ["agent_list", "add_roles"] {
+        let dir = tempfile::tempdir().unwrap();
+        let extra = format!("role_strategy = \"{strategy}\"");
+        let h = Harness::start(dir.path(), sim_config(20), "", &extra).await;
+        let agent = 4;
+        let role = h.role_not_held(agent);
+        let teams_before = h.teams_of(agent);
+        let mut roles = h.roles_of(agent);
+        lifecycle(&h, &format!("role:{role}:assigned"), agent).await;
+        roles.insert(role);
+        assert_eq!(h.roles_of(agent), roles, "{strategy}");
+        assert_eq!(
+            h.teams_of(agent),
+            teams_before,
+            "{strategy}: teams untouched"
+        );
+    }
+}
+
+#[actix::test]
+async fn revoking_the_last_team_sends_an_empty_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(dir.path(), sim_config(10), "", "").await;
+    let agent = 2;
+    let teams = h.teams_of(agent);
+    assert!(!teams.is_empty());
+    for t in &teams {
+        let o = h
+            .run(revoke(&format!("team:{t}:member:agent:{agent}")))
+            .await;
+        assert!(matches!(o, Outcome::Ok { .. }), "{o:?}");
+    }
+    // With replace semantics an omitted `teams` would leave the last team in
+    // place (and fail verification); only `teams: []` empties the list.
+    assert!(h.teams_of(agent).is_empty());
+}
+
+#[actix::test]
+async fn fifty_concurrent_changes_on_one_agent_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(dir.path(), sim_config(10), "", "max_parallel = 8").await;
+    let agent = 5;
+    let teams: Vec<i64> = h
+        .sim
+        .control()
+        .snapshot()
+        .teams
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    // A deterministic mix of grants and revokes; the sequential result is the
+    // last word per team, applied in submission order.
+    let mut expected = h.teams_of(agent);
+    let mut reqs = Vec::new();
+    for i in 0..50usize {
+        let t = teams[(i * 7 + 3) % teams.len()];
+        let ent = format!("team:{t}:member");
+        if (i * 13) % 3 == 0 {
+            expected.remove(&t);
+            reqs.push(revoke(&format!("{ent}:agent:{agent}")));
+        } else {
+            expected.insert(t);
+            reqs.push(grant(&ent, agent));
+        }
+    }
+    // Submit all in order (acknowledged = journaled), then wait for all at once.
+    let mut ids = Vec::new();
+    for r in reqs {
+        let s = h
+            .prov
+            .submit(baton_haloitsm::provisioning::Submission {
+                request: r,
+                requested_by: "test".into(),
+                c1_task_id: None,
+                when_full: baton_haloitsm::provisioning::WhenFull::Wait,
+            })
+            .await
+            .expect("acknowledged");
+        ids.push(s.id);
+    }
+    let outcomes = futures::future::join_all(ids.iter().map(|id| h.prov.outcome(*id))).await;
+    for o in &outcomes {
+        assert!(o.as_ref().unwrap().is_success(), "{o:?}");
+    }
+    assert_eq!(h.teams_of(agent), expected);
+    let finished = h.prov.list(Some(OpStatus::Finished), 100).await.unwrap();
+    assert_eq!(finished.len(), 50);
+}
+
+#[actix::test]
+async fn transient_failures_retry_and_permanent_ones_are_final() {
+    let dir = tempfile::tempdir().unwrap();
+    // The gateway does not retry here, so the queue's own retries are what is tested.
+    let h = Harness::start(
+        dir.path(),
+        sim_config(10),
+        "max_attempts = 1",
+        "max_attempts = 4",
+    )
+    .await;
+    let agent = 1;
+    let team = h.team_not_held(agent);
+    for status in [503, 429] {
+        h.sim.control().fail_next(2, status, Some("/api/Agent"));
+        let o = h.run(grant(&format!("team:{team}:member"), agent)).await;
+        assert!(o.is_success(), "{status}: {o:?}");
+        h.run(revoke(&format!("team:{team}:member:agent:{agent}")))
+            .await;
+    }
+    let rows = h.prov.list(None, 10).await.unwrap();
+    assert!(
+        rows.iter().any(|r| r.attempts >= 3),
+        "a retried operation: {rows:?}"
+    );
+    assert!(h.teams_of(agent).iter().all(|t| *t != team));
+
+    // Out of attempts: unavailable, nothing half-applied.
+    h.sim.control().fail_next(50, 503, Some("/api/Agent"));
+    let o = h.run(grant(&format!("team:{team}:member"), agent)).await;
+    assert_eq!(
+        failed(&o).map(|f| f.0),
+        Some(FailureKind::Unavailable),
+        "{o:?}"
+    );
+    h.sim.control().clear_scripted_faults();
+    assert!(!h.teams_of(agent).contains(&team));
+
+    // Permanent: 403 names the permission, 404 the agent, 400 carries Halo's message.
+    h.sim.control().fail_next(1, 403, Some("/api/Agent"));
+    let o = h.run(grant(&format!("team:{team}:member"), agent)).await;
+    assert_eq!(
+        failed(&o).map(|f| f.0),
+        Some(FailureKind::PermissionDenied),
+        "{o:?}"
+    );
+    let o = h.run(grant(&format!("team:{team}:member"), 99_999)).await;
+    let (kind, msg) = failed(&o).unwrap();
+    assert_eq!(kind, FailureKind::NotFound);
+    assert!(msg.contains("agent:99999"), "{msg}");
+    let o = h.run(grant("team:424242:member", agent)).await;
+    let (kind, msg) = failed(&o).unwrap();
+    assert_eq!(kind, FailureKind::InvalidArgument);
+    assert!(
+        msg.contains("424242"),
+        "Halo's message names the team: {msg}"
+    );
+    let rows = h.prov.list(None, 100).await.unwrap();
+    assert!(rows.iter().all(|r| r.status == OpStatus::Finished));
+}
+
+#[actix::test]
+async fn a_write_that_does_not_take_is_a_failure_in_every_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(dir.path(), sim_config(10), "", "").await;
+    let agent = 6;
+    let team = h.team_not_held(agent);
+    let held = *h.teams_of(agent).iter().next().unwrap();
+    for (mode, req) in [
+        (
+            ListWrites::Ignore,
+            grant(&format!("team:{team}:member"), agent),
+        ),
+        (
+            ListWrites::Merge,
+            revoke(&format!("team:{held}:member:agent:{agent}")),
+        ),
+        (
+            ListWrites::Ignore,
+            revoke(&format!("team:{held}:member:agent:{agent}")),
+        ),
+    ] {
+        h.sim.control().set_quirks(QuirkConfig {
+            agent_list_writes: mode,
+            ..QuirkConfig::default()
+        });
+        let o = h.run(req.clone()).await;
+        let (kind, msg) = failed(&o).unwrap_or_else(|| panic!("{mode:?} {req:?}: {o:?}"));
+        assert_eq!(kind, FailureKind::VerificationFailed, "{mode:?}");
+        assert!(
+            msg.contains(&format!("agent:{agent}")) && msg.contains("read back"),
+            "{msg}"
+        );
+    }
+    let role = h.role_not_held(agent);
+    h.sim.control().set_quirks(QuirkConfig {
+        agent_list_writes: ListWrites::Ignore,
+        ..QuirkConfig::default()
+    });
+    let o = h.run(grant(&format!("role:{role}:assigned"), agent)).await;
+    assert_eq!(
+        failed(&o).map(|f| f.0),
+        Some(FailureKind::VerificationFailed),
+        "{o:?}"
+    );
+    let text = baton_haloitsm::telemetry::render();
+    assert!(
+        text.contains("baton_haloitsm_provisioning_verify_failures_total{op=\"grant\"} 2"),
+        "{text}"
+    );
+}
+
+#[actix::test]
+async fn accounts_create_disable_enable_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(dir.path(), sim_config(5), "", "").await;
+    let snap = h.sim.control().snapshot();
+    let (team, role) = (snap.teams[0].id, snap.roles[0].id.clone());
+    let new = NewAccount {
+        email: "new.person@example.com".into(),
+        name: "New Person".into(),
+        firstname: Some("New".into()),
+        surname: Some("Person".into()),
+        team: Some(team),
+        role: Some(role.clone()),
+    };
+    let o = h.run(OpRequest::CreateAccount(new.clone())).await;
+    let Outcome::Ok {
+        resource: Some(res),
+        ..
+    } = &o
+    else {
+        panic!("{o:?}")
+    };
+    let id: i64 = res.strip_prefix("agent:").unwrap().parse().unwrap();
+    let a = h.agent(id);
+    assert_eq!(
+        (a.email.as_str(), a.team_ids.clone(), a.role_ids.clone()),
+        ("new.person@example.com", vec![team], vec![role])
+    );
+    let o = h
+        .run(OpRequest::CreateAccount(NewAccount {
+            email: "NEW.person@example.com".into(),
+            ..new
+        }))
+        .await;
+    assert_eq!(
+        o,
+        Outcome::Already {
+            kind: AlreadyKind::AccountAlreadyExists,
+            resource: Some(res.clone())
+        }
+    );
+
+    let disable = OpRequest::DisableAccount {
+        resource: res.clone(),
+    };
+    assert!(matches!(h.run(disable.clone()).await, Outcome::Ok { .. }));
+    assert!(h.agent(id).disabled);
+    assert_eq!(
+        already(&h.run(disable).await),
+        Some(AlreadyKind::AlreadyDisabled)
+    );
+    let enable = OpRequest::EnableAccount {
+        resource: res.clone(),
+    };
+    assert!(matches!(h.run(enable.clone()).await, Outcome::Ok { .. }));
+    assert_eq!(
+        already(&h.run(enable).await),
+        Some(AlreadyKind::AlreadyEnabled)
+    );
+
+    // Delete is refused without allow_delete.
+    let o = h
+        .run(OpRequest::DeleteResource {
+            resource: res.clone(),
+        })
+        .await;
+    let (kind, msg) = failed(&o).unwrap();
+    assert_eq!(kind, FailureKind::FailedPrecondition);
+    assert!(msg.contains("allow_delete"), "{msg}");
+    assert!(!h.agent(id).disabled, "nothing happened");
+}
+
+#[actix::test]
+async fn delete_with_allow_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(dir.path(), sim_config(5), "", "allow_delete = true").await;
+    let o = h
+        .run(OpRequest::DeleteResource {
+            resource: "agent:3".into(),
+        })
+        .await;
+    assert!(matches!(o, Outcome::Ok { .. }), "{o:?}");
+    assert!(h.sim.control().snapshot().agents.iter().all(|a| a.id != 3));
+    let o = h
+        .run(OpRequest::DeleteResource {
+            resource: "agent:3".into(),
+        })
+        .await;
+    assert_eq!(already(&o), Some(AlreadyKind::AlreadyDeleted));
+}
+
+#[actix::test]
+async fn everything_is_refused_while_disabled_and_bad_ids_name_the_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(dir.path(), sim_config(5), "", "enabled = false").await;
+    let before = h.sim.control().snapshot();
+    for req in [
+        grant("team:1:member", 1),
+        revoke("team:1:member:agent:1"),
+        OpRequest::DisableAccount {
+            resource: "agent:1".into(),
+        },
+        OpRequest::DeleteResource {
+            resource: "agent:1".into(),
+        },
+    ] {
+        let o = h.run(req).await;
+        let (kind, msg) = failed(&o).unwrap();
+        assert_eq!(kind, FailureKind::FailedPrecondition);
+        assert!(msg.contains("provisioning is not enabled"), "{msg}");
+    }
+    assert_eq!(h.sim.control().snapshot().agents, before.agents);
+    assert!(
+        h.prov.list(None, 10).await.unwrap().is_empty(),
+        "nothing journaled"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(dir.path(), sim_config(5), "", "").await;
+    for (req, needle) in [
+        (grant("team:x:member", 1), "team:<id>:member"),
+        (grant("team:1:owner", 1), "team:<id>:member"),
+        (
+            OpRequest::Grant {
+                entitlement: "team:1:member".into(),
+                principal: "user:4".into(),
+            },
+            "only agents",
+        ),
+        (revoke("team:1:member"), "agent:<id>"),
+        (
+            OpRequest::DisableAccount {
+                resource: "team:1".into(),
+            },
+            "agent:<id>",
+        ),
+    ] {
+        let o = h.run(req.clone()).await;
+        let (kind, msg) = failed(&o).unwrap_or_else(|| panic!("{req:?}: {o:?}"));
+        assert_eq!(kind, FailureKind::InvalidArgument);
+        assert!(msg.contains(needle), "{msg}");
+    }
+    assert!(h.prov.list(None, 10).await.unwrap().is_empty());
+}
+
+#[actix::test]
+async fn c1_tasks_run_once_and_are_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(dir.path(), sim_config(5), "", "").await;
+    let team = h.team_not_held(2);
+    let sub = |task: &str| baton_haloitsm::provisioning::Submission {
+        request: grant(&format!("team:{team}:member"), 2),
+        requested_by: "c1".into(),
+        c1_task_id: Some(task.to_string()),
+        when_full: baton_haloitsm::provisioning::WhenFull::Reject,
+    };
+    let a = h.prov.submit(sub("task-1")).await.unwrap();
+    let b = h.prov.submit(sub("task-1")).await.unwrap();
+    assert_eq!(a.id, b.id);
+    assert!(b.existing);
+    let o = h.prov.outcome(a.id).await.unwrap();
+    assert!(matches!(o, Outcome::Ok { .. }));
+    let unreported = h.prov.finished_unreported().await.unwrap();
+    assert_eq!(unreported, vec![("task-1".to_string(), o)]);
+    assert!(h.prov.mark_reported("task-1".into()).await.unwrap());
+    assert!(h.prov.finished_unreported().await.unwrap().is_empty());
+    let posts = h
+        .sim
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/Agent")
+        .count();
+    assert_eq!(posts, 1, "one write for one task");
+}
+
+#[actix::test]
+async fn changes_that_cannot_be_automated_open_a_fallback_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim_config(8);
+    let h0 = Harness::start(dir.path(), sim.clone(), "", "").await;
+    let snap = h0.sim.control().snapshot();
+    let ticket_type = snap.ticket_types[0].id;
+    let manual_team = h0.team_not_held(1);
+    drop(h0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "fallback_ticket_type = {ticket_type}\nmanual_entitlements = [\"team:{manual_team}:member\"]"
+    );
+    let h = Harness::start_with(dir.path(), sim, "", &extra).await;
+    // A manual entitlement: never written, a ticket instead.
+    let o = h.run(grant(&format!("team:{manual_team}:member"), 1)).await;
+    let Outcome::Ticketed { ticket_id, reason } = &o else {
+        panic!("{o:?}")
+    };
+    assert!(reason.contains("manual"), "{reason}");
+    assert!(!h.teams_of(1).contains(&manual_team));
+    let tickets = h.sim.control().snapshot().tickets;
+    let t = tickets
+        .iter()
+        .find(|t| &t.id.to_string() == ticket_id)
+        .expect("ticket exists");
+    assert_eq!(t.tickettype_id, ticket_type);
+    assert!(
+        t.details.contains("agent:1") && t.details.contains(&format!("team:{manual_team}:member"))
+    );
+    assert!(t.details.contains("Requested by: test"), "{}", t.details);
+
+    // A write that does not verify: also a ticket, recorded in the journal.
+    h.sim.control().set_quirks(QuirkConfig {
+        agent_list_writes: ListWrites::Ignore,
+        ..QuirkConfig::default()
+    });
+    let team = h.team_not_held(2);
+    let o = h.run(grant(&format!("team:{team}:member"), 2)).await;
+    assert!(
+        matches!(&o, Outcome::Ticketed { reason, .. } if reason.contains("did not verify")),
+        "{o:?}"
+    );
+    let rows = h.prov.list(None, 10).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.fallback_ticket_id.is_some())
+            .count(),
+        2
+    );
+}
+
+#[actix::test]
+async fn a_manual_entitlement_without_a_ticket_type_is_a_failure_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(
+        dir.path(),
+        sim_config(5),
+        "",
+        "manual_entitlements = [\"team:1:member\"]",
+    )
+    .await;
+    let o = h.run(grant("team:1:member", 2)).await;
+    let (kind, msg) = failed(&o).unwrap();
+    assert_eq!(kind, FailureKind::FailedPrecondition);
+    assert!(
+        msg.contains("manual") && msg.contains("fallback_ticket_type"),
+        "{msg}"
+    );
+}
+
+/// The gateway's priority lane (being implemented by the lead on main) must
+/// serve a grant ahead of the sync's pages: between the grant's first and last
+/// request, at most the one page already in flight may be served.
+#[actix::test]
+async fn a_grant_during_a_large_sync_is_served_ahead_of_its_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    // Client budget 10 req/s: a 3,000-agent sync (30 pages) takes ~3 s.
+    let h = Harness::start(
+        dir.path(),
+        sim_config(3000),
+        "[halo.rate_limit]\nrequests = 10\nwindow = \"1s\"",
+        "",
+    )
+    .await;
+    let coord = h.pipeline.coordinator.addr();
+    let dest = h.dir.join("busy.c1z");
+    let sync = actix::spawn(async move {
+        coord
+            .send(StartSync {
+                reason: "test",
+                dest: Some(dest),
+            })
+            .await
+    });
+    let paged = |r: &baton_haloitsm::sim::LoggedRequest| {
+        r.path == "/api/Agent" && r.query.contains("page_no")
+    };
+    for _ in 0..200 {
+        if h.sim
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| paged(r))
+            .count()
+            >= 3
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let team = h.team_not_held(7);
+    let o = h.run(grant(&format!("team:{team}:member"), 7)).await;
+    assert!(o.is_success(), "{o:?}");
+    let log = h.sim.control().requests();
+    let mine: Vec<u64> = log
+        .iter()
+        .filter(|r| r.path == "/api/Agent/7" || (r.method == "POST" && r.path == "/api/Agent"))
+        .map(|r| r.seq)
+        .collect();
+    let (first, last) = (mine[0], *mine.last().unwrap());
+    let pages_between = log
+        .iter()
+        .filter(|r| paged(r) && r.seq > first && r.seq < last)
+        .count();
+    assert!(
+        pages_between <= 1,
+        "{pages_between} sync pages served while the grant waited"
+    );
+    sync.await
+        .unwrap()
+        .unwrap()
+        .expect("the sync still finishes");
+}
+
+#[actix::test]
+async fn a_full_queue_answers_queue_full_with_a_hint_or_makes_the_submitter_wait() {
+    use baton_haloitsm::provisioning::{Submission, SubmitError, WhenFull};
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim = sim_config(5);
+    sim.latency = baton_haloitsm::sim::LatencyConfig {
+        fixed: std::time::Duration::from_millis(100),
+        jitter: std::time::Duration::ZERO,
+    };
+    let h = Harness::start(dir.path(), sim, "", "capacity = 1").await;
+    let sub = |agent: i64, when_full| Submission {
+        request: OpRequest::DisableAccount {
+            resource: format!("agent:{agent}"),
+        },
+        requested_by: "test".into(),
+        c1_task_id: None,
+        when_full,
+    };
+    let first = h.prov.submit(sub(1, WhenFull::Reject)).await.unwrap();
+    match h.prov.submit(sub(2, WhenFull::Reject)).await {
+        Err(e @ SubmitError::QueueFull { retry_after, .. }) => {
+            assert!(
+                retry_after >= std::time::Duration::from_secs(1),
+                "{retry_after:?}"
+            );
+            assert!(e.to_string().contains("queue full"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Waiting: admitted once the first finishes; nothing was dropped.
+    let second = h.prov.submit(sub(2, WhenFull::Wait)).await.unwrap();
+    assert!(h.prov.outcome(first.id).await.unwrap().is_success());
+    assert!(h.prov.outcome(second.id).await.unwrap().is_success());
+    assert!(h.agent(1).disabled && h.agent(2).disabled);
+    assert_eq!(
+        h.prov.list(None, 10).await.unwrap().len(),
+        2,
+        "the refused one was never journaled"
+    );
+}
