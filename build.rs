@@ -1,4 +1,5 @@
-//! Compiles `proto/**/*.proto` into prost types.
+//! Compiles `proto/**/*.proto` into prost types, plus tonic client and server stubs for the
+//! services (BatonService: the client is the daemon, the server is the tests' fake C1).
 //!
 //! protox parses the files in pure Rust, so the build needs no system `protoc`.
 //! Map fields become `BTreeMap`s so that encoding walks keys in sorted order:
@@ -20,13 +21,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<_, _>>()?;
 
     let fds = protox::compile(&relative, [root])?;
-    prost_build::Config::new()
+    let mut config = prost_build::Config::new();
+    config
         .btree_map(["."])
-        // `Name` impls give every message its `type.googleapis.com/c1.connector.v2.<Msg>`
+        // `Name` impls give every message its `type.googleapis.com/<package>.<Msg>`
         // URL, which is what annotations (`repeated google.protobuf.Any`) carry.
         .enable_type_names()
-        .type_name_domain(["."], "type.googleapis.com")
-        .compile_fds(fds)?;
+        .type_name_domain(["."], "type.googleapis.com");
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }
 
