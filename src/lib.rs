@@ -21,3 +21,6 @@ pub mod secret;
 pub mod sim;
 pub mod sync;
 pub mod telemetry;
+
+// C1 service mode (issue 12): auth, the task loop over BatonService, uploads.
+pub mod c1;

@@ -18,6 +18,7 @@ use prometheus::{
 
 pub mod actors;
 pub mod api;
+pub mod c1;
 pub mod process;
 pub mod snapshot;
 pub mod sync;
@@ -49,6 +50,7 @@ pub fn init() {
     api::init();
     sync::init();
     snapshot::init();
+    c1::init();
 }
 
 /// The whole exposition: our metrics plus the standard process metrics.
