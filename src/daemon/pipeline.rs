@@ -68,7 +68,9 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
         SnapshotWriter::start,
     ));
 
-    let uploader = (mode == Mode::Daemon).then(|| {
+    // C1 service mode: C1 receives the c1z by upload, so no local publishing (see `add_c1`).
+    let c1_mode = mode == Mode::Daemon && cfg.c1.enabled();
+    let uploader = (mode == Mode::Daemon && !c1_mode).then(|| {
         let (dir, keep) = (cfg.output.dir.clone(), cfg.output.keep);
         let slot = Slot::new(Uploader::new(dir.clone(), keep).start());
         children.push(
@@ -115,7 +117,7 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
             }),
     );
 
-    if mode == Mode::Daemon {
+    if mode == Mode::Daemon && (!c1_mode || cfg.c1.run_local_scheduler) {
         let sync = cfg.sync.clone();
         let sched_coord = coordinator.clone();
         let scheduler = Slot::new(
@@ -136,8 +138,44 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
         );
     }
 
+    if c1_mode {
+        add_c1(cfg, &coordinator, &mut children);
+    }
+
     Pipeline {
         children,
         coordinator,
     }
+}
+
+/// C1 service mode (issue 12): C1Auth owns the C1 token, C1Link the channel and task loop.
+/// Provisioning and ticketing are `None` until their engines are wired here; their tasks
+/// then answer FailedPrecondition, as the SDK does when a capability is off.
+fn add_c1(cfg: &Config, coordinator: &Slot<SyncCoordinator>, children: &mut Vec<ChildSpec>) {
+    use crate::c1::{C1Settings, auth::C1Auth, dispatch::Deps, link::C1Link};
+    let settings = match C1Settings::from_config(cfg) {
+        Ok(Some(s)) => s,
+        Ok(None) => return,
+        // The config loader already checked the formats; this only guards a mismatch.
+        Err(e) => {
+            tracing::error!(error = %e, "C1 service mode is configured but unusable");
+            return;
+        }
+    };
+    let s = settings.clone();
+    let auth = Slot::new(C1Auth::new(s.clone()).start());
+    children.push(
+        ChildSpec::new("c1_auth", auth.clone(), move || {
+            C1Auth::new(s.clone()).start()
+        })
+        .crashable(auth.clone()),
+    );
+    let deps = Deps {
+        coordinator: coordinator.clone(),
+        provisioning: None,
+        ticketing: None,
+    };
+    let make_link = move || C1Link::new(settings.clone(), auth.clone(), deps.clone()).start();
+    let link = Slot::new(make_link());
+    children.push(ChildSpec::new("c1_link", link.clone(), make_link).crashable(link));
 }
