@@ -370,3 +370,34 @@ fn bad_client_secret_exits_78_without_echoing_it() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_full_sync_refuses_sync_tasks() {
+    let fake = FakeC1::start(Script::default()).await;
+    fake.push_task(sync_task(6));
+    let dir = cfg_dir();
+    let cfg = config(dir.path(), "");
+    let host = fake.api_host();
+    let mut daemon = Daemon::start(
+        &cfg.path,
+        &[
+            ("BATON_CLIENT_ID", CLIENT_ID),
+            ("BATON_CLIENT_SECRET", fake.secret.expose()),
+            ("BATON_C1_API_HOST", host.as_str()),
+            ("BATON_SKIP_FULL_SYNC", "true"),
+        ],
+    );
+    fake.wait_until("a FinishTask", |r| !r.finishes.is_empty())
+        .await;
+    let rec = fake.rec.lock().unwrap();
+    assert_eq!(rec.upload_attempts, 0);
+    let status = rec.finishes[0].status.as_ref().expect("status");
+    assert_eq!(status.code, tonic::Code::FailedPrecondition as i32);
+    assert!(
+        status.message.contains("skip_full_sync"),
+        "{}",
+        status.message
+    );
+    drop(rec);
+    daemon.sigterm();
+}
