@@ -284,7 +284,7 @@ pub async fn dispatch(link: &Link, task: Task, next_heartbeat: Option<Duration>)
                 let agent = t
                     .args
                     .as_ref()
-                    .and_then(|a| agent_id_arg(a))
+                    .and_then(agent_id_arg)
                     .ok_or_else(|| {
                         TaskFailure::new(
                             Code::InvalidArgument,
