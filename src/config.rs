@@ -790,6 +790,50 @@ client_id = "abc"
 }
 
 #[cfg(test)]
+mod c1_tests {
+    use super::*;
+
+    const MIN: &str = "[halo]\nbase_url = \"https://a.b\"\nclient_id = \"c\"\n";
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn baton_variables_and_credential_file() {
+        let secret = crate::c1::credentials::client_secret_for_seed(&[9u8; 32]).expect("secret");
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(C1_SECRET_CREDENTIAL), secret.expose()).expect("write");
+        let creds = dir.path().display().to_string();
+        let e = env(&[
+            (HALO_SECRET_ENV, "x"),
+            (C1_CLIENT_ID_ENV, "n@acme.conductor.one/pcc"),
+            (C1_API_HOST_ENV, "api.acme.example:8443"),
+            (C1_HOST_ID_ENV, "host-7"),
+            ("CREDENTIALS_DIRECTORY", &creds),
+        ]);
+        let cfg = Config::from_toml_str(MIN, Path::new("t.toml"), &e).expect("loads");
+        assert!(cfg.c1.enabled());
+        assert_eq!(cfg.c1.client_secret, secret);
+        assert_eq!(cfg.c1.api_host.as_deref(), Some("api.acme.example:8443"));
+        assert_eq!(cfg.c1.host_id.as_deref(), Some("host-7"));
+        assert!(!cfg.to_redacted_toml().contains(secret.expose()));
+
+        // Off without a client id; a secret in the file is refused.
+        let cfg = Config::from_toml_str(MIN, Path::new("t.toml"), &env(&[(HALO_SECRET_ENV, "x")]))
+            .expect("loads");
+        assert!(!cfg.c1.enabled());
+        let text = format!("{MIN}[c1]\nclient_secret = \"x\"\n");
+        let err =
+            Config::from_toml_str(&text, Path::new("t.toml"), &env(&[(HALO_SECRET_ENV, "x")]));
+        assert!(err.unwrap_err().to_string().starts_with("c1.client_secret"));
+    }
+}
+
+#[cfg(test)]
 mod example_file {
     use super::*;
 

@@ -76,7 +76,8 @@ pub trait Ticketing {
 /// What the arms dispatch to. `None` = not wired or switched off.
 #[derive(Clone)]
 pub struct Deps {
-    pub coordinator: Slot<SyncCoordinator>,
+    /// `None` only where no sync can run (benchmarks of the link alone).
+    pub coordinator: Option<Slot<SyncCoordinator>>,
     pub provisioning: Option<Rc<dyn Provisioning>>,
     pub ticketing: Option<Rc<dyn Ticketing>>,
 }
@@ -281,20 +282,16 @@ pub async fn dispatch(link: &Link, task: Task, next_heartbeat: Option<Duration>)
                     actions::DISABLE_AGENT => false,
                     other => return Err(unknown_action(other)),
                 };
-                let agent = t
-                    .args
-                    .as_ref()
-                    .and_then(agent_id_arg)
-                    .ok_or_else(|| {
-                        TaskFailure::new(
-                            Code::InvalidArgument,
-                            format!(
-                                "argument `{}` (an agent id) is required",
-                                actions::AGENT_ID_ARG
-                            ),
-                            false,
-                        )
-                    })?;
+                let agent = t.args.as_ref().and_then(agent_id_arg).ok_or_else(|| {
+                    TaskFailure::new(
+                        Code::InvalidArgument,
+                        format!(
+                            "argument `{}` (an agent id) is required",
+                            actions::AGENT_ID_ARG
+                        ),
+                        false,
+                    )
+                })?;
                 prov()?
                     .set_agent_enabled(id.clone(), agent, enabled)
                     .await
@@ -435,7 +432,9 @@ async fn sync_full(link: &Link, task_id: &str, next_heartbeat: Option<Duration>)
         ));
     }
     let dest = settings.temp_dir.join(format!("task-{task_id}.c1z"));
-    let coordinator = link.deps.coordinator.addr();
+    let Some(coordinator) = link.deps.coordinator.as_ref().map(Slot::addr) else {
+        return Outcome::Failed(TaskFailure::disabled("sync"));
+    };
     let start = coordinator.send(StartSync {
         reason: "c1",
         dest: Some(dest.clone()),

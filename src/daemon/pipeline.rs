@@ -171,7 +171,7 @@ fn add_c1(cfg: &Config, coordinator: &Slot<SyncCoordinator>, children: &mut Vec<
         .crashable(auth.clone()),
     );
     let deps = Deps {
-        coordinator: coordinator.clone(),
+        coordinator: Some(coordinator.clone()),
         provisioning: None,
         ticketing: None,
     };

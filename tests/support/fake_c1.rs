@@ -60,6 +60,8 @@ pub struct Script {
     pub fail_uploads: usize,
     pub token_ttl: Duration,
     pub next_poll: Duration,
+    /// Hash uploads without keeping their bytes (benchmarks: memory is the connector's).
+    pub discard_upload_data: bool,
 }
 
 impl Default for Script {
@@ -70,6 +72,7 @@ impl Default for Script {
             fail_uploads: 0,
             token_ttl: Duration::from_secs(3600),
             next_poll: Duration::from_millis(100),
+            discard_upload_data: false,
         }
     }
 }
@@ -297,16 +300,17 @@ impl BatonService for FakeC1 {
         req: Request<Streaming<BatonServiceUploadAssetRequest>>,
     ) -> Result<tonic::Response<BatonServiceUploadAssetResponse>, Status> {
         self.check_token(&req)?;
-        let fail = {
+        let (fail, discard) = {
             let mut s = self.script.lock().unwrap();
             self.rec.lock().unwrap().upload_attempts += 1;
             let fail = s.fail_uploads > 0;
             s.fail_uploads = s.fail_uploads.saturating_sub(1);
-            fail
+            (fail, s.discard_upload_data)
         };
         let mut stream = req.into_inner();
         let mut task_id = None;
         let mut data = Vec::new();
+        let mut hash = digest::Context::new(&digest::SHA256);
         while let Some(msg) = stream.next().await {
             match msg?.msg {
                 Some(Msg::Metadata(m)) => task_id = Some(m.task_id),
@@ -314,7 +318,10 @@ impl BatonService for FakeC1 {
                     if d.data.is_empty() || d.data.len() > 1024 * 1024 {
                         return Err(Status::invalid_argument("chunk size out of range"));
                     }
-                    data.extend_from_slice(&d.data);
+                    hash.update(&d.data);
+                    if !discard {
+                        data.extend_from_slice(&d.data);
+                    }
                     if fail {
                         return Err(Status::unavailable("interrupted (scripted)"));
                     }
@@ -322,7 +329,7 @@ impl BatonService for FakeC1 {
                 Some(Msg::Eof(e)) => {
                     let task_id =
                         task_id.ok_or_else(|| Status::invalid_argument("eof before metadata"))?;
-                    let sum = digest::digest(&digest::SHA256, &data);
+                    let sum = hash.finish();
                     if sum.as_ref() != e.sha256_checksum.as_slice() {
                         return Err(Status::data_loss("sha256 mismatch"));
                     }
