@@ -48,7 +48,11 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the daemon: scheduled syncs, /metrics, systemd integration.
-    Run,
+    Run {
+        /// C1 service mode: refuse sync tasks (baton's flag; sets c1.skip_full_sync).
+        #[arg(long, env = "BATON_SKIP_FULL_SYNC")]
+        skip_full_sync: bool,
+    },
     /// Run one full sync into a c1z file, then exit.
     Sync {
         /// Output c1z path.
@@ -247,8 +251,9 @@ impl Failure {
 
 pub fn dispatch(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
-        Command::Run => {
-            let cfg = load_config(&cli)?;
+        Command::Run { skip_full_sync } => {
+            let mut cfg = load_config(&cli)?;
+            cfg.c1.skip_full_sync |= *skip_full_sync;
             init_logging(&cli, Some(&cfg))?;
             let system = actix::System::new();
             system.block_on(daemon::run(cfg)).map_err(|e| match e {

@@ -77,6 +77,9 @@ pub struct Config {
     pub ticketing: crate::ticketing::TicketingSettings,
     #[serde(default)]
     pub provisioning: ProvisioningSection,
+    /// C1 service mode: on when a client id is set (here or in `BATON_CLIENT_ID`).
+    #[serde(default)]
+    pub c1: C1Section,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -331,16 +334,27 @@ impl Config {
         env: &HashMap<String, String>,
     ) -> Result<Config, ConfigError> {
         // Secrets in the file would end up in backups and `ps`-visible tooling; refuse them.
-        if let Ok(toml::Value::Table(t)) = toml::from_str::<toml::Value>(text)
-            && let Some(toml::Value::Table(halo)) = t.get("halo")
-            && halo.contains_key("client_secret")
-        {
-            return Err(ConfigError::invalid(
-                "halo.client_secret",
-                format!(
-                    "secrets are not accepted in the config file; use halo.client_secret_file or {HALO_SECRET_ENV}"
-                ),
-            ));
+        if let Ok(toml::Value::Table(t)) = toml::from_str::<toml::Value>(text) {
+            if let Some(toml::Value::Table(halo)) = t.get("halo")
+                && halo.contains_key("client_secret")
+            {
+                return Err(ConfigError::invalid(
+                    "halo.client_secret",
+                    format!(
+                        "secrets are not accepted in the config file; use halo.client_secret_file or {HALO_SECRET_ENV}"
+                    ),
+                ));
+            }
+            if let Some(toml::Value::Table(c1)) = t.get("c1")
+                && c1.contains_key("client_secret")
+            {
+                return Err(ConfigError::invalid(
+                    "c1.client_secret",
+                    format!(
+                        "secrets are not accepted in the config file; use c1.client_secret_file or {C1_SECRET_ENV}"
+                    ),
+                ));
+            }
         }
 
         let overrides = env_overrides(env)?;
@@ -382,6 +396,7 @@ impl Config {
             }
             None => resolve_halo_secret(&cfg.halo, env)?,
         };
+        resolve_c1(&mut cfg.c1, env)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -527,6 +542,7 @@ fn env_overrides(env: &HashMap<String, String>) -> Result<HashMap<String, String
         "SIMULATOR",
         "TICKETING",
         "PROVISIONING",
+        "C1",
     ];
     let mut out = HashMap::new();
     for (k, v) in env {
@@ -593,6 +609,128 @@ fn resolve_halo_secret(
         ));
     }
     Ok(Secret::new(secret))
+}
+
+// ---- C1 service mode (issue 12) -------------------------------------------------------------
+
+/// baton's own variable names, read explicitly (they have no `__`, so the generic override
+/// mechanism never sees them): an admin following C1's deployment steps sets exactly these.
+pub const C1_CLIENT_ID_ENV: &str = "BATON_CLIENT_ID";
+pub const C1_SECRET_ENV: &str = "BATON_CLIENT_SECRET";
+pub const C1_API_HOST_ENV: &str = "BATON_C1_API_HOST";
+pub const C1_HOST_ID_ENV: &str = "BATON_HOST_ID";
+/// File name looked up in `$CREDENTIALS_DIRECTORY` for the C1 client secret.
+pub const C1_SECRET_CREDENTIAL: &str = "c1_client_secret";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct C1Section {
+    /// `<name>@<host>/<suffix>` from C1's connector page (or `BATON_CLIENT_ID`).
+    pub client_id: Option<String>,
+    /// Path of a file holding the client secret (or `BATON_CLIENT_SECRET`, or the systemd
+    /// credential `c1_client_secret`).
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(skip_deserializing)]
+    pub client_secret: Secret,
+    /// `host[:port]` for the token endpoint and gRPC, when it is not the client id's host
+    /// (`BATON_C1_API_HOST`). Plaintext is used only for a loopback host.
+    pub api_host: Option<String>,
+    /// How C1 knows this instance (`BATON_HOST_ID`); default: the hostname.
+    pub host_id: Option<String>,
+    /// Tasks run at once (1..=100). Syncs still run one at a time.
+    pub task_concurrency: usize,
+    /// Refuse sync tasks (baton's `--skip-full-sync`).
+    pub skip_full_sync: bool,
+    /// Where sync tasks write their c1z before the upload; default `<state dir>/c1-tmp`.
+    pub temp_dir: Option<PathBuf>,
+    /// How long a c1z whose upload failed is kept for diagnosis.
+    #[serde(with = "humantime_serde")]
+    pub keep_failed_upload: Duration,
+    /// In service mode C1 schedules syncs; set this to also run the local schedule.
+    pub run_local_scheduler: bool,
+}
+
+impl Default for C1Section {
+    fn default() -> Self {
+        C1Section {
+            client_id: None,
+            client_secret_file: None,
+            client_secret: Secret::default(),
+            api_host: None,
+            host_id: None,
+            task_concurrency: 1,
+            skip_full_sync: false,
+            temp_dir: None,
+            keep_failed_upload: Duration::from_secs(24 * 3600),
+            run_local_scheduler: false,
+        }
+    }
+}
+
+impl C1Section {
+    /// Service mode is on.
+    pub fn enabled(&self) -> bool {
+        self.client_id.is_some()
+    }
+}
+
+/// Fills the C1 section from baton's variables and the secret sources, and checks the
+/// credential formats now, so that a bad one fails at start (exit 78) without echoing it.
+fn resolve_c1(c1: &mut C1Section, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+    let var = |name: &str| {
+        env.get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(v) = var(C1_CLIENT_ID_ENV) {
+        c1.client_id = Some(v);
+    }
+    if let Some(v) = var(C1_API_HOST_ENV) {
+        c1.api_host = Some(v);
+    }
+    if let Some(v) = var(C1_HOST_ID_ENV) {
+        c1.host_id = Some(v);
+    }
+    let Some(id) = &c1.client_id else {
+        return Ok(());
+    };
+    crate::c1::credentials::ClientId::parse(id)
+        .map_err(|e| ConfigError::invalid("c1.client_id", e.to_string()))?;
+    c1.client_secret = if let Some(v) = var(C1_SECRET_ENV) {
+        Secret::new(v)
+    } else {
+        let path = match (&c1.client_secret_file, env.get("CREDENTIALS_DIRECTORY")) {
+            (Some(p), _) => p.clone(),
+            (None, Some(dir)) => Path::new(dir).join(C1_SECRET_CREDENTIAL),
+            (None, None) => {
+                return Err(ConfigError::invalid(
+                    "c1.client_secret_file",
+                    format!(
+                        "no C1 client secret: set {C1_SECRET_ENV}, c1.client_secret_file, or a systemd credential named {C1_SECRET_CREDENTIAL}"
+                    ),
+                ));
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ConfigError::invalid(
+                "c1.client_secret_file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        Secret::new(text.trim())
+    };
+    crate::c1::credentials::SigningKey::from_client_secret(&c1.client_secret)
+        .map_err(|e| ConfigError::invalid("c1.client_secret", e.to_string()))?;
+    if let Some(h) = &c1.api_host
+        && (h.contains('/') || h.is_empty())
+    {
+        return Err(ConfigError::invalid(
+            "c1.api_host",
+            "must be `host` or `host:port`, without a scheme or path",
+        ));
+    }
+    range("c1.task_concurrency", c1.task_concurrency as u64, 1, 100)?;
+    Ok(())
 }
 
 fn check_scheme(key: &str, url: &Url) -> Result<(), ConfigError> {
@@ -807,6 +945,50 @@ client_id = "abc"
         let e = load(missing, &[]).unwrap_err();
         assert!(e.to_string().contains("halo.client_secret_file"), "{e}");
         assert!(e.to_string().contains("/nonexistent/secret"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod c1_tests {
+    use super::*;
+
+    const MIN: &str = "[halo]\nbase_url = \"https://a.b\"\nclient_id = \"c\"\n";
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn baton_variables_and_credential_file() {
+        let secret = crate::c1::credentials::client_secret_for_seed(&[9u8; 32]).expect("secret");
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(C1_SECRET_CREDENTIAL), secret.expose()).expect("write");
+        let creds = dir.path().display().to_string();
+        let e = env(&[
+            (HALO_SECRET_ENV, "x"),
+            (C1_CLIENT_ID_ENV, "n@acme.conductor.one/pcc"),
+            (C1_API_HOST_ENV, "api.acme.example:8443"),
+            (C1_HOST_ID_ENV, "host-7"),
+            ("CREDENTIALS_DIRECTORY", &creds),
+        ]);
+        let cfg = Config::from_toml_str(MIN, Path::new("t.toml"), &e).expect("loads");
+        assert!(cfg.c1.enabled());
+        assert_eq!(cfg.c1.client_secret, secret);
+        assert_eq!(cfg.c1.api_host.as_deref(), Some("api.acme.example:8443"));
+        assert_eq!(cfg.c1.host_id.as_deref(), Some("host-7"));
+        assert!(!cfg.to_redacted_toml().contains(secret.expose()));
+
+        // Off without a client id; a secret in the file is refused.
+        let cfg = Config::from_toml_str(MIN, Path::new("t.toml"), &env(&[(HALO_SECRET_ENV, "x")]))
+            .expect("loads");
+        assert!(!cfg.c1.enabled());
+        let text = format!("{MIN}[c1]\nclient_secret = \"x\"\n");
+        let err =
+            Config::from_toml_str(&text, Path::new("t.toml"), &env(&[(HALO_SECRET_ENV, "x")]));
+        assert!(err.unwrap_err().to_string().starts_with("c1.client_secret"));
     }
 }
 

@@ -303,6 +303,61 @@ fn fields() -> Vec<Field> {
             false,
             json!("127.0.0.1:9898"),
         ),
+        // C1 service mode (issue 12); baton's own variable names are noted where they apply.
+        (
+            "c1.client_id",
+            "C1 client ID",
+            "`name@host/suffix` from C1; also BATON_CLIENT_ID. Service mode is on when set",
+            "string",
+            false,
+            false,
+            json!(""),
+        ),
+        (
+            "c1.client_secret",
+            "C1 client secret",
+            "From BATON_CLIENT_SECRET, c1.client_secret_file or the systemd credential c1_client_secret",
+            "string",
+            false,
+            true,
+            json!(""),
+        ),
+        (
+            "c1.api_host",
+            "C1 API host",
+            "host[:port] for the token endpoint and gRPC when not the client id's host; also BATON_C1_API_HOST",
+            "string",
+            false,
+            false,
+            json!(""),
+        ),
+        (
+            "c1.host_id",
+            "Host ID",
+            "How C1 names this instance; also BATON_HOST_ID. Default: the hostname",
+            "string",
+            false,
+            false,
+            json!(""),
+        ),
+        (
+            "c1.task_concurrency",
+            "Task concurrency",
+            "C1 tasks run at once (1..100); syncs still run one at a time",
+            "int",
+            false,
+            false,
+            json!(1),
+        ),
+        (
+            "c1.skip_full_sync",
+            "Skip full syncs",
+            "Refuse C1 sync tasks (--skip-full-sync)",
+            "bool",
+            false,
+            false,
+            json!(false),
+        ),
     ]
 }
 
@@ -442,6 +497,6 @@ mod tests {
             .filter(|f| f["isSecret"] == true)
             .map(|f| f["name"].as_str().unwrap().to_string())
             .collect();
-        assert_eq!(secret, ["halo.client_secret"]);
+        assert_eq!(secret, ["halo.client_secret", "c1.client_secret"]);
     }
 }

@@ -25,3 +25,6 @@ pub mod sim;
 pub mod sync;
 pub mod telemetry;
 pub mod ticketing;
+
+// C1 service mode (issue 12): auth, the task loop over BatonService, uploads.
+pub mod c1;

@@ -39,6 +39,9 @@ struct Status {
     ready: bool,
     #[serde(flatten)]
     report: StatusReport,
+    /// C1 service mode: connection state and the last task (absent when off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c1: Option<crate::c1::link::LinkStatus>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -106,6 +109,7 @@ async fn status(State(s): State<HttpState>) -> Response {
             version: env!("CARGO_PKG_VERSION"),
             ready: s.ready.load(Ordering::Acquire),
             report,
+            c1: crate::c1::link::status(),
         })
         .into_response(),
         Err(e) => (

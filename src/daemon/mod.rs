@@ -57,10 +57,19 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         false => None,
     };
     let mut pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
-    if let Some(journal) = journal {
-        let provisioning = pipeline::add_provisioning(&mut pipeline, &cfg, journal);
-        crate::provisioning::control_socket::serve(&cfg.provisioning.socket, provisioning)?;
-    }
+    let provisioning = match journal {
+        Some(journal) => {
+            let provisioning = pipeline::add_provisioning(&mut pipeline, &cfg, journal);
+            crate::provisioning::control_socket::serve(
+                &cfg.provisioning.socket,
+                provisioning.clone(),
+            )?;
+            Some(provisioning)
+        }
+        None => None,
+    };
+    // Service mode: one queue, so C1's tasks and the CLI share the journal.
+    pipeline::add_c1(&mut pipeline, &cfg, provisioning);
     let coordinator = pipeline.coordinator.clone();
     let supervisor = Supervisor::with_probing(
         pipeline.children,

@@ -70,7 +70,9 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
     let (spec, writer) = ChildSpec::start("snapshot_writer", MAILBOX, SnapshotWriter::new);
     children.push(spec);
 
-    let uploader = (mode == Mode::Daemon).then(|| {
+    // C1 service mode: C1 receives the c1z by upload, so no local publishing (see `add_c1`).
+    let c1_mode = mode == Mode::Daemon && cfg.c1.enabled();
+    let uploader = (mode == Mode::Daemon && !c1_mode).then(|| {
         let (dir, keep) = (cfg.output.dir.clone(), cfg.output.keep);
         let (spec, slot) = ChildSpec::start("uploader", MAILBOX, move || {
             Uploader::new(dir.clone(), keep)
@@ -102,7 +104,7 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
         }
     }));
 
-    if mode == Mode::Daemon {
+    if mode == Mode::Daemon && (!c1_mode || cfg.c1.run_local_scheduler) {
         let sync = cfg.sync.clone();
         let sched_coord = coordinator.clone();
         let first = std::cell::Cell::new(true);
@@ -168,4 +170,42 @@ pub fn add_provisioning(
         }
     }));
     crate::provisioning::Provisioning::new(queue, journal, capacity, &cfg.provisioning)
+
+}
+
+/// C1 service mode (issue 12): C1Auth owns the C1 token, C1Link the channel and
+/// the task loop. Tasks are dispatched to the actors that do the work: syncs to
+/// the coordinator, provisioning to the queue (`None` when provisioning is off:
+/// its tasks then answer FailedPrecondition, as the SDK does), ticketing to the
+/// ticketing service when `ticketing.enabled`.
+pub fn add_c1(
+    p: &mut Pipeline,
+    cfg: &Config,
+    provisioning: Option<crate::provisioning::Provisioning>,
+) {
+    use crate::c1::{C1Settings, auth::C1Auth, dispatch::Deps, link::C1Link};
+    let settings = match C1Settings::from_config(cfg) {
+        Ok(Some(s)) => s,
+        Ok(None) => return,
+        // The config loader already checked the formats; this only guards a mismatch.
+        Err(e) => {
+            tracing::error!(error = %e, "C1 service mode is configured but unusable");
+            return;
+        }
+    };
+    let s = settings.clone();
+    let (spec, auth) = ChildSpec::start("c1_auth", MAILBOX, move || C1Auth::new(s.clone()));
+    p.children.push(spec);
+    let deps = Deps {
+        coordinator: Some(p.coordinator.clone()),
+        provisioning: provisioning
+            .map(|h| std::rc::Rc::new(h) as std::rc::Rc<dyn crate::c1::dispatch::Provisioning>),
+        ticketing: cfg.ticketing.enabled.then(|| {
+            std::rc::Rc::new(p.ticketing.clone()) as std::rc::Rc<dyn crate::c1::dispatch::Ticketing>
+        }),
+    };
+    let (spec, _link) = ChildSpec::start("c1_link", MAILBOX, move || {
+        C1Link::new(settings.clone(), auth.clone(), deps.clone())
+    });
+    p.children.push(spec);
 }

@@ -18,6 +18,7 @@ use prometheus::{
 
 pub mod actors;
 pub mod api;
+pub mod c1;
 pub mod process;
 pub mod provisioning;
 pub mod snapshot;
@@ -53,6 +54,7 @@ pub fn init() {
     snapshot::init();
     tickets::init();
     provisioning::init();
+    c1::init();
 }
 
 /// The whole exposition: our metrics plus the standard process metrics.

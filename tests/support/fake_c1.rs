@@ -1,0 +1,372 @@
+//! A fake C1 in the test process, on 127.0.0.1 (port picked by the OS): a tonic
+//! BatonService server and the HTTP token endpoint on the same port (the connector uses one
+//! `api_host` for both). The token endpoint VERIFIES the client assertion: EdDSA signature
+//! against the public half of the test's fresh key, iss/sub/aud, and nbf ≤ now ≤ exp. gRPC
+//! calls must carry a token it issued and that has not expired. Everything is recorded.
+#![allow(dead_code)] // each c1 test uses a different subset
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use baton_haloitsm::c1::credentials::{SigningKey, client_secret_for_seed};
+use baton_haloitsm::pb::baton::baton_service_server::{BatonService, BatonServiceServer};
+use baton_haloitsm::pb::baton::baton_service_upload_asset_request::Msg;
+use baton_haloitsm::pb::baton::*;
+use baton_haloitsm::secret::Secret;
+use futures::StreamExt;
+use tonic::{Request, Status, Streaming};
+
+pub const CLIENT_ID: &str = "haloitsm-test@c1.example.com/pcc";
+
+/// One finished upload (eof received).
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub task_id: String,
+    pub data: Vec<u8>,
+    pub sha256: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct Recorded {
+    pub hellos: Vec<BatonServiceHelloRequest>,
+    pub get_tasks: usize,
+    pub heartbeats: Vec<String>,
+    pub finishes: Vec<BatonServiceFinishTaskRequest>,
+    pub uploads: Vec<Upload>,
+    pub upload_attempts: usize,
+    /// Valid assertions exchanged for tokens.
+    pub assertions: usize,
+    /// Assertions refused (bad signature, claims, expiry).
+    pub bad_assertions: Vec<String>,
+    /// gRPC calls refused for a missing, unknown or expired token.
+    pub unauthenticated: usize,
+}
+
+pub struct Script {
+    pub tasks: VecDeque<Task>,
+    /// Answer heartbeats with cancelled = true.
+    pub cancel_on_heartbeat: bool,
+    /// Fail this many upload attempts after reading their first chunk.
+    pub fail_uploads: usize,
+    pub token_ttl: Duration,
+    pub next_poll: Duration,
+    /// Hash uploads without keeping their bytes (benchmarks: memory is the connector's).
+    pub discard_upload_data: bool,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Script {
+            tasks: VecDeque::new(),
+            cancel_on_heartbeat: false,
+            fail_uploads: 0,
+            token_ttl: Duration::from_secs(3600),
+            next_poll: Duration::from_millis(100),
+            discard_upload_data: false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct FakeC1 {
+    pub rec: Arc<Mutex<Recorded>>,
+    pub script: Arc<Mutex<Script>>,
+    tokens: Arc<Mutex<HashMap<String, Instant>>>,
+    public_key: Arc<Vec<u8>>,
+    pub addr: SocketAddr,
+    pub secret: Secret,
+}
+
+/// A fresh Ed25519 key as a C1 client secret, and its public half.
+pub fn fresh_credentials() -> (Secret, Vec<u8>) {
+    let seed: [u8; 32] = rand::random();
+    let secret = client_secret_for_seed(&seed).expect("secret");
+    let public = SigningKey::from_client_secret(&secret)
+        .expect("parses")
+        .public_key();
+    (secret, public)
+}
+
+impl FakeC1 {
+    pub async fn start(script: Script) -> FakeC1 {
+        let (secret, public) = fresh_credentials();
+        let incoming = tonic::transport::server::TcpIncoming::bind("127.0.0.1:0".parse().unwrap())
+            .expect("bind");
+        let addr = incoming.local_addr().expect("addr");
+        let fake = FakeC1 {
+            rec: Arc::default(),
+            script: Arc::new(Mutex::new(script)),
+            tokens: Arc::default(),
+            public_key: Arc::new(public),
+            addr,
+            secret,
+        };
+        let token_router = axum::Router::new()
+            .route("/auth/v1/token", axum::routing::post(token))
+            .with_state(fake.clone());
+        let routes = tonic::service::Routes::from(token_router)
+            .add_service(BatonServiceServer::new(fake.clone()));
+        let server = tonic::transport::Server::builder()
+            .accept_http1(true)
+            .add_routes(routes);
+        tokio::spawn(async move {
+            let _ = server.serve_with_incoming(incoming).await;
+        });
+        fake
+    }
+
+    pub fn api_host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn push_task(&self, task: Task) {
+        self.script.lock().unwrap().tasks.push_back(task);
+    }
+
+    /// Wait (bounded by a number of checks, not a time budget) until `f` holds.
+    pub async fn wait_until(&self, what: &str, f: impl Fn(&Recorded) -> bool) {
+        for _ in 0..1200 {
+            if f(&self.rec.lock().unwrap()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("fake C1: gave up waiting for {what}");
+    }
+
+    fn check_token<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        let ok = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|t| self.tokens.lock().unwrap().get(t).copied())
+            .is_some_and(|until| Instant::now() < until);
+        if ok {
+            Ok(())
+        } else {
+            self.rec.lock().unwrap().unauthenticated += 1;
+            Err(Status::unauthenticated("missing, unknown or expired token"))
+        }
+    }
+
+    /// Checks a compact JWS the way C1 would; returns why it is refused.
+    fn verify_assertion(&self, jws: &str) -> Result<(), String> {
+        let parts: Vec<&str> = jws.split('.').collect();
+        if parts.len() != 3 {
+            return Err("not a compact JWS".into());
+        }
+        let b64 = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|e| e.to_string());
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64(parts[0])?).map_err(|e| e.to_string())?;
+        if header["alg"] != "EdDSA" || !header["nonce"].is_string() {
+            return Err(format!("bad header {header}"));
+        }
+        let input = format!("{}.{}", parts[0], parts[1]);
+        UnparsedPublicKey::new(&ED25519, self.public_key.as_slice())
+            .verify(input.as_bytes(), &b64(parts[2])?)
+            .map_err(|_| "signature does not verify".to_string())?;
+        let claims: serde_json::Value =
+            serde_json::from_slice(&b64(parts[1])?).map_err(|e| e.to_string())?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let num = |k: &str| claims[k].as_u64().ok_or(format!("claim {k} missing"));
+        if claims["iss"] != CLIENT_ID || claims["sub"] != CLIENT_ID {
+            return Err("iss/sub is not the client id".into());
+        }
+        if claims["aud"][0] != "c1.example.com" {
+            return Err(format!("bad audience {}", claims["aud"]));
+        }
+        if !(num("nbf")? <= now + 1 && now <= num("exp")?) || num("exp")? - num("iat")? > 300 {
+            return Err("outside its validity window".into());
+        }
+        Ok(())
+    }
+}
+
+async fn token(State(fake): State<FakeC1>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let check = || -> Result<(), String> {
+        if form.get("grant_type").map(String::as_str) != Some("client_credentials")
+            || form.get("client_assertion_type").map(String::as_str)
+                != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            || form.get("client_id").map(String::as_str) != Some(CLIENT_ID)
+        {
+            return Err(format!(
+                "bad form fields {:?}",
+                form.keys().collect::<Vec<_>>()
+            ));
+        }
+        fake.verify_assertion(
+            form.get("client_assertion")
+                .map(String::as_str)
+                .unwrap_or(""),
+        )
+    };
+    if let Err(why) = check() {
+        fake.rec.lock().unwrap().bad_assertions.push(why);
+        return (StatusCode::UNAUTHORIZED, "invalid_client").into_response();
+    }
+    let ttl = fake.script.lock().unwrap().token_ttl;
+    let n = {
+        let mut rec = fake.rec.lock().unwrap();
+        rec.assertions += 1;
+        rec.assertions
+    };
+    let tok = format!("tok-{n}-{}", rand::random::<u32>());
+    fake.tokens
+        .lock()
+        .unwrap()
+        .insert(tok.clone(), Instant::now() + ttl);
+    axum::Json(serde_json::json!({
+        "access_token": tok,
+        "token_type": "Bearer",
+        "expires_in": ttl.as_secs(),
+    }))
+    .into_response()
+}
+
+fn dur(d: Duration) -> prost_types::Duration {
+    prost_types::Duration {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
+#[tonic::async_trait]
+impl BatonService for FakeC1 {
+    async fn hello(
+        &self,
+        req: Request<BatonServiceHelloRequest>,
+    ) -> Result<tonic::Response<BatonServiceHelloResponse>, Status> {
+        self.check_token(&req)?;
+        self.rec.lock().unwrap().hellos.push(req.into_inner());
+        Ok(tonic::Response::new(BatonServiceHelloResponse::default()))
+    }
+
+    async fn get_task(
+        &self,
+        req: Request<BatonServiceGetTaskRequest>,
+    ) -> Result<tonic::Response<BatonServiceGetTaskResponse>, Status> {
+        self.check_token(&req)?;
+        self.rec.lock().unwrap().get_tasks += 1;
+        let mut script = self.script.lock().unwrap();
+        Ok(tonic::Response::new(BatonServiceGetTaskResponse {
+            task: script.tasks.pop_front(),
+            next_poll: Some(dur(script.next_poll)),
+            next_heartbeat: Some(dur(Duration::from_secs(1))),
+            annotations: vec![],
+        }))
+    }
+
+    async fn heartbeat(
+        &self,
+        req: Request<BatonServiceHeartbeatRequest>,
+    ) -> Result<tonic::Response<BatonServiceHeartbeatResponse>, Status> {
+        self.check_token(&req)?;
+        let req = req.into_inner();
+        self.rec.lock().unwrap().heartbeats.push(req.task_id);
+        Ok(tonic::Response::new(BatonServiceHeartbeatResponse {
+            next_heartbeat: Some(dur(Duration::from_secs(1))),
+            cancelled: self.script.lock().unwrap().cancel_on_heartbeat,
+            ..Default::default()
+        }))
+    }
+
+    async fn finish_task(
+        &self,
+        req: Request<BatonServiceFinishTaskRequest>,
+    ) -> Result<tonic::Response<BatonServiceFinishTaskResponse>, Status> {
+        self.check_token(&req)?;
+        self.rec.lock().unwrap().finishes.push(req.into_inner());
+        Ok(tonic::Response::new(
+            BatonServiceFinishTaskResponse::default(),
+        ))
+    }
+
+    async fn upload_asset(
+        &self,
+        req: Request<Streaming<BatonServiceUploadAssetRequest>>,
+    ) -> Result<tonic::Response<BatonServiceUploadAssetResponse>, Status> {
+        self.check_token(&req)?;
+        let (fail, discard) = {
+            let mut s = self.script.lock().unwrap();
+            self.rec.lock().unwrap().upload_attempts += 1;
+            let fail = s.fail_uploads > 0;
+            s.fail_uploads = s.fail_uploads.saturating_sub(1);
+            (fail, s.discard_upload_data)
+        };
+        let mut stream = req.into_inner();
+        let mut task_id = None;
+        let mut data = Vec::new();
+        let mut hash = digest::Context::new(&digest::SHA256);
+        while let Some(msg) = stream.next().await {
+            match msg?.msg {
+                Some(Msg::Metadata(m)) => task_id = Some(m.task_id),
+                Some(Msg::Data(d)) => {
+                    if d.data.is_empty() || d.data.len() > 1024 * 1024 {
+                        return Err(Status::invalid_argument("chunk size out of range"));
+                    }
+                    hash.update(&d.data);
+                    if !discard {
+                        data.extend_from_slice(&d.data);
+                    }
+                    if fail {
+                        return Err(Status::unavailable("interrupted (scripted)"));
+                    }
+                }
+                Some(Msg::Eof(e)) => {
+                    let task_id =
+                        task_id.ok_or_else(|| Status::invalid_argument("eof before metadata"))?;
+                    let sum = hash.finish();
+                    if sum.as_ref() != e.sha256_checksum.as_slice() {
+                        return Err(Status::data_loss("sha256 mismatch"));
+                    }
+                    self.rec.lock().unwrap().uploads.push(Upload {
+                        task_id,
+                        data,
+                        sha256: e.sha256_checksum,
+                    });
+                    return Ok(tonic::Response::new(
+                        BatonServiceUploadAssetResponse::default(),
+                    ));
+                }
+                None => return Err(Status::invalid_argument("empty message")),
+            }
+        }
+        Err(Status::invalid_argument("stream ended without eof"))
+    }
+
+    async fn start_debugging(
+        &self,
+        _: Request<StartDebuggingRequest>,
+    ) -> Result<tonic::Response<StartDebuggingResponse>, Status> {
+        Ok(tonic::Response::new(StartDebuggingResponse {
+            status: false,
+        }))
+    }
+}
+
+/// A 27-character task id (C1's ksuid format).
+pub fn task_id(n: u32) -> String {
+    format!("{n:0>27}")
+}
+
+pub fn sync_task(n: u32) -> Task {
+    Task {
+        id: task_id(n),
+        task_type: Some(task::TaskType::SyncFull(task::SyncFullTask::default())),
+        ..Default::default()
+    }
+}
