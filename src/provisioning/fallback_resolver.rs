@@ -19,7 +19,7 @@
 //! is a few requests per ticket whose change appeared, usually none.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::Path;
 
 use actix::prelude::*;
 
@@ -167,7 +167,7 @@ async fn resolve_pass(journal: Journal, ticketing: Ticketing, msg: SnapshotPubli
 }
 
 /// The ids among `wanted` that the snapshot holds as grants.
-fn grants_seen(path: &PathBuf, wanted: &HashSet<String>) -> Result<HashSet<String>, String> {
+fn grants_seen(path: &Path, wanted: &HashSet<String>) -> Result<HashSet<String>, String> {
     let snapshot = Snapshot::open(path).map_err(|e| e.to_string())?;
     let mut seen = HashSet::new();
     snapshot
