@@ -665,3 +665,131 @@ async fn a_full_queue_answers_queue_full_with_a_hint_or_makes_the_submitter_wait
         "the refused one was never journaled"
     );
 }
+
+/// Run one sync through the real coordinator, then wait until the fallback
+/// resolver has handled the snapshot it published (its passes are atomic, so
+/// `Settled` answers after them).
+async fn sync_and_settle(h: &Harness, n: usize) {
+    use baton_haloitsm::provisioning::fallback_resolver::Settled;
+    synced_grants(h, 1, n).await;
+    h.pipeline
+        .fallback_resolver
+        .as_ref()
+        .expect("add_provisioning starts the resolver")
+        .addr()
+        .send(Settled)
+        .await
+        .expect("resolver alive");
+}
+
+#[actix::test]
+async fn a_fallback_ticket_is_noted_and_resolved_once_a_sync_sees_the_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim_config(8);
+    let h0 = Harness::start(dir.path(), sim.clone(), "", "").await;
+    let snap = h0.sim.control().snapshot();
+    let ticket_type = snap.ticket_types[0].id;
+    let resolved = snap
+        .statuses
+        .iter()
+        .find(|s| s.name == "Resolved")
+        .expect("the simulator has a Resolved status")
+        .id;
+    let manual_team = h0.team_not_held(1);
+    let held_team = *h0.teams_of(1).iter().next().expect("agent 1 holds a team");
+    drop(h0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "fallback_ticket_type = {ticket_type}\nmanual_entitlements = [\"team:{manual_team}:member\", \"team:{held_team}:member\"]"
+    );
+    let ticketing = "\n[ticketing]\nfallback_resolved_status = \"Resolved\"\n";
+    let h = Harness::start_with(dir.path(), sim, ticketing, &extra).await;
+    let entitlement = format!("team:{manual_team}:member");
+    let o = h.run(grant(&entitlement, 1)).await;
+    let Outcome::Ticketed { ticket_id, .. } = &o else {
+        panic!("{o:?}")
+    };
+    let ticket_id: i64 = ticket_id.parse().expect("a Halo ticket id");
+    let revoked = format!("team:{held_team}:member:agent:1");
+    let o = h.run(revoke(&revoked)).await;
+    let Outcome::Ticketed {
+        ticket_id: revoke_ticket,
+        ..
+    } = &o
+    else {
+        panic!("{o:?}")
+    };
+    let revoke_ticket: i64 = revoke_ticket.parse().expect("a Halo ticket id");
+    assert_ne!(revoke_ticket, ticket_id);
+    let ticket_of = |h: &Harness, ticket_id: i64| {
+        let snap = h.sim.control().snapshot();
+        let t = snap
+            .tickets
+            .iter()
+            .find(|t| t.id == ticket_id)
+            .expect("ticket exists")
+            .clone();
+        let notes: Vec<_> = snap
+            .actions
+            .into_iter()
+            .filter(|a| a.ticket_id == ticket_id)
+            .collect();
+        (t, notes)
+    };
+    let ticket = |h: &Harness| ticket_of(h, ticket_id);
+    let (before, notes) = ticket(&h);
+    assert_ne!(before.status_id, resolved);
+    assert!(notes.is_empty(), "{notes:?}");
+
+    // Nobody made the change yet: a sync leaves the ticket untouched.
+    sync_and_settle(&h, 1).await;
+    let (t, notes) = ticket(&h);
+    assert_eq!(t.status_id, before.status_id);
+    assert!(notes.is_empty(), "{notes:?}");
+    assert!(ticket_of(&h, revoke_ticket).1.is_empty());
+    let rows = h.prov.list(None, 10).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.fallback_resolved_at_ms.is_none()));
+
+    // Someone makes the change in Halo directly.
+    let mut teams: Vec<i64> = h
+        .teams_of(1)
+        .into_iter()
+        .filter(|t| *t != held_team)
+        .collect();
+    teams.push(manual_team);
+    let body = serde_json::json!({
+        "id": 1,
+        "teams": teams.iter().map(|t| serde_json::json!({"team_id": t})).collect::<Vec<_>>(),
+    });
+    h.pipeline.client.upsert_agent(&body).await.unwrap();
+    assert!(h.teams_of(1).contains(&manual_team));
+    assert!(!h.teams_of(1).contains(&held_team));
+
+    // The next sync sees it: one private note naming the operation, and the status.
+    sync_and_settle(&h, 2).await;
+    let (t, notes) = ticket(&h);
+    assert_eq!(t.status_id, resolved);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].hiddenfromuser, "private note");
+    assert_eq!(notes[0].new_status, Some(resolved));
+    let grant_id = format!("{entitlement}:agent:1");
+    assert!(notes[0].note.contains(&grant_id), "{}", notes[0].note);
+    let (rt, rnotes) = ticket_of(&h, revoke_ticket);
+    assert_eq!(rt.status_id, resolved, "the revoke's ticket too");
+    assert_eq!(rnotes.len(), 1, "{rnotes:?}");
+    assert!(rnotes[0].note.contains(&revoked), "{}", rnotes[0].note);
+    let rows = h.prov.list(None, 10).await.unwrap();
+    assert!(
+        rows.iter().all(|r| r.fallback_resolved_at_ms.is_some()),
+        "{rows:?}"
+    );
+
+    // Later syncs write nothing more.
+    sync_and_settle(&h, 3).await;
+    let (t, notes) = ticket(&h);
+    assert_eq!(t.status_id, resolved);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(ticket_of(&h, revoke_ticket).1.len(), 1);
+}

@@ -46,6 +46,10 @@ pub struct Pipeline {
     pub client: HaloClient,
     /// External ticketing (not an actor: a cloneable service over the gateway's slot).
     pub ticketing: crate::ticketing::Ticketing,
+    /// Hears every published snapshot (set by `add_provisioning`).
+    pub published: crate::sync::coordinator::PublishedListener,
+    /// Closes fallback tickets (started by `add_provisioning`).
+    pub fallback_resolver: Option<Slot<crate::provisioning::fallback_resolver::FallbackResolver>>,
 }
 
 /// `halo_base_url` overrides `halo.base_url` (the embedded simulator's address).
@@ -86,9 +90,11 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
         include_end_users: cfg.sync.include_end_users,
         max_consistency_passes: cfg.sync.max_consistency_passes,
     };
-    let (c, w, u) = (client.clone(), writer, uploader);
+    let published = crate::sync::coordinator::PublishedListener::default();
+    let (c, w, u, l) = (client.clone(), writer, uploader, published.clone());
     let (spec, coordinator) = ChildSpec::start("sync_coordinator", MAILBOX, move || {
         SyncCoordinator::new(c.clone(), w.clone(), u.clone(), coord_settings.clone())
+            .with_published(l.clone())
     });
     let drain_slot = coordinator.clone();
     // Draining a sync means cancelling it: it stops within one page and
@@ -127,6 +133,8 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
         coordinator,
         client,
         ticketing,
+        published,
+        fallback_resolver: None,
     }
 }
 
@@ -169,6 +177,16 @@ pub fn add_provisioning(
             }
         }
     }));
+    // Fallback tickets are noted and moved once a published snapshot shows the change.
+    use crate::provisioning::fallback_resolver::FallbackResolver;
+    let (j, t) = (journal.clone(), p.ticketing.clone());
+    let (spec, resolver) = ChildSpec::start("fallback_resolver", MAILBOX, move || {
+        FallbackResolver::new(j.clone(), t.clone())
+    });
+    p.children.push(spec);
+    let r = resolver.clone();
+    p.published.set(move |msg| r.addr().do_send(msg));
+    p.fallback_resolver = Some(resolver);
     crate::provisioning::Provisioning::new(queue, journal, capacity, &cfg.provisioning)
 
 }

@@ -89,6 +89,9 @@ pub struct OpRecord {
     pub c1_task_id: Option<String>,
     pub reported: bool,
     pub fallback_ticket_id: Option<String>,
+    /// When a later sync saw the change and the fallback ticket was resolved.
+    #[serde(default)]
+    pub fallback_resolved_at_ms: Option<i64>,
 }
 
 /// What `submit` did: a new row, or the existing row of the same C1 task.
@@ -115,7 +118,8 @@ CREATE TABLE IF NOT EXISTS operations (
     message            TEXT,
     c1_task_id         TEXT UNIQUE,
     reported           INTEGER NOT NULL DEFAULT 0,
-    fallback_ticket_id TEXT
+    fallback_ticket_id TEXT,
+    fallback_resolved_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS operations_status ON operations (status, id);
 CREATE INDEX IF NOT EXISTS operations_finished ON operations (finished_at) WHERE finished_at IS NOT NULL;
@@ -191,6 +195,17 @@ impl Journal {
             // FULL: a commit that acknowledges an operation survives power loss.
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.execute_batch(SCHEMA)?;
+            // Journals created before `fallback_resolved_at` existed gain the column.
+            let has_resolved: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('operations') WHERE name = 'fallback_resolved_at'",
+                [],
+                |r| r.get(0),
+            )?;
+            if has_resolved == 0 {
+                conn.execute_batch(
+                    "ALTER TABLE operations ADD COLUMN fallback_resolved_at INTEGER",
+                )?;
+            }
             // A real write, so a read-only file fails here and not at the first submit.
             conn.pragma_update(None, "user_version", 1)?;
             Ok(check)
@@ -353,6 +368,9 @@ impl Journal {
                 c1_task_id: r.get("c1_task_id").map_err(|e| e.to_string())?,
                 reported: r.get::<_, i64>("reported").map_err(|e| e.to_string())? != 0,
                 fallback_ticket_id: r.get("fallback_ticket_id").map_err(|e| e.to_string())?,
+                fallback_resolved_at_ms: r
+                    .get("fallback_resolved_at")
+                    .map_err(|e| e.to_string())?,
             })
         };
         Ok(build())
@@ -433,6 +451,28 @@ impl Journal {
         })
     }
 
+    /// Finished operations with a fallback ticket that no sync has resolved yet, oldest first.
+    pub fn fallback_unresolved(&self) -> Result<Vec<OpRecord>, JournalError> {
+        self.select(
+            "SELECT * FROM operations WHERE status = 'finished' AND fallback_ticket_id IS NOT NULL
+               AND fallback_resolved_at IS NULL ORDER BY id",
+            [],
+        )
+    }
+
+    /// The fallback ticket of `id` was resolved (noted and moved); false if it already was.
+    pub fn mark_fallback_resolved(&self, id: OpId) -> Result<bool, JournalError> {
+        let now = now_ms();
+        self.with(|c| {
+            c.execute(
+                "UPDATE operations SET fallback_resolved_at = ?2, updated_at = ?2
+                 WHERE id = ?1 AND fallback_ticket_id IS NOT NULL AND fallback_resolved_at IS NULL",
+                params![id, now],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
     /// Drop finished operations older than `retention` (unreported C1 outcomes are kept).
     pub fn prune(&self, retention: Duration) -> Result<usize, JournalError> {
         let cutoff = now_ms().saturating_sub(retention.as_millis() as i64);
@@ -455,5 +495,68 @@ impl Journal {
             )
             .map(|n| n as u64)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provisioning::ids::{EntitlementRef, GrantRef};
+
+    fn grant() -> Operation {
+        Operation::Grant {
+            grant: GrantRef {
+                entitlement: EntitlementRef::TeamMember(3),
+                agent_id: 7,
+            },
+        }
+    }
+
+    #[test]
+    fn fallback_tickets_are_listed_until_marked_resolved_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+        let plain = j.submit(&grant(), "t", None).unwrap().id;
+        let failed = Outcome::failed(super::super::outcome::FailureKind::Internal, "x");
+        j.finish(plain, &failed).unwrap();
+        let ticketed = j.submit(&grant(), "t", None).unwrap().id;
+        j.finish(
+            ticketed,
+            &Outcome::Ticketed {
+                ticket_id: "12".into(),
+                reason: "manual".into(),
+            },
+        )
+        .unwrap();
+        let open = j.fallback_unresolved().unwrap();
+        assert_eq!(open.iter().map(|r| r.id).collect::<Vec<_>>(), [ticketed]);
+        assert!(j.mark_fallback_resolved(ticketed).unwrap());
+        assert!(!j.mark_fallback_resolved(ticketed).unwrap(), "only once");
+        assert!(!j.mark_fallback_resolved(plain).unwrap(), "no ticket");
+        assert!(j.fallback_unresolved().unwrap().is_empty());
+        assert!(
+            j.get(ticketed)
+                .unwrap()
+                .unwrap()
+                .fallback_resolved_at_ms
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_journal_from_before_the_resolved_column_gains_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let old = SCHEMA.replace(",\n    fallback_resolved_at INTEGER", "");
+        assert_ne!(old, SCHEMA);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&old)
+            .unwrap();
+        let j = Journal::open(&path).unwrap();
+        assert!(j.fallback_unresolved().unwrap().is_empty());
+        drop(j);
+        // Opening again (column present) is fine too.
+        Journal::open(&path).unwrap();
     }
 }

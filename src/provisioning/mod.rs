@@ -7,7 +7,8 @@
 //! - `journal`: the SQLite journal (durable before acknowledged, one owner);
 //! - `agent_changes`: one try of one operation (read, write, read back, verify);
 //! - `provisioning_queue`: the actor that schedules, retries and replays;
-//! - `control_socket`: the CLI's door into a running daemon.
+//! - `control_socket`: the CLI's door into a running daemon;
+//! - `fallback_resolver`: resolves fallback tickets once a sync sees the change.
 //!
 //! Three doors (C1 task loop, control socket, in-process CLI) all go through
 //! [`Provisioning`], the handle below: refuse, journal, then enqueue.
@@ -15,6 +16,7 @@
 pub mod agent_changes;
 pub mod control_socket;
 mod fallback;
+pub mod fallback_resolver;
 pub mod ids;
 pub mod journal;
 pub mod operation;

@@ -20,7 +20,7 @@
 //! the two leaves nothing that looks published; the next sync removes it.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -64,6 +64,44 @@ pub struct SyncReport {
     pub elapsed: Duration,
 }
 
+/// A sync's snapshot is published (renamed into place by the Uploader in daemon
+/// mode, finished in place otherwise). A notification: nobody answers it.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct SnapshotPublished {
+    pub path: PathBuf,
+    pub sync_id: String,
+}
+
+type Notify = Arc<dyn Fn(SnapshotPublished) + Send + Sync>;
+
+/// Who hears about published snapshots. Created once in the pipeline and
+/// shared by every coordinator instance, so it survives restarts; the listener
+/// is set later (provisioning is wired after the coordinator) and should send
+/// through a `Slot`, so it also survives restarts of the listening actor.
+#[derive(Clone, Default)]
+pub struct PublishedListener(Arc<Mutex<Option<Notify>>>);
+
+impl PublishedListener {
+    pub fn set(&self, f: impl Fn(SnapshotPublished) + Send + Sync + 'static) {
+        let mut guard = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Some(Arc::new(f));
+    }
+
+    fn notify(&self, msg: SnapshotPublished) {
+        let f = match self.0.lock() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        if let Some(f) = f {
+            f(msg);
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct CoordinatorSettings {
     pub output_dir: PathBuf,
@@ -80,6 +118,7 @@ pub struct SyncCoordinator {
     uploader: Option<Slot<Uploader>>,
     settings: CoordinatorSettings,
     running: Option<RunOwner>,
+    published: PublishedListener,
 }
 
 /// The owner of the running sync. See the module header.
@@ -113,7 +152,14 @@ impl SyncCoordinator {
             uploader,
             settings,
             running: None,
+            published: PublishedListener::default(),
         }
+    }
+
+    /// Tell `listener` about every published snapshot.
+    pub fn with_published(mut self, listener: PublishedListener) -> Self {
+        self.published = listener;
+        self
     }
 }
 
@@ -157,6 +203,7 @@ impl Handler<StartSync> for SyncCoordinator {
         let max_passes = self.settings.max_consistency_passes;
         let uploader = self.uploader.as_ref().map(Slot::addr);
         let output_dir = self.settings.output_dir.clone();
+        let published = self.published.clone();
         let started = Instant::now();
         Box::pin(
             async move {
@@ -180,6 +227,10 @@ impl Handler<StartSync> for SyncCoordinator {
                                 source,
                             })??;
                 }
+                published.notify(SnapshotPublished {
+                    path: snapshot.path.clone(),
+                    sync_id: run.sync_id.clone(),
+                });
                 Ok(SyncReport {
                     sync_id: run.sync_id.clone(),
                     snapshot,

@@ -37,6 +37,13 @@ static VERIFY_FAILURES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
 });
 
+static FALLBACKS_RESOLVED: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
+    super::counter(
+        "provisioning_fallbacks_resolved_total",
+        "Fallback tickets noted and moved to the resolved status because a sync saw the change.",
+    )
+});
+
 pub const RESULTS: &[&str] = &["ok", "already", "failed", "ticketed"];
 /// Every operation label (`Operation::label`).
 pub const OPS: &[&str] = &[
@@ -50,6 +57,7 @@ pub const OPS: &[&str] = &[
 
 pub fn init() {
     LazyLock::force(&DEPTH);
+    LazyLock::force(&FALLBACKS_RESOLVED);
     for op in OPS {
         for r in RESULTS {
             let _ = OPERATIONS.get_metric_with_label_values(&[op, r]);
@@ -125,4 +133,38 @@ pub fn journal_pruned(rows: usize) {
 
 pub fn journal_error(error: &str) {
     tracing::error!(error, "provisioning journal error");
+}
+
+pub fn fallback_resolved(op_id: i64, ticket_id: i64, sync_id: &str) {
+    FALLBACKS_RESOLVED.inc();
+    tracing::info!(
+        op_id,
+        ticket_id,
+        sync_id,
+        "fallback ticket resolved: the sync saw the change"
+    );
+}
+
+pub fn fallback_resolve_failed(op_id: i64, ticket_id: &str, error: &str) {
+    tracing::warn!(
+        op_id,
+        ticket_id,
+        error,
+        "resolving a fallback ticket failed; retried at the next sync"
+    );
+}
+
+pub fn fallback_resolution_off(unresolved: usize) {
+    tracing::info!(
+        unresolved,
+        "fallback tickets are left open: ticketing.fallback_resolved_status is not set"
+    );
+}
+
+pub fn fallback_snapshot_unreadable(path: &str, error: &str) {
+    tracing::warn!(
+        path,
+        error,
+        "cannot read the published snapshot to resolve fallback tickets; retried at the next sync"
+    );
 }

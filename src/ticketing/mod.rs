@@ -714,6 +714,12 @@ impl Ticketing {
     /// Close the loop on a fallback ticket: a private note, and the move to
     /// `ticketing.fallback_resolved_status`. A ticket already in that status is left alone,
     /// so repeated syncs add no further notes.
+    /// Whether `ticketing.fallback_resolved_status` is set (without it,
+    /// `resolve_fallback` refuses with FailedPrecondition).
+    pub fn resolves_fallbacks(&self) -> bool {
+        self.inner.settings.fallback_resolved_status.is_some()
+    }
+
     pub async fn resolve_fallback(&self, ticket_id: i64, note: &str) -> Result<()> {
         let r = self.resolve_fallback_inner(ticket_id, note).await;
         events::finished("fallback_resolve", result_label(&r));
