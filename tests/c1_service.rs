@@ -401,3 +401,108 @@ async fn skip_full_sync_refuses_sync_tasks() {
     drop(rec);
     daemon.sigterm();
 }
+
+/// Grant and revoke tasks run through the real ProvisioningQueue against the
+/// simulator: the second grant answers GrantAlreadyExists and the second revoke
+/// GrantAlreadyRevoked, which only holds if the first ones changed Halo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_and_revoke_tasks_change_halo_and_report_already_states() {
+    let fake = FakeC1::start(Script::default()).await;
+    let entitlement = pb::Entitlement {
+        id: "team:1:member".into(),
+        ..Default::default()
+    };
+    let principal = pb::Resource {
+        id: Some(pb::ResourceId {
+            resource_type: "agent".into(),
+            resource: "3".into(),
+            baton_resource: false,
+        }),
+        ..Default::default()
+    };
+    let grant = || {
+        task::TaskType::Grant(task::GrantTask {
+            entitlement: Some(entitlement.clone()),
+            principal: Some(principal.clone()),
+            ..Default::default()
+        })
+    };
+    let revoke = || {
+        task::TaskType::Revoke(task::RevokeTask {
+            grant: Some(pb::Grant {
+                id: "team:1:member:agent:3".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    };
+    for (n, t) in [(21, grant()), (22, grant()), (23, revoke()), (24, revoke())] {
+        fake.push_task(Task {
+            id: task_id(n),
+            task_type: Some(t),
+            ..Default::default()
+        });
+    }
+    let dir = cfg_dir();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let cfg = config(dir.path(), "");
+    let text = std::fs::read_to_string(&cfg.path).unwrap()
+        + &format!(
+            "\n[provisioning]\nenabled = true\njournal = \"{}\"\nsocket = \"{}\"\n",
+            state.join("journal.sqlite3").display(),
+            state.join("control.sock").display()
+        );
+    std::fs::write(&cfg.path, text).unwrap();
+    let mut daemon = start(&fake, &cfg);
+    fake.wait_until("four FinishTasks", |r| r.finishes.len() >= 4)
+        .await;
+    let rec = fake.rec.lock().unwrap();
+    let annotations = |n: u32| -> Vec<String> {
+        let f = rec
+            .finishes
+            .iter()
+            .find(|f| f.task_id == task_id(n))
+            .unwrap_or_else(|| panic!("task {n} finished"));
+        let Some(FinalState::Success(s)) = &f.final_state else {
+            panic!("task {n}: {f:?}")
+        };
+        let any = s.response.as_ref().expect("response");
+        let anns = if n <= 22 {
+            pb::GrantManagerServiceGrantResponse::decode(any.value.as_slice())
+                .expect("grant response")
+                .annotations
+        } else {
+            pb::GrantManagerServiceRevokeResponse::decode(any.value.as_slice())
+                .expect("revoke response")
+                .annotations
+        };
+        anns.iter().map(|a| a.type_url.clone()).collect()
+    };
+    assert!(
+        annotations(22)
+            .contains(&"type.googleapis.com/c1.connector.v2.GrantAlreadyExists".to_string()),
+        "{:?}",
+        annotations(22)
+    );
+    assert!(annotations(23).is_empty(), "{:?}", annotations(23));
+    assert!(
+        annotations(24)
+            .contains(&"type.googleapis.com/c1.connector.v2.GrantAlreadyRevoked".to_string()),
+        "{:?}",
+        annotations(24)
+    );
+    // Exactly one FinishTask per task.
+    for n in 21..=24 {
+        assert_eq!(
+            rec.finishes
+                .iter()
+                .filter(|f| f.task_id == task_id(n))
+                .count(),
+            1,
+            "task {n}"
+        );
+    }
+    drop(rec);
+    daemon.sigterm();
+}

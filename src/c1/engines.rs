@@ -32,7 +32,11 @@ fn submission(task_id: String, request: OpRequest) -> Submission {
 fn resource_ref(id: Option<&pb::ResourceId>) -> Result<String, TaskFailure> {
     id.map(|r| format!("{}:{}", r.resource_type, r.resource))
         .ok_or_else(|| {
-            TaskFailure::new(tonic::Code::InvalidArgument, "resource id is missing", false)
+            TaskFailure::new(
+                tonic::Code::InvalidArgument,
+                "resource id is missing",
+                false,
+            )
         })
 }
 

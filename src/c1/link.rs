@@ -420,7 +420,9 @@ async fn run(link: Rc<Link>) {
                     tracing::info!(task_id, "reported an outcome left unreported by a restart");
                     prov.reported(task_id).await;
                 }
-                Err(e) => tracing::error!(task_id, error = %e, "could not report a journaled outcome; will retry at the next start"),
+                Err(e) => {
+                    tracing::error!(task_id, error = %e, "could not report a journaled outcome; will retry at the next start")
+                }
             }
         }
     }

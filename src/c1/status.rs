@@ -104,7 +104,9 @@ pub fn provisioning_failure(
 pub fn ticketed_failure(ticket_id: &str, reason: &str) -> TaskFailure {
     TaskFailure::new(
         Code::Aborted,
-        format!("not changed automatically ({reason}); HaloITSM ticket {ticket_id} asks a person to make the change"),
+        format!(
+            "not changed automatically ({reason}); HaloITSM ticket {ticket_id} asks a person to make the change"
+        ),
         false,
     )
 }

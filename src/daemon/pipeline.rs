@@ -188,7 +188,6 @@ pub fn add_provisioning(
     p.published.set(move |msg| r.addr().do_send(msg));
     p.fallback_resolver = Some(resolver);
     crate::provisioning::Provisioning::new(queue, journal, capacity, &cfg.provisioning)
-
 }
 
 /// C1 service mode (issue 12): C1Auth owns the C1 token, C1Link the channel and
