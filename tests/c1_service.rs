@@ -506,3 +506,48 @@ async fn grant_and_revoke_tasks_change_halo_and_report_already_states() {
     drop(rec);
     daemon.sigterm();
 }
+
+/// Ten failed heartbeats in a row fail the task: a sync slowed by a 5 s Halo latency is
+/// cancelled, nothing is uploaded or published, and the failure says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_failed_heartbeats_fail_the_task() {
+    let fake = FakeC1::start(Script {
+        fail_heartbeats: true,
+        ..Script::default()
+    })
+    .await;
+    fake.push_task(sync_task(3));
+    let dir = cfg_dir();
+    let cfg = config(dir.path(), "");
+    let text = std::fs::read_to_string(&cfg.path).unwrap().replace(
+        "[simulator.tenant]",
+        "[simulator.tenant.latency]\nfixed = \"5s\"\n\n[simulator.tenant]",
+    );
+    std::fs::write(&cfg.path, text).unwrap();
+    let mut daemon = start(&fake, &cfg);
+    fake.wait_until("a FinishTask", |r| !r.finishes.is_empty())
+        .await;
+    let rec = fake.rec.lock().unwrap();
+    assert_eq!(rec.upload_attempts, 0, "nothing is uploaded");
+    assert_eq!(rec.heartbeats.len(), 10, "{:?}", rec.heartbeats);
+    let finish = &rec.finishes[0];
+    let status = finish.status.as_ref().expect("a status");
+    assert_eq!(status.code, tonic::Code::Cancelled as i32);
+    assert!(
+        status.message.contains("10 heartbeats failed in a row"),
+        "{}",
+        status.message
+    );
+    drop(rec);
+    let m = metrics(&daemon);
+    assert_eq!(
+        metric(&m, r#"baton_haloitsm_c1_heartbeats_total{result="error"}"#),
+        Some(10.0)
+    );
+    let published: Vec<String> = support::dir_names(&dir.path().join("out"))
+        .into_iter()
+        .filter(|n| n.ends_with(".c1z"))
+        .collect();
+    assert!(published.is_empty(), "{published:?}");
+    daemon.sigterm();
+}

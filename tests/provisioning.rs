@@ -475,10 +475,12 @@ async fn c1_tasks_run_once_and_are_reported_once() {
     assert!(b.existing);
     let o = h.prov.outcome(a.id).await.unwrap();
     assert!(matches!(o, Outcome::Ok { .. }));
-    let unreported = h.prov.finished_unreported().await.unwrap();
-    assert_eq!(unreported, vec![("task-1".to_string(), o)]);
+    let unreported = h.prov.unreported_tasks().await.unwrap();
+    assert_eq!(unreported.len(), 1);
+    assert_eq!(unreported[0].c1_task_id.as_deref(), Some("task-1"));
+    assert_eq!(unreported[0].outcome.as_ref(), Some(&o));
     assert!(h.prov.mark_reported("task-1".into()).await.unwrap());
-    assert!(h.prov.finished_unreported().await.unwrap().is_empty());
+    assert!(h.prov.unreported_tasks().await.unwrap().is_empty());
     let posts = h
         .sim
         .control()

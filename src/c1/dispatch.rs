@@ -54,9 +54,12 @@ pub trait Provisioning {
         agent_id: String,
         enabled: bool,
     ) -> LocalBoxFuture<'static, Result<(), TaskFailure>>;
-    /// Tasks whose operation finished but whose FinishTask never reached C1
-    /// (the process died in between), with their real outcome.
-    fn unreported(&self) -> LocalBoxFuture<'static, Vec<(String, Outcome)>>;
+    /// C1 tasks whose operation was acknowledged (journaled) but never reported, finished
+    /// or not: after a restart each is finished and reported once.
+    fn unreported(&self) -> LocalBoxFuture<'static, Vec<String>>;
+    /// Waits for the journaled operation of `task_id` (the queue replays it if it had not
+    /// finished) and answers its real outcome, as its task kind answers live.
+    fn recover(&self, task_id: String) -> LocalBoxFuture<'static, Option<Outcome>>;
     /// C1 has the outcome of `task_id`: never report it again.
     fn reported(&self, task_id: String) -> LocalBoxFuture<'static, ()>;
 }
@@ -309,15 +312,9 @@ pub async fn dispatch(link: &Link, task: Task, next_heartbeat: Option<Duration>)
                     .set_agent_enabled(id.clone(), agent, enabled)
                     .await
                     .map_err(final_failure)?;
-                let status = pb::BatonActionStatus::Complete as i32;
-                remember_action(link, &id, &t.name, status);
-                Ok(ok(&pb::InvokeActionResponse {
-                    id: id.clone(),
-                    status,
-                    annotations: Vec::new(),
-                    response: Some(success_struct()),
-                    name: t.name,
-                }))
+                let resp = action_completed(&id, &t.name);
+                remember_action(link, &id, &t.name, resp.status);
+                Ok(ok(&resp))
             }
             .await
         }
@@ -344,8 +341,19 @@ pub async fn dispatch(link: &Link, task: Task, next_heartbeat: Option<Duration>)
     result.unwrap_or_else(Outcome::Failed)
 }
 
+/// An account action that ran to completion.
+pub(super) fn action_completed(task_id: &str, name: &str) -> pb::InvokeActionResponse {
+    pb::InvokeActionResponse {
+        id: task_id.to_string(),
+        status: pb::BatonActionStatus::Complete as i32,
+        annotations: Vec::new(),
+        response: Some(success_struct()),
+        name: name.to_string(),
+    }
+}
+
 /// Provisioning errors are final for C1 (the SDK sends them non-retryable).
-fn final_failure(mut f: TaskFailure) -> TaskFailure {
+pub(super) fn final_failure(mut f: TaskFailure) -> TaskFailure {
     f.retryable = false;
     f
 }

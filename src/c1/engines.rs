@@ -7,10 +7,11 @@
 use futures::future::LocalBoxFuture;
 use prost_types::value::Kind;
 
-use super::dispatch;
 use super::status::{self, Outcome, TaskFailure};
+use super::{actions, dispatch};
 use crate::pb::{self, pack_any};
-use crate::provisioning::operation::{NewAccount, OpRequest};
+use crate::provisioning::ids::AGENT_TYPE;
+use crate::provisioning::operation::{NewAccount, OpRequest, Operation};
 use crate::provisioning::outcome::{AlreadyKind, Outcome as ProvOutcome};
 use crate::provisioning::{Provisioning, Submission, WhenFull};
 use crate::ticketing::Ticketing;
@@ -94,21 +95,7 @@ impl dispatch::Provisioning for Provisioning {
                 principal: resource_ref(principal.id.as_ref())?,
             };
             let (_, outcome) = this.run(submission(task_id, request)).await;
-            let (_, annotations) = settle(outcome)?;
-            let grant_id = crate::provisioning::ids::grant_id(
-                &entitlement.id,
-                principal.id.as_ref().map_or("", |p| &p.resource_type),
-                principal.id.as_ref().map_or("", |p| &p.resource),
-            );
-            Ok(pb::GrantManagerServiceGrantResponse {
-                annotations,
-                grants: vec![pb::Grant {
-                    id: grant_id,
-                    entitlement: Some(entitlement),
-                    principal: Some(principal),
-                    ..Default::default()
-                }],
-            })
+            grant_response(entitlement, principal, outcome)
         })
     }
 
@@ -123,8 +110,7 @@ impl dispatch::Provisioning for Provisioning {
             let (_, outcome) = this
                 .run(submission(task_id, OpRequest::Revoke { grant }))
                 .await;
-            let (_, annotations) = settle(outcome)?;
-            Ok(pb::GrantManagerServiceRevokeResponse { annotations })
+            revoke_response(outcome)
         })
     }
 
@@ -163,31 +149,7 @@ impl dispatch::Provisioning for Provisioning {
             let (_, outcome) = this
                 .run(submission(task_id, OpRequest::CreateAccount(account)))
                 .await;
-            let already = matches!(
-                outcome,
-                ProvOutcome::Already {
-                    kind: AlreadyKind::AccountAlreadyExists,
-                    ..
-                }
-            );
-            let (resource, _) = settle(outcome)?;
-            let resource = agent_resource(resource);
-            use pb::create_account_response::{AlreadyExistsResult, Result as R, SuccessResult};
-            let result = if already {
-                R::AlreadyExists(AlreadyExistsResult {
-                    resource,
-                    is_create_account_result: true,
-                })
-            } else {
-                R::Success(SuccessResult {
-                    resource,
-                    is_create_account_result: true,
-                })
-            };
-            Ok(pb::CreateAccountResponse {
-                result: Some(result),
-                ..Default::default()
-            })
+            create_account_response(outcome)
         })
     }
 
@@ -202,8 +164,7 @@ impl dispatch::Provisioning for Provisioning {
             let (_, outcome) = this
                 .run(submission(task_id, OpRequest::DeleteResource { resource }))
                 .await;
-            let (_, annotations) = settle(outcome)?;
-            Ok(pb::DeleteResourceResponse { annotations })
+            delete_response(outcome)
         })
     }
 
@@ -230,28 +191,36 @@ impl dispatch::Provisioning for Provisioning {
         })
     }
 
-    fn unreported(&self) -> LocalBoxFuture<'static, Vec<(String, Outcome)>> {
+    fn unreported(&self) -> LocalBoxFuture<'static, Vec<String>> {
         let this = self.clone();
         Box::pin(async move {
-            match this.finished_unreported().await {
-                Ok(list) => list
-                    .into_iter()
-                    .map(|(task_id, outcome)| {
-                        let outcome = match settle(outcome) {
-                            Ok((_, annotations)) => Outcome::Success {
-                                response: None,
-                                annotations,
-                            },
-                            Err(f) => Outcome::Failed(f),
-                        };
-                        (task_id, outcome)
-                    })
-                    .collect(),
+            match this.unreported_tasks().await {
+                Ok(list) => list.into_iter().filter_map(|r| r.c1_task_id).collect(),
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot read unreported C1 outcomes from the journal");
+                    tracing::error!(error = %e, "cannot read unreported C1 tasks from the journal");
                     Vec::new()
                 }
             }
+        })
+    }
+
+    fn recover(&self, task_id: String) -> LocalBoxFuture<'static, Option<Outcome>> {
+        let this = self.clone();
+        Box::pin(async move {
+            let record = match this.by_task(task_id.clone()).await {
+                Ok(Some(r)) => r,
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::error!(task_id, error = %e, "cannot read a C1 task's operation from the journal");
+                    return None;
+                }
+            };
+            // Replayed by the queue at start if it had not finished: wait for it.
+            let outcome = match this.outcome(record.id).await {
+                Ok(o) => o,
+                Err(e) => e.into_outcome(),
+            };
+            Some(recovered(&task_id, &record.operation, outcome))
         })
     }
 
@@ -262,6 +231,109 @@ impl dispatch::Provisioning for Provisioning {
                 tracing::error!(task_id, error = %e, "cannot mark a C1 task reported");
             }
         })
+    }
+}
+
+/// The grant response C1 expects (live and recovered tasks alike).
+fn grant_response(
+    entitlement: pb::Entitlement,
+    principal: pb::Resource,
+    outcome: ProvOutcome,
+) -> Result<pb::GrantManagerServiceGrantResponse, TaskFailure> {
+    let (_, annotations) = settle(outcome)?;
+    let grant_id = crate::provisioning::ids::grant_id(
+        &entitlement.id,
+        principal.id.as_ref().map_or("", |p| &p.resource_type),
+        principal.id.as_ref().map_or("", |p| &p.resource),
+    );
+    Ok(pb::GrantManagerServiceGrantResponse {
+        annotations,
+        grants: vec![pb::Grant {
+            id: grant_id,
+            entitlement: Some(entitlement),
+            principal: Some(principal),
+            ..Default::default()
+        }],
+    })
+}
+
+fn revoke_response(
+    outcome: ProvOutcome,
+) -> Result<pb::GrantManagerServiceRevokeResponse, TaskFailure> {
+    let (_, annotations) = settle(outcome)?;
+    Ok(pb::GrantManagerServiceRevokeResponse { annotations })
+}
+
+fn create_account_response(outcome: ProvOutcome) -> Result<pb::CreateAccountResponse, TaskFailure> {
+    let already = matches!(
+        outcome,
+        ProvOutcome::Already {
+            kind: AlreadyKind::AccountAlreadyExists,
+            ..
+        }
+    );
+    let (resource, _) = settle(outcome)?;
+    let resource = agent_resource(resource);
+    use pb::create_account_response::{AlreadyExistsResult, Result as R, SuccessResult};
+    let result = if already {
+        R::AlreadyExists(AlreadyExistsResult {
+            resource,
+            is_create_account_result: true,
+        })
+    } else {
+        R::Success(SuccessResult {
+            resource,
+            is_create_account_result: true,
+        })
+    };
+    Ok(pb::CreateAccountResponse {
+        result: Some(result),
+        ..Default::default()
+    })
+}
+
+fn delete_response(outcome: ProvOutcome) -> Result<pb::DeleteResourceResponse, TaskFailure> {
+    let (_, annotations) = settle(outcome)?;
+    Ok(pb::DeleteResourceResponse { annotations })
+}
+
+/// The FinishTask outcome of an operation journaled before a restart, in the
+/// response type its task kind answers live (built from the journaled operation,
+/// since C1's request objects are gone with the process).
+fn recovered(task_id: &str, op: &Operation, outcome: ProvOutcome) -> Outcome {
+    let agent = |id: i64| pb::Resource {
+        id: Some(pb::ResourceId {
+            resource_type: AGENT_TYPE.to_string(),
+            resource: id.to_string(),
+            baton_resource: false,
+        }),
+        ..Default::default()
+    };
+    let packed = match op {
+        Operation::Grant { grant } => grant_response(
+            pb::Entitlement {
+                id: grant.entitlement.to_string(),
+                ..Default::default()
+            },
+            agent(grant.agent_id),
+            outcome,
+        )
+        .map(|r| pack_any(&r)),
+        Operation::Revoke { .. } => revoke_response(outcome).map(|r| pack_any(&r)),
+        Operation::CreateAccount { .. } => create_account_response(outcome).map(|r| pack_any(&r)),
+        Operation::Delete { .. } => delete_response(outcome).map(|r| pack_any(&r)),
+        Operation::SetDisabled { disabled, .. } => settle(outcome).map(|_| {
+            let name = if *disabled {
+                actions::DISABLE_AGENT
+            } else {
+                actions::ENABLE_AGENT
+            };
+            pack_any(&dispatch::action_completed(task_id, name))
+        }),
+    };
+    match packed {
+        Ok(any) => Outcome::ok(Some(any)),
+        Err(f) => Outcome::Failed(dispatch::final_failure(f)),
     }
 }
 

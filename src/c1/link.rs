@@ -129,6 +129,9 @@ pub struct Link {
     pub sync_lock: tokio::sync::Mutex<()>,
     /// Action ids this process invoked, for action_status (bounded by `dispatch`).
     pub actions: RefCell<HashMap<String, (String, i32)>>,
+    /// Tasks being worked on or reported right now: C1 handing one over again meanwhile
+    /// (it may, after our restart) must not produce a second FinishTask.
+    in_hand: RefCell<std::collections::HashSet<String>>,
 }
 
 impl Link {
@@ -159,6 +162,7 @@ impl Link {
             deps,
             sync_lock: tokio::sync::Mutex::new(()),
             actions: RefCell::new(HashMap::new()),
+            in_hand: RefCell::default(),
         })
     }
 
@@ -412,18 +416,25 @@ async fn run(link: Rc<Link>) {
         }
     }
 
-    // Outcomes journaled before a crash but never reported: report each once.
+    // Operations acknowledged before a restart but never reported: finish and report each
+    // once. Claimed before polling starts, so a re-delivered task cannot overtake them.
     if let Some(prov) = link.deps.provisioning.clone() {
-        for (task_id, outcome) in prov.unreported().await {
-            match link.finish(&task_id, outcome).await {
-                Ok(()) => {
-                    tracing::info!(task_id, "reported an outcome left unreported by a restart");
-                    prov.reported(task_id).await;
+        let pending = prov.unreported().await;
+        if !pending.is_empty() {
+            tracing::info!(
+                tasks = pending.len(),
+                "finishing C1 tasks acknowledged before the restart"
+            );
+        }
+        for task_id in pending {
+            link.in_hand.borrow_mut().insert(task_id.clone());
+            let (link, prov) = (link.clone(), prov.clone());
+            actix::spawn(async move {
+                if let Some(outcome) = prov.recover(task_id.clone()).await {
+                    report(&link, &task_id, "recovered", outcome).await;
                 }
-                Err(e) => {
-                    tracing::error!(task_id, error = %e, "could not report a journaled outcome; will retry at the next start")
-                }
-            }
+                link.in_hand.borrow_mut().remove(&task_id);
+            });
         }
     }
 
@@ -471,10 +482,36 @@ async fn run(link: Rc<Link>) {
     }
 }
 
+/// FinishTask, then mark a journaled task reported (never before C1 has it).
+async fn report(link: &Link, task_id: &str, kind: &str, outcome: Outcome) {
+    match link.finish(task_id, outcome).await {
+        Ok(()) => {
+            if (kind == "recovered" || dispatch::is_provisioning(kind))
+                && let Some(prov) = link.deps.provisioning.clone()
+            {
+                prov.reported(task_id.to_string()).await;
+            }
+            if kind == "recovered" {
+                tracing::info!(
+                    task_id,
+                    "reported the outcome of a task acknowledged before the restart"
+                );
+            }
+        }
+        Err(e) => {
+            tracing::error!(task_id, error = %e, "could not report the task to C1; a journaled outcome is reported at the next start")
+        }
+    }
+}
+
 async fn run_task(link: &Link, task: Task, next_heartbeat: Option<Duration>) {
     let started = Instant::now();
     let kind = task_kind(&task);
     let id = task.id.clone();
+    if !link.in_hand.borrow_mut().insert(id.clone()) {
+        tracing::info!(task_id = %id, kind, "C1 handed over a task already in hand; it is reported once, by the run in hand");
+        return;
+    }
     telemetry::c1::task_started(kind, &id);
     let outcome = if kind == "hello" {
         // A hello task is answered with a Hello carrying its id; there is no FinishTask.
@@ -484,20 +521,10 @@ async fn run_task(link: &Link, task: Task, next_heartbeat: Option<Duration>) {
         }
     } else {
         let outcome = dispatch::dispatch(link, task, next_heartbeat).await;
-        match link.finish(&id, outcome.clone()).await {
-            Ok(()) => {
-                if dispatch::is_provisioning(kind)
-                    && let Some(prov) = link.deps.provisioning.clone()
-                {
-                    prov.reported(id.clone()).await;
-                }
-            }
-            Err(e) => {
-                tracing::error!(task_id = %id, error = %e, "could not report the task to C1")
-            }
-        }
+        report(link, &id, kind, outcome.clone()).await;
         outcome
     };
+    link.in_hand.borrow_mut().remove(&id);
     let message = match &outcome {
         Outcome::Failed(f) => f.message.clone(),
         Outcome::Success { .. } => String::new(),

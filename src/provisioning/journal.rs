@@ -9,7 +9,7 @@
 //!   for the life of the `Journal`; a second daemon (or an in-process CLI run)
 //!   on the same state dir is refused with a message that names the file.
 //! - `c1_task_id` is unique: a task C1 hands over twice maps to one operation,
-//!   which never runs twice; `finished_unreported`/`mark_reported` let the C1
+//!   which never runs twice; `unreported_tasks`/`mark_reported` let the C1
 //!   link report each outcome exactly once, across restarts.
 //! - A corrupt or unwritable file is an error at open naming the path; the
 //!   daemon never starts without its journal.
@@ -429,16 +429,24 @@ impl Journal {
         }
     }
 
-    /// Finished operations of C1 tasks whose outcome C1 has not heard yet.
-    pub fn finished_unreported(&self) -> Result<Vec<(String, Outcome)>, JournalError> {
+    /// Operations of C1 tasks whose outcome C1 has not heard yet, finished or not,
+    /// oldest first: after a restart each is finished (the queue replays it) and reported once.
+    pub fn unreported_tasks(&self) -> Result<Vec<OpRecord>, JournalError> {
+        self.select(
+            "SELECT * FROM operations WHERE c1_task_id IS NOT NULL AND reported = 0 ORDER BY id",
+            [],
+        )
+    }
+
+    /// The operation journaled for this C1 task, if any.
+    pub fn by_task(&self, c1_task_id: &str) -> Result<Option<OpRecord>, JournalError> {
         Ok(self
             .select(
-                "SELECT * FROM operations WHERE status = 'finished' AND c1_task_id IS NOT NULL AND reported = 0 ORDER BY id",
-                [],
+                "SELECT * FROM operations WHERE c1_task_id = ?1",
+                [c1_task_id],
             )?
             .into_iter()
-            .filter_map(|r| Some((r.c1_task_id?, r.outcome?)))
-            .collect())
+            .next())
     }
 
     pub fn mark_reported(&self, c1_task_id: &str) -> Result<bool, JournalError> {

@@ -202,9 +202,15 @@ impl Provisioning {
         self.journal.call(move |j| j.list(status, limit)).await
     }
 
-    /// Outcomes of C1 tasks not yet reported (after a restart: report each once).
-    pub async fn finished_unreported(&self) -> Result<Vec<(String, Outcome)>, JournalError> {
-        self.journal.call(|j| j.finished_unreported()).await
+    /// Operations of C1 tasks not yet reported, finished or still to run (after a
+    /// restart: finish and report each once).
+    pub async fn unreported_tasks(&self) -> Result<Vec<OpRecord>, JournalError> {
+        self.journal.call(|j| j.unreported_tasks()).await
+    }
+
+    /// The operation journaled for a C1 task.
+    pub async fn by_task(&self, c1_task_id: String) -> Result<Option<OpRecord>, JournalError> {
+        self.journal.call(move |j| j.by_task(&c1_task_id)).await
     }
 
     pub async fn mark_reported(&self, c1_task_id: String) -> Result<bool, JournalError> {

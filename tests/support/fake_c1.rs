@@ -50,18 +50,28 @@ pub struct Recorded {
     pub bad_assertions: Vec<String>,
     /// gRPC calls refused for a missing, unknown or expired token.
     pub unauthenticated: usize,
+    /// Tasks handed out by GetTask, in order.
+    pub handed: Vec<Task>,
 }
 
 pub struct Script {
     pub tasks: VecDeque<Task>,
     /// Answer heartbeats with cancelled = true.
     pub cancel_on_heartbeat: bool,
+    /// Answer every heartbeat with Unavailable.
+    pub fail_heartbeats: bool,
     /// Fail this many upload attempts after reading their first chunk.
     pub fail_uploads: usize,
     pub token_ttl: Duration,
     pub next_poll: Duration,
     /// Hash uploads without keeping their bytes (benchmarks: memory is the connector's).
     pub discard_upload_data: bool,
+    /// Hold every token request while set (the connector then cannot make an RPC once its
+    /// cached token is due for refresh).
+    pub stall_tokens: bool,
+    /// On each Hello, hand out again every task handed out before and not finished yet, as a
+    /// C1 that saw the connector restart might.
+    pub redeliver_on_hello: bool,
 }
 
 impl Default for Script {
@@ -69,10 +79,13 @@ impl Default for Script {
         Script {
             tasks: VecDeque::new(),
             cancel_on_heartbeat: false,
+            fail_heartbeats: false,
             fail_uploads: 0,
             token_ttl: Duration::from_secs(3600),
             next_poll: Duration::from_millis(100),
             discard_upload_data: false,
+            stall_tokens: false,
+            redeliver_on_hello: false,
         }
     }
 }
@@ -197,6 +210,13 @@ impl FakeC1 {
 }
 
 async fn token(State(fake): State<FakeC1>, Form(form): Form<HashMap<String, String>>) -> Response {
+    // Bounded: a stall outlives any test that sets it, yet never hangs the runtime forever.
+    for _ in 0..6000 {
+        if !fake.script.lock().unwrap().stall_tokens {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let check = || -> Result<(), String> {
         if form.get("grant_type").map(String::as_str) != Some("client_credentials")
             || form.get("client_assertion_type").map(String::as_str)
@@ -251,7 +271,20 @@ impl BatonService for FakeC1 {
         req: Request<BatonServiceHelloRequest>,
     ) -> Result<tonic::Response<BatonServiceHelloResponse>, Status> {
         self.check_token(&req)?;
-        self.rec.lock().unwrap().hellos.push(req.into_inner());
+        // Lock order everywhere: script, then rec.
+        let mut script = self.script.lock().unwrap();
+        let mut rec = self.rec.lock().unwrap();
+        rec.hellos.push(req.into_inner());
+        if script.redeliver_on_hello {
+            let unfinished: Vec<Task> = rec
+                .handed
+                .iter()
+                .filter(|t| !rec.finishes.iter().any(|f| f.task_id == t.id))
+                .filter(|t| !script.tasks.iter().any(|q| q.id == t.id))
+                .cloned()
+                .collect();
+            script.tasks.extend(unfinished);
+        }
         Ok(tonic::Response::new(BatonServiceHelloResponse::default()))
     }
 
@@ -260,10 +293,13 @@ impl BatonService for FakeC1 {
         req: Request<BatonServiceGetTaskRequest>,
     ) -> Result<tonic::Response<BatonServiceGetTaskResponse>, Status> {
         self.check_token(&req)?;
-        self.rec.lock().unwrap().get_tasks += 1;
         let mut script = self.script.lock().unwrap();
+        let mut rec = self.rec.lock().unwrap();
+        rec.get_tasks += 1;
+        let task = script.tasks.pop_front();
+        rec.handed.extend(task.clone());
         Ok(tonic::Response::new(BatonServiceGetTaskResponse {
-            task: script.tasks.pop_front(),
+            task,
             next_poll: Some(dur(script.next_poll)),
             next_heartbeat: Some(dur(Duration::from_secs(1))),
             annotations: vec![],
@@ -277,6 +313,9 @@ impl BatonService for FakeC1 {
         self.check_token(&req)?;
         let req = req.into_inner();
         self.rec.lock().unwrap().heartbeats.push(req.task_id);
+        if self.script.lock().unwrap().fail_heartbeats {
+            return Err(Status::unavailable("heartbeat refused (scripted)"));
+        }
         Ok(tonic::Response::new(BatonServiceHeartbeatResponse {
             next_heartbeat: Some(dur(Duration::from_secs(1))),
             cancelled: self.script.lock().unwrap().cancel_on_heartbeat,
