@@ -614,7 +614,7 @@ async fn bulk_operations_return_per_item_results_with_annotations() {
                 annotations: Vec::new(),
             },
         ];
-        let results = t.bulk_create(&requests).await;
+        let results = t.bulk_create(&requests, None).await;
         assert_eq!(results.len(), 4);
         assert!(results[0].ticket.is_some() && results[0].error.is_none());
         assert_eq!(
@@ -643,7 +643,7 @@ async fn bulk_operations_return_per_item_results_with_annotations() {
             .collect();
         assert_eq!(refs, ["ref-good", "ref-bad", "ref-cab"]);
         // The ExternalTicketRef is the request key: the same bulk again creates nothing new.
-        let again = t.bulk_create(&requests[..1]).await;
+        let again = t.bulk_create(&requests[..1], None).await;
         assert_eq!(
             again[0].ticket.as_ref().unwrap().id,
             results[0].ticket.as_ref().unwrap().id

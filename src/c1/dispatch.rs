@@ -87,6 +87,17 @@ pub trait Ticketing {
         &self,
         req: pb::TicketsServiceListTicketSchemasRequest,
     ) -> LocalBoxFuture<'static, Result<pb::TicketsServiceListTicketSchemasResponse, TaskFailure>>;
+    /// Per-item results (an item's failure is in its `error`); items without an
+    /// ExternalTicketRef are keyed by task id and position.
+    fn bulk_create_tickets(
+        &self,
+        task_id: String,
+        reqs: Vec<pb::TicketsServiceCreateTicketRequest>,
+    ) -> LocalBoxFuture<'static, pb::TicketsServiceBulkCreateTicketsResponse>;
+    fn bulk_get_tickets(
+        &self,
+        reqs: Vec<pb::TicketsServiceGetTicketRequest>,
+    ) -> LocalBoxFuture<'static, pb::TicketsServiceBulkGetTicketsResponse>;
 }
 
 /// What the arms dispatch to. `None` = not wired or switched off.
@@ -260,23 +271,30 @@ pub async fn dispatch(link: &Link, task: Task, next_heartbeat: Option<Duration>)
         }
         Some(TaskType::BulkCreateTickets(t)) => {
             async {
-                let ticketing = tick()?;
-                let mut tickets = Vec::new();
-                for one in t.ticket_requests {
-                    tickets.push(create_ticket(&*ticketing, &id, one).await?);
-                }
-                Ok(ok(&pb::TicketsServiceBulkCreateTicketsResponse { tickets }))
+                let reqs = t
+                    .ticket_requests
+                    .into_iter()
+                    .map(|one| pb::TicketsServiceCreateTicketRequest {
+                        request: one.ticket_request,
+                        schema: one.ticket_schema,
+                        annotations: one.annotations,
+                    })
+                    .collect();
+                Ok(ok(&tick()?.bulk_create_tickets(id.clone(), reqs).await))
             }
             .await
         }
         Some(TaskType::BulkGetTickets(t)) => {
             async {
-                let ticketing = tick()?;
-                let mut tickets = Vec::new();
-                for one in t.ticket_requests {
-                    tickets.push(get_ticket(&*ticketing, one).await?);
-                }
-                Ok(ok(&pb::TicketsServiceBulkGetTicketsResponse { tickets }))
+                let reqs = t
+                    .ticket_requests
+                    .into_iter()
+                    .map(|one| pb::TicketsServiceGetTicketRequest {
+                        id: one.ticket_id,
+                        annotations: one.annotations,
+                    })
+                    .collect();
+                Ok(ok(&tick()?.bulk_get_tickets(reqs).await))
             }
             .await
         }

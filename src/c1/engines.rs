@@ -402,4 +402,37 @@ impl dispatch::Ticketing for Ticketing {
             })
         })
     }
+
+    fn bulk_create_tickets(
+        &self,
+        task_id: String,
+        reqs: Vec<pb::TicketsServiceCreateTicketRequest>,
+    ) -> LocalBoxFuture<'static, pb::TicketsServiceBulkCreateTicketsResponse> {
+        let this = self.clone();
+        Box::pin(async move {
+            let tickets = this
+                .bulk_create(&reqs, Some(&task_id))
+                .await
+                .into_iter()
+                .map(|r| r.into_response())
+                .collect();
+            pb::TicketsServiceBulkCreateTicketsResponse { tickets }
+        })
+    }
+
+    fn bulk_get_tickets(
+        &self,
+        reqs: Vec<pb::TicketsServiceGetTicketRequest>,
+    ) -> LocalBoxFuture<'static, pb::TicketsServiceBulkGetTicketsResponse> {
+        let this = self.clone();
+        Box::pin(async move {
+            let tickets = this
+                .bulk_get(&reqs)
+                .await
+                .into_iter()
+                .map(|r| r.into_response())
+                .collect();
+            pb::TicketsServiceBulkGetTicketsResponse { tickets }
+        })
+    }
 }

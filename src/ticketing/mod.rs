@@ -625,16 +625,20 @@ impl Ticketing {
     // ---- bulk ------------------------------------------------------------------------------
 
     /// Each request in turn (they share one rate budget); per-item results, each with its
-    /// request's annotations. The request key is the item's ExternalTicketRef id, if any.
+    /// request's annotations. The request key is the item's ExternalTicketRef id; without
+    /// one, `<key_prefix>.<index>` (distinct per item, so two items never collapse into one
+    /// ticket, and stable, so a retried bulk task finds the tickets it already made).
     pub async fn bulk_create(
         &self,
         requests: &[pb::TicketsServiceCreateTicketRequest],
+        key_prefix: Option<&str>,
     ) -> Vec<CreateResult> {
         let mut out = Vec::with_capacity(requests.len());
-        for r in requests {
+        for (i, r) in requests.iter().enumerate() {
             let key = pb::find_annotation::<pb::ExternalTicketRef>(&r.annotations)
                 .map(|t| t.id)
-                .filter(|k| !k.is_empty());
+                .filter(|k| !k.is_empty())
+                .or_else(|| key_prefix.map(|p| format!("{p}.{i}")));
             let mut result = match (&r.request, &r.schema) {
                 (Some(req), Some(schema)) => self.create_ticket(req, schema, key.as_deref()).await,
                 _ => {
