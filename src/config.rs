@@ -114,10 +114,7 @@ pub struct HaloSection {
     pub base_url: Url,
     /// Authorisation server, only when Halo shows a separate one (not `{base_url}/auth`).
     #[serde(default)]
-    #[schemars(
-        extend("x-display-name" = "Authorisation server"),
-        example = "https://auth.haloservicedesk.com"
-    )]
+    #[schemars(example = "https://auth.haloservicedesk.com")]
     pub auth_url: Option<Url>,
     /// Sent as `?tenant=` on the token request, only when set.
     #[serde(default)]
@@ -224,7 +221,8 @@ impl Default for SyncSection {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputSection {
-    /// Where finished snapshots are published (standalone mode).
+    /// Where finished snapshots are published (standalone mode); default
+    /// `$STATE_DIRECTORY/snapshots` under systemd, else `./var/snapshots`.
     pub dir: PathBuf,
     /// How many snapshots to keep.
     pub keep: usize,
@@ -701,10 +699,7 @@ pub const C1_SECRET_CREDENTIAL: &str = "c1_client_secret";
 pub struct C1Section {
     /// `<name>@<host>/<suffix>` from C1's connector page (or `BATON_CLIENT_ID`).
     /// Service mode is on when set.
-    #[schemars(
-        extend("x-display-name" = "C1 client ID"),
-        example = "haloitsm-prod@acme.conductor.one/pcc"
-    )]
+    #[schemars(example = "haloitsm-prod@acme.conductor.one/pcc")]
     pub client_id: Option<String>,
     /// Path of a file holding the client secret (or `BATON_CLIENT_SECRET`, or the systemd
     /// credential `c1_client_secret`).
@@ -715,12 +710,12 @@ pub struct C1Section {
     #[serde(skip_deserializing)]
     #[schemars(
         with = "String",
-        extend("x-secret-env" = C1_SECRET_ENV, "x-display-name" = "C1 client secret")
+        extend("x-secret-env" = C1_SECRET_ENV)
     )]
     pub client_secret: Secret,
     /// `host[:port]` for the token endpoint and gRPC, when it is not the client id's host
     /// (`BATON_C1_API_HOST`). Plaintext is used only for a loopback host.
-    #[schemars(extend("x-display-name" = "C1 API host"), example = "acme.conductor.one")]
+    #[schemars(example = "acme.conductor.one")]
     pub api_host: Option<String>,
     /// How C1 knows this instance (`BATON_HOST_ID`); default: the hostname.
     #[schemars(example = "halo-connector-1")]

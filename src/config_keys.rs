@@ -390,12 +390,14 @@ fn allowed_values(s: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `halo.rate_limit.window` → "Rate limit window": the key without its section, with
-/// the usual acronyms in capitals.
+/// `halo.rate_limit.window` → "Rate limit window", `sync.interval` → "Sync interval": the
+/// key in words, the section left out below a sub-table (a key directly in a section keeps
+/// it, so that `ticketing.enabled` and `provisioning.enabled` differ), acronyms in capitals.
 pub fn display_name(key: &str) -> String {
-    let words: Vec<String> = key
-        .split('.')
-        .skip(1)
+    let parts: Vec<&str> = key.split('.').collect();
+    let skip = usize::from(parts.len() > 2);
+    let words: Vec<String> = parts[skip..]
+        .iter()
         .flat_map(|part| part.split('_'))
         .map(|w| match w {
             "id" | "url" | "api" | "http" | "ttl" | "c1" => w.to_uppercase(),
@@ -545,7 +547,12 @@ mod tests {
             &mut serialized,
         );
         let derived: BTreeSet<String> = keys().iter().map(|k| k.key.clone()).collect();
-        assert_eq!(serialized, derived);
+        let not_derived: Vec<_> = serialized.difference(&derived).collect();
+        let not_serialized: Vec<_> = derived.difference(&serialized).collect();
+        assert!(
+            not_derived.is_empty() && not_serialized.is_empty(),
+            "serialized but not derived: {not_derived:?}; derived but not serialized: {not_serialized:?}"
+        );
         assert!(keys().len() > 60, "{} keys", keys().len());
         assert_eq!(
             sections(),
@@ -580,7 +587,11 @@ mod tests {
         assert_eq!(window.kind, Kind::Duration);
         assert_eq!(window.default, Some(json!("5m")));
         assert_eq!(window.display_name, "Rate limit window");
-        assert_eq!(by_key("halo.base_url").display_name, "Halo URL");
+        assert_eq!(by_key("halo.base_url").display_name, "Halo URL"); // an override
+        assert_eq!(by_key("c1.client_id").display_name, "C1 client ID");
+        assert_eq!(by_key("sync.interval").display_name, "Sync interval");
+        let names: BTreeSet<&str> = keys().iter().map(|k| k.display_name.as_str()).collect();
+        assert_eq!(names.len(), keys().len(), "display names must differ");
         assert!(by_key("halo.base_url").required && by_key("halo.client_id").required);
         assert!(by_key("halo.client_secret").required && by_key("halo.client_secret").secret);
         assert!(!by_key("c1.client_secret").required && by_key("c1.client_secret").secret);
