@@ -10,6 +10,11 @@
 //! Only variables that contain `__` are read here: baton's own flag variables
 //! (`BATON_LOG_LEVEL`, `BATON_FILE`, ...) belong to the CLI and must not trip
 //! the unknown-key check (reference/rust-stack.md §3).
+//!
+//! The structs below are also the config schema: their `JsonSchema` derives (doc
+//! comments, serde defaults, a few `#[schemars(...)]` markers) are walked by
+//! src/config_keys.rs into the key table that the overrides and `config-schema` use.
+//! Every field needs a doc comment and a line in config/example.toml (drift tests).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -370,8 +370,12 @@ fn leaf(
     }
 }
 
-/// `enum: [..]`, or `oneOf: [{const}, ..]` when the variants carry doc comments.
+/// `enum: [..]`, `const` (a one-variant enum), or `oneOf: [{const}, ..]` when the variants
+/// carry doc comments.
 fn allowed_values(s: &Value) -> Vec<String> {
+    if let Some(c) = s.get("const").and_then(Value::as_str) {
+        return vec![c.to_string()];
+    }
     if let Some(e) = s.get("enum").and_then(Value::as_array) {
         return e
             .iter()
@@ -610,6 +614,11 @@ mod tests {
                 .ends_with("One of: `agent_list`, `add_roles`.")
         );
         assert_eq!(by_key("log.format").allowed, ["console", "json"]);
+        assert!(
+            by_key("provisioning.team_strategy")
+                .allowed
+                .contains(&"agent_list".into())
+        );
     }
 
     #[test]
