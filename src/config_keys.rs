@@ -125,10 +125,9 @@ fn derive_keys() -> Vec<KeySpec> {
             .into_root_schema_for::<Config>()
             .to_value()
     };
-    // The deserialize contract knows what is required; the serialize one also lists the
-    // fields that are never deserialized (secrets resolved after parsing).
-    // The serialize contract calls every field required (it is always written): what is
-    // required comes from the deserialize contract, or from `x-required` for the rest.
+    // The serialize contract lists every key, including the fields never deserialized
+    // (secrets resolved after parsing), but calls them all required (they are always
+    // written): what is required comes from the deserialize contract, else `x-required`.
     let mut from_file = Vec::new();
     walk(&schema(false), "", true, false, None, &mut from_file);
     let mut all = Vec::new();
