@@ -10,12 +10,18 @@
 //! Only variables that contain `__` are read here: baton's own flag variables
 //! (`BATON_LOG_LEVEL`, `BATON_FILE`, ...) belong to the CLI and must not trip
 //! the unknown-key check (reference/rust-stack.md §3).
+//!
+//! The structs below are also the config schema: their `JsonSchema` derives (doc
+//! comments, serde defaults, a few `#[schemars(...)]` markers) are walked by
+//! src/config_keys.rs into the key table that the overrides and `config-schema` use.
+//! Every field needs a doc comment and a line in config/example.toml (drift tests).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -54,23 +60,30 @@ impl ConfigError {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The HaloITSM tenant and how it is called.
     pub halo: HaloSection,
+    /// Scheduled syncs (standalone mode).
     #[serde(default)]
     pub sync: SyncSection,
+    /// Published snapshots (standalone mode).
     #[serde(default)]
     pub output: OutputSection,
+    /// The metrics and health listener.
     #[serde(default)]
     pub http: HttpSection,
+    /// Logging.
     #[serde(default)]
     pub log: LogSection,
+    /// Shutdown and supervision.
     #[serde(default)]
     pub daemon: DaemonSection,
     /// Embedded HaloITSM simulator (demo and tests). When present, the daemon
     /// starts it and talks to it instead of `halo.base_url`, with its credentials.
     #[serde(default)]
+    #[schemars(extend("x-internal" = true))]
     pub simulator: Option<SimulatorSection>,
     /// External ticketing (C1 ticket schemas from Halo ticket types).
     #[serde(default)]
@@ -82,7 +95,7 @@ pub struct Config {
     pub c1: C1Section,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SimulatorSection {
     /// Where the simulator listens; port 0 picks a free one.
@@ -90,6 +103,7 @@ pub struct SimulatorSection {
     pub listen: SocketAddr,
     /// Tenant size, credentials, rate limit, faults and quirks (see `baton-haloitsm simulate --help`).
     #[serde(default)]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub tenant: crate::sim::SimConfig,
 }
 
@@ -97,44 +111,65 @@ fn default_sim_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HaloSection {
     /// Tenant URL, e.g. `https://acme.haloitsm.com`. The API is `{base_url}/api`.
+    #[schemars(extend("x-display-name" = "Halo URL"), example = "https://acme.haloitsm.com")]
     pub base_url: Url,
-    /// Authorisation server, when it is not `{base_url}/auth`.
+    /// Authorisation server, only when Halo shows a separate one (not `{base_url}/auth`).
     #[serde(default)]
+    #[schemars(example = "https://auth.haloservicedesk.com")]
     pub auth_url: Option<Url>,
     /// Sent as `?tenant=` on the token request, only when set.
     #[serde(default)]
+    #[schemars(example = &"acme")]
     pub tenant: Option<String>,
+    /// Halo API application (Client ID and Secret (Services)).
+    #[schemars(example = "00000000-0000-0000-0000-000000000000")]
     pub client_id: String,
     /// Path of a file holding the client secret (e.g. under `$CREDENTIALS_DIRECTORY`).
     #[serde(default)]
+    #[schemars(example = "/etc/baton-haloitsm/halo_client_secret")]
     pub client_secret_file: Option<PathBuf>,
-    /// Resolved at load time from the environment or the file; never read from the TOML.
+    /// From `BATON_HALO__CLIENT_SECRET`, `halo.client_secret_file` or the systemd
+    /// credential `halo_client_secret`; never read from the config file.
     #[serde(skip_deserializing, default)]
+    #[schemars(
+        with = "String",
+        extend("x-secret-env" = HALO_SECRET_ENV, "x-required" = true)
+    )]
     pub client_secret: Secret,
+    /// OAuth scope. Agent, team and role writes need an admin-level application.
     #[serde(default = "default_scope")]
     pub scope: String,
+    /// Client-side request budget.
     #[serde(default)]
     pub rate_limit: RateLimitSection,
+    /// Requests in flight at once.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
+    /// Per-request timeout.
     #[serde(default = "default_request_timeout", with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub request_timeout: Duration,
+    /// Attempts per request (first try included) for retryable failures (5xx, resets, timeouts, 429).
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// Total time one request may spend retrying.
     #[serde(default = "default_max_retry_elapsed", with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub max_retry_elapsed: Duration,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitSection {
     /// Requests allowed per rolling `window`. Halo allows 300 per 5 minutes; stay below it.
     pub requests: u32,
+    /// Rolling window of the budget.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub window: Duration,
     /// Share of the budget sync paging leaves unused, so provisioning and
     /// ticketing requests go without waiting during a long sync (0 to 0.5).
@@ -151,14 +186,16 @@ impl Default for RateLimitSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyncSection {
     /// Time between scheduled full syncs (standalone mode).
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub interval: Duration,
     /// Random delay added to each interval so that many daemons don't sync in lockstep.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub jitter: Duration,
     /// Run a sync as soon as the daemon is up.
     pub on_start: bool,
@@ -166,6 +203,7 @@ pub struct SyncSection {
     pub include_end_users: bool,
     /// First retry after a failed sync; doubles per failure, capped at `interval`.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub retry_initial: Duration,
     /// Times the agent list may be paged when its count changes under the sync
     /// before the sync fails (nothing is published then).
@@ -185,10 +223,11 @@ impl Default for SyncSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputSection {
-    /// Where finished snapshots are published (standalone mode).
+    /// Where finished snapshots are published (standalone mode); default
+    /// `$STATE_DIRECTORY/snapshots` under systemd, else `./var/snapshots`.
     pub dir: PathBuf,
     /// How many snapshots to keep.
     pub keep: usize,
@@ -203,7 +242,7 @@ impl Default for OutputSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSection {
     /// Listener for /metrics, /healthz, /readyz and /status.
@@ -221,18 +260,21 @@ impl Default for HttpSection {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Console,
     Json,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSection {
     /// An env-filter directive: `info`, `debug`, `baton_haloitsm=debug,info`, ...
     pub level: String,
+    /// Log line format (`--log-format` / `BATON_LOG_FORMAT` override it).
     pub format: LogFormat,
 }
 
@@ -245,24 +287,30 @@ impl Default for LogSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DaemonSection {
     /// How long SIGTERM waits for in-flight work before exiting anyway.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub shutdown_grace: Duration,
     /// First delay before restarting a failed actor; doubles up to `restart_backoff_max`.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub restart_backoff_initial: Duration,
+    /// Longest delay before restarting a failed actor.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub restart_backoff_max: Duration,
     /// How often the supervisor sends each actor a progress probe through its mailbox.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub probe_interval: Duration,
     /// An actor that has not answered its probe after this long is restarted
     /// as unresponsive. Longer than the slowest legitimate handler (the c1z
     /// writer's finish on a large tenant).
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub probe_timeout: Duration,
 }
 
@@ -360,12 +408,7 @@ impl Config {
         let overrides = env_overrides(env)?;
         let built = config::Config::builder()
             .add_source(config::File::from_str(text, config::FileFormat::Toml))
-            .add_source(
-                config::Environment::default()
-                    .separator("__")
-                    .try_parsing(true)
-                    .source(Some(overrides)),
-            )
+            .add_source(env_source(overrides))
             .build()
             .map_err(|e| ConfigError::Parse {
                 path: path.to_path_buf(),
@@ -529,45 +572,79 @@ impl Config {
     }
 }
 
-/// Keep only `BATON_<section>__...` variables, and refuse one whose section is unknown
-/// (naming the variable, which the `config` crate would not do).
+/// Keep only `BATON_<section>__...` variables, and refuse one whose section or key is
+/// unknown (naming the variable, which the `config` crate would not do). Sections and keys
+/// come from the config types (src/config_keys.rs).
 fn env_overrides(env: &HashMap<String, String>) -> Result<HashMap<String, String>, ConfigError> {
-    const SECTIONS: &[&str] = &[
-        "HALO",
-        "SYNC",
-        "OUTPUT",
-        "HTTP",
-        "LOG",
-        "DAEMON",
-        "SIMULATOR",
-        "TICKETING",
-        "PROVISIONING",
-        "C1",
-    ];
+    let sections = crate::config_keys::sections();
     let mut out = HashMap::new();
     for (k, v) in env {
         let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
             continue;
         };
-        if !rest.contains("__") || k == HALO_SECRET_ENV {
+        // A secret's own variable is read when the secret is resolved, after parsing.
+        if !rest.contains("__") || crate::config_keys::secret_for_env(k).is_some() {
             continue;
         }
-        let section = rest.split("__").next().unwrap_or_default();
-        if !SECTIONS.contains(&section) {
+        let path = rest.to_lowercase().replace("__", ".");
+        let section = path.split('.').next().unwrap_or_default();
+        if !sections.contains(&section) {
             return Err(ConfigError::Env {
                 var: k.clone(),
                 message: format!(
-                    "unknown config section `{}` (known: {})",
-                    section.to_lowercase(),
-                    SECTIONS.join(", ").to_lowercase()
+                    "unknown config section `{section}` (known: {})",
+                    sections.join(", ")
                 ),
             });
+        }
+        match crate::config_keys::lookup(&path) {
+            Some(spec) if spec.secret => {
+                return Err(ConfigError::Env {
+                    var: k.clone(),
+                    message: format!(
+                        "`{path}` is a secret and is not read from here; use {}",
+                        spec.secret_env.as_deref().unwrap_or("its file")
+                    ),
+                });
+            }
+            Some(_) => {}
+            None => {
+                let known: Vec<&str> = crate::config_keys::keys()
+                    .iter()
+                    .filter(|k| k.section() == section)
+                    .map(|k| &k.key[section.len() + 1..])
+                    .collect();
+                return Err(ConfigError::Env {
+                    var: k.clone(),
+                    message: format!(
+                        "unknown config key `{path}` (known in [{section}]: {})",
+                        known.join(", ")
+                    ),
+                });
+            }
         }
         // config's Environment source strips nothing when given an explicit map,
         // so hand it keys already in `section__key` form.
         out.insert(rest.to_lowercase(), v.clone());
     }
     Ok(out)
+}
+
+/// The `config` crate's environment source: `__` between levels, values parsed, and the
+/// string-list keys split on commas (`BATON_TICKETING__INCLUDE_TYPES=Incident,Change`).
+fn env_source(overrides: HashMap<String, String>) -> config::Environment {
+    let lists = crate::config_keys::keys()
+        .iter()
+        .filter(|k| k.kind == crate::config_keys::Kind::StringList);
+    lists
+        .fold(
+            config::Environment::default()
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(","),
+            |env, k| env.with_list_parse_key(&k.key),
+        )
+        .source(Some(overrides))
 }
 
 fn resolve_halo_secret(
@@ -622,29 +699,42 @@ pub const C1_HOST_ID_ENV: &str = "BATON_HOST_ID";
 /// File name looked up in `$CREDENTIALS_DIRECTORY` for the C1 client secret.
 pub const C1_SECRET_CREDENTIAL: &str = "c1_client_secret";
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct C1Section {
     /// `<name>@<host>/<suffix>` from C1's connector page (or `BATON_CLIENT_ID`).
+    /// Service mode is on when set.
+    #[schemars(example = "haloitsm-prod@acme.conductor.one/pcc")]
     pub client_id: Option<String>,
     /// Path of a file holding the client secret (or `BATON_CLIENT_SECRET`, or the systemd
     /// credential `c1_client_secret`).
+    #[schemars(example = "/etc/baton-haloitsm/c1_client_secret")]
     pub client_secret_file: Option<PathBuf>,
+    /// From `BATON_CLIENT_SECRET`, `c1.client_secret_file` or the systemd credential
+    /// `c1_client_secret`; never read from the config file.
     #[serde(skip_deserializing)]
+    #[schemars(
+        with = "String",
+        extend("x-secret-env" = C1_SECRET_ENV)
+    )]
     pub client_secret: Secret,
     /// `host[:port]` for the token endpoint and gRPC, when it is not the client id's host
     /// (`BATON_C1_API_HOST`). Plaintext is used only for a loopback host.
+    #[schemars(example = "acme.conductor.one")]
     pub api_host: Option<String>,
     /// How C1 knows this instance (`BATON_HOST_ID`); default: the hostname.
+    #[schemars(example = "halo-connector-1")]
     pub host_id: Option<String>,
     /// Tasks run at once (1..=100). Syncs still run one at a time.
     pub task_concurrency: usize,
     /// Refuse sync tasks (baton's `--skip-full-sync`).
     pub skip_full_sync: bool,
     /// Where sync tasks write their c1z before the upload; default `<state dir>/c1-tmp`.
+    #[schemars(example = "/var/lib/baton-haloitsm/c1-tmp")]
     pub temp_dir: Option<PathBuf>,
     /// How long a c1z whose upload failed is kept for diagnosis.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub keep_failed_upload: Duration,
     /// In service mode C1 schedules syncs; set this to also run the local schedule.
     pub run_local_scheduler: bool,
@@ -771,7 +861,7 @@ fn dur_range(key: &str, v: Duration, lo: Duration, hi: Duration) -> Result<(), C
 // ---- [provisioning] (issue 10) ---------------------------------------------
 
 /// How a team membership is written. Whatever the strategy, the read-back decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TeamWriteStrategy {
     /// `POST /api/Agent` with the agent's complete `teams` list (default).
@@ -779,7 +869,7 @@ pub enum TeamWriteStrategy {
 }
 
 /// How a role assignment is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoleWriteStrategy {
     /// `POST /api/Agent` with the agent's complete `roles` list (default).
@@ -788,19 +878,23 @@ pub enum RoleWriteStrategy {
     AddRoles,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProvisioningSection {
     /// Off by default: every operation is then refused with "provisioning is not enabled".
     pub enabled: bool,
     /// `delete-resource` is refused unless set; disabling is the documented offboarding.
     pub allow_delete: bool,
+    /// How a team membership is written; the agent is read back and the change verified.
     pub team_strategy: TeamWriteStrategy,
+    /// How a role assignment is written; the agent is read back and the change verified.
     pub role_strategy: RoleWriteStrategy,
     /// Entitlement ids (`team:3:member`, `role:<guid>:assigned`) never changed
     /// automatically: a fallback ticket asks a human instead.
+    #[schemars(example = ["team:3:member"])]
     pub manual_entitlements: Vec<String>,
     /// Halo ticket type id for changes that cannot be automated; none = report a failure.
+    #[schemars(example = 12)]
     pub fallback_ticket_type: Option<i64>,
     /// Agents worked on at once (operations on one agent always run one after another).
     pub max_parallel: usize,
@@ -810,9 +904,11 @@ pub struct ProvisioningSection {
     pub max_attempts: u32,
     /// First pause between tries; doubles each time.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub retry_backoff: Duration,
     /// Finished operations are kept this long (audit trail), then pruned.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub retention: Duration,
     /// SQLite journal; default `<state dir>/provisioning.sqlite3`.
     pub journal: PathBuf,

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use crate::config_keys::{KeySpec, Kind};
 use crate::sync::mapping::{self, ResourceTypeDef};
 
 fn resource_type_json(rt: &ResourceTypeDef) -> Value {
@@ -128,260 +129,42 @@ pub fn account_creation_schema() -> Value {
     })
 }
 
-/// One config field: (key, display name, description, kind, required, secret, default).
-type Field = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    bool,
-    bool,
-    Value,
-);
-
-fn fields() -> Vec<Field> {
-    vec![
-        (
-            "halo.base_url",
-            "Halo URL",
-            "Tenant URL, e.g. https://acme.haloitsm.com",
-            "string",
-            true,
-            false,
-            json!(""),
-        ),
-        (
-            "halo.auth_url",
-            "Authorisation server",
-            "Only when Halo shows a separate auth server",
-            "string",
-            false,
-            false,
-            json!(""),
-        ),
-        (
-            "halo.tenant",
-            "Tenant",
-            "Sent as ?tenant= on the token request when set",
-            "string",
-            false,
-            false,
-            json!(""),
-        ),
-        (
-            "halo.client_id",
-            "Client ID",
-            "Halo API application (Client ID and Secret (Services))",
-            "string",
-            true,
-            false,
-            json!(""),
-        ),
-        (
-            "halo.client_secret",
-            "Client secret",
-            "From BATON_HALO__CLIENT_SECRET, halo.client_secret_file or the systemd credential halo_client_secret",
-            "string",
-            true,
-            true,
-            json!(""),
-        ),
-        (
-            "halo.scope",
-            "Scope",
-            "OAuth scope",
-            "string",
-            false,
-            false,
-            json!("all"),
-        ),
-        (
-            "halo.rate_limit.requests",
-            "Requests per window",
-            "Client-side budget (Halo allows 300 per rolling 5 minutes)",
-            "int",
-            false,
-            false,
-            json!(250),
-        ),
-        (
-            "halo.rate_limit.window",
-            "Rate window",
-            "Rolling window of the budget",
-            "string",
-            false,
-            false,
-            json!("5m"),
-        ),
-        (
-            "sync.interval",
-            "Sync interval",
-            "Time between full syncs in standalone mode",
-            "string",
-            false,
-            false,
-            json!("1h"),
-        ),
-        (
-            "sync.include_end_users",
-            "Include end users",
-            "Also sync Halo end users",
-            "bool",
-            false,
-            false,
-            json!(false),
-        ),
-        (
-            "output.dir",
-            "Snapshot directory",
-            "Where finished c1z snapshots are published",
-            "string",
-            false,
-            false,
-            json!("$STATE_DIRECTORY/snapshots"),
-        ),
-        (
-            "output.keep",
-            "Snapshots kept",
-            "How many snapshots to keep",
-            "int",
-            false,
-            false,
-            json!(5),
-        ),
-        (
-            "ticketing.enabled",
-            "Ticketing",
-            "HaloITSM as C1's external ticketing provider",
-            "bool",
-            false,
-            false,
-            json!(false),
-        ),
-        (
-            "provisioning.enabled",
-            "Provisioning",
-            "Grant/revoke teams and roles and manage agent accounts (off: every operation is refused)",
-            "bool",
-            false,
-            false,
-            json!(false),
-        ),
-        (
-            "ticketing.fallback_resolved_status",
-            "Fallback resolved status",
-            "Status (name or id) a provisioning fallback ticket moves to once the change is seen",
-            "string",
-            false,
-            false,
-            json!(""),
-        ),
-        (
-            "provisioning.allow_delete",
-            "Allow agent deletion",
-            "Delete is refused unless set; disabling is the documented offboarding",
-            "bool",
-            false,
-            false,
-            json!(false),
-        ),
-        (
-            "provisioning.fallback_ticket_type",
-            "Fallback ticket type",
-            "Halo ticket type id opened when a change cannot be made automatically",
-            "int",
-            false,
-            false,
-            json!(0),
-        ),
-        (
-            "http.listen",
-            "Metrics listener",
-            "/metrics, /healthz, /readyz, /status",
-            "string",
-            false,
-            false,
-            json!("127.0.0.1:9898"),
-        ),
-        // C1 service mode (issue 12); baton's own variable names are noted where they apply.
-        (
-            "c1.client_id",
-            "C1 client ID",
-            "`name@host/suffix` from C1; also BATON_CLIENT_ID. Service mode is on when set",
-            "string",
-            false,
-            false,
-            json!(""),
-        ),
-        (
-            "c1.client_secret",
-            "C1 client secret",
-            "From BATON_CLIENT_SECRET, c1.client_secret_file or the systemd credential c1_client_secret",
-            "string",
-            false,
-            true,
-            json!(""),
-        ),
-        (
-            "c1.api_host",
-            "C1 API host",
-            "host[:port] for the token endpoint and gRPC when not the client id's host; also BATON_C1_API_HOST",
-            "string",
-            false,
-            false,
-            json!(""),
-        ),
-        (
-            "c1.host_id",
-            "Host ID",
-            "How C1 names this instance; also BATON_HOST_ID. Default: the hostname",
-            "string",
-            false,
-            false,
-            json!(""),
-        ),
-        (
-            "c1.task_concurrency",
-            "Task concurrency",
-            "C1 tasks run at once (1..100); syncs still run one at a time",
-            "int",
-            false,
-            false,
-            json!(1),
-        ),
-        (
-            "c1.skip_full_sync",
-            "Skip full syncs",
-            "Refuse C1 sync tasks (--skip-full-sync)",
-            "bool",
-            false,
-            false,
-            json!(false),
-        ),
-    ]
+/// One `c1.config.v1.Field` (protojson) for a config key. Keys without a default show the
+/// type's zero value, as baton's own fields do.
+fn config_field(k: &KeySpec) -> Value {
+    let (value_key, default) = match k.kind {
+        Kind::Int => ("intField", k.default.clone().unwrap_or(json!(0))),
+        Kind::Bool => ("boolField", k.default.clone().unwrap_or(json!(false))),
+        Kind::StringList => ("stringSliceField", k.default.clone().unwrap_or(json!([]))),
+        // baton has no float or duration field: both are written as strings ("0.1", "60s").
+        Kind::String | Kind::Float | Kind::Duration | Kind::Table => {
+            let text = match &k.default {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            };
+            ("stringField", json!(text))
+        }
+    };
+    let mut f = json!({
+        "name": k.key,
+        "displayName": k.display_name,
+        "description": k.description,
+        "isRequired": k.required,
+        "isOps": false,
+        "isSecret": k.secret,
+    });
+    f[value_key] = json!({ "defaultValue": default });
+    f
 }
 
-/// `baton-haloitsm config-schema`.
+/// `baton-haloitsm config-schema`: every key of the config types (src/config_keys.rs),
+/// except the embedded simulator's.
 pub fn config_schema() -> Value {
-    let fields: Vec<Value> = fields()
-        .into_iter()
-        .map(|(name, display, desc, kind, required, secret, default)| {
-            let value_key = match kind {
-                "int" => "intField",
-                "bool" => "boolField",
-                _ => "stringField",
-            };
-            let mut f = json!({
-                "name": name,
-                "displayName": display,
-                "description": desc,
-                "isRequired": required,
-                "isOps": false,
-                "isSecret": secret,
-            });
-            f[value_key] = json!({ "defaultValue": default });
-            f
-        })
+    let fields: Vec<Value> = crate::config_keys::keys()
+        .iter()
+        .filter(|k| !k.internal)
+        .map(config_field)
         .collect();
     json!({
         "fields": fields,

@@ -28,3 +28,6 @@ pub mod ticketing;
 
 // C1 service mode (issue 12): auth, the task loop over BatonService, uploads.
 pub mod c1;
+
+// Config keys derived from the config types (issue 12: one source for the config schema).
+pub mod config_keys;

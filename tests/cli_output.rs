@@ -148,3 +148,70 @@ fn capabilities_follow_include_end_users() {
         assert_eq!(capability_ids(&cfg), want);
     }
 }
+
+/// `config-schema` lists every config key (derived from the config types), in baton's shape;
+/// a misspelt override variable is refused at `check-config` with the section's known keys.
+#[test]
+fn config_schema_lists_every_key_and_overrides_are_checked() {
+    let out = command().arg("config-schema").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut top: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    top.sort_unstable();
+    assert_eq!(top, ["constraints", "displayName", "fields", "helpUrl"]);
+    let fields = v["fields"].as_array().unwrap();
+    let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    let want: Vec<&str> = baton_haloitsm::config_keys::keys()
+        .iter()
+        .filter(|k| !k.internal)
+        .map(|k| k.key.as_str())
+        .collect();
+    assert_eq!(names, want);
+    let field = |name: &str| fields.iter().find(|f| f["name"] == name).unwrap();
+    assert_eq!(
+        field("halo.rate_limit.window")["stringField"]["defaultValue"],
+        "5m"
+    );
+    assert_eq!(
+        field("sync.max_consistency_passes")["intField"]["defaultValue"],
+        3
+    );
+    assert_eq!(field("sync.on_start")["boolField"]["defaultValue"], true);
+    assert!(field("ticketing.include_types")["stringSliceField"]["defaultValue"].is_array());
+    assert_eq!(field("halo.base_url")["isRequired"], true);
+    for secret in ["halo.client_secret", "c1.client_secret"] {
+        assert_eq!(field(secret)["isSecret"], true);
+        assert_eq!(field(secret)["stringField"]["defaultValue"], "");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "[halo]\nbase_url = \"https://acme.haloitsm.com\"\nclient_id = \"c\"\n",
+    )
+    .unwrap();
+    let check = |var: &str| {
+        command()
+            .args(["--config", cfg.to_str().unwrap(), "check-config"])
+            .env("BATON_HALO__CLIENT_SECRET", "x")
+            .env(var, "30m")
+            .output()
+            .unwrap()
+    };
+    let ok = check("BATON_SYNC__INTERVAL");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("interval = \"30m\""));
+    let bad = check("BATON_SYNC__INTERVL");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("BATON_SYNC__INTERVL"), "{stderr}");
+    assert!(
+        stderr.contains("known in [sync]: interval, jitter"),
+        "{stderr}"
+    );
+}

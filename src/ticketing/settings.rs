@@ -9,7 +9,7 @@ pub const DETAILS_MARKER: &str = "details-marker";
 /// Value of `labels_to` that writes labels into `category_1`.
 pub const LABELS_TO_CATEGORY: &str = "category";
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TicketingSettings {
     /// Turns the TICKETING capability on (and `ExternalTicketSettings{enabled}` in metadata).
@@ -17,9 +17,11 @@ pub struct TicketingSettings {
     /// How long ticket types, statuses and field definitions are reused before Halo is asked
     /// again. C1 polls schemas and tickets; a few minutes keeps that to a few requests.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config_keys::HumanDuration")]
     pub cache_ttl: Duration,
     /// Only these ticket types become schemas (ids or names, case-insensitive); empty = all
     /// types agents can select.
+    #[schemars(example = ["Incident"])]
     pub include_types: Vec<String>,
     /// Where a ticket's labels go: `category` (category_1) or the name of a custom field.
     pub labels_to: String,
@@ -27,6 +29,7 @@ pub struct TicketingSettings {
     /// (marker only) or the name of a custom text field on the ticket types.
     pub request_key_field: String,
     /// Status (name or id) a provisioning fallback ticket moves to once the change is seen.
+    #[schemars(example = &"Resolved")]
     pub fallback_resolved_status: Option<String>,
     /// Ticket types whose field definitions are kept at most (bounds the cache).
     pub max_cached_types: usize,
