@@ -511,11 +511,7 @@ async fn changes_that_cannot_be_automated_open_a_fallback_ticket() {
     };
     assert!(reason.contains("manual"), "{reason}");
     assert!(!h.teams_of(1).contains(&manual_team));
-    let tickets = h.sim.control().snapshot().tickets;
-    let t = tickets
-        .iter()
-        .find(|t| &t.id.to_string() == ticket_id)
-        .expect("ticket exists");
+    let t = h.ticket(ticket_id);
     assert_eq!(t.tickettype_id, ticket_type);
     assert!(
         t.details.contains("agent:1") && t.details.contains(&format!("team:{manual_team}:member"))
@@ -689,12 +685,7 @@ async fn a_fallback_ticket_is_noted_and_resolved_once_a_sync_sees_the_change() {
     let h0 = Harness::start(dir.path(), sim.clone(), "", "").await;
     let snap = h0.sim.control().snapshot();
     let ticket_type = snap.ticket_types[0].id;
-    let resolved = snap
-        .statuses
-        .iter()
-        .find(|s| s.name == "Resolved")
-        .expect("the simulator has a Resolved status")
-        .id;
+    let resolved = h0.resolved_status();
     let manual_team = h0.team_not_held(1);
     let held_team = *h0.teams_of(1).iter().next().expect("agent 1 holds a team");
     drop(h0);
@@ -810,12 +801,7 @@ async fn fallback_tickets_of_account_operations_resolve_once_a_sync_sees_the_age
     let h0 = Harness::start(dir.path(), sim.clone(), "", "").await;
     let snap = h0.sim.control().snapshot();
     let ticket_type = snap.ticket_types[0].id;
-    let resolved = snap
-        .statuses
-        .iter()
-        .find(|s| s.name == "Resolved")
-        .expect("the simulator has a Resolved status")
-        .id;
+    let resolved = h0.resolved_status();
     let team = snap.teams[0].id;
     drop(h0);
 

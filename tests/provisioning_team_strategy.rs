@@ -278,11 +278,7 @@ async fn a_team_write_that_does_not_take_opens_a_fallback_ticket() {
     };
     assert!(reason.contains("did not verify"), "{reason}");
     assert!(!h.teams_of(2).contains(&team));
-    let tickets = h.sim.control().snapshot().tickets;
-    let t = tickets
-        .iter()
-        .find(|t| &t.id.to_string() == ticket_id)
-        .expect("ticket exists");
+    let t = h.ticket(ticket_id);
     assert_eq!(t.tickettype_id, ticket_type);
     assert!(
         t.details.contains("agent:2") && t.details.contains(&format!("team:{team}:member")),
