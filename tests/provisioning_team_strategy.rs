@@ -348,3 +348,53 @@ async fn unknown_teams_and_bad_team_bodies_are_refused_and_write_nothing() {
     assert_eq!(back, vec![1]);
     assert_eq!(members(&h, team), BTreeSet::from([1]));
 }
+
+/// `POST /api/Team` rewrites the whole team, so changes of *different* agents
+/// in one team must not overlap: two read-modify-writes of one list would
+/// lose one of them (after it had verified). The queue serialises them on the
+/// team as well as on the agent.
+#[actix::test]
+async fn concurrent_grants_of_one_team_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!("{TEAM_AGENTS}\nmax_parallel = 8");
+    let h = Harness::start(dir.path(), sim_config(30), "", &extra).await;
+    let (team, before) = memberships(&h)
+        .into_iter()
+        .min_by_key(|(_, m)| m.len())
+        .expect("a team");
+    let joining: Vec<i64> = h
+        .sim
+        .control()
+        .snapshot()
+        .agents
+        .iter()
+        .map(|a| a.id)
+        .filter(|id| !before.contains(id))
+        .take(12)
+        .collect();
+    assert_eq!(joining.len(), 12);
+    let mut ids = Vec::new();
+    for agent in &joining {
+        let s = h
+            .prov
+            .submit(baton_haloitsm::provisioning::Submission {
+                request: grant(&format!("team:{team}:member"), *agent),
+                requested_by: "test".into(),
+                c1_task_id: None,
+                when_full: baton_haloitsm::provisioning::WhenFull::Wait,
+            })
+            .await
+            .expect("acknowledged");
+        ids.push(s.id);
+    }
+    let outcomes = futures::future::join_all(ids.iter().map(|id| h.prov.outcome(*id))).await;
+    for o in &outcomes {
+        assert!(
+            matches!(o, Ok(Outcome::Ok { .. })),
+            "every grant verified: {o:?}"
+        );
+    }
+    let mut expected = before;
+    expected.extend(joining);
+    assert_eq!(members(&h, team), expected, "no grant was lost");
+}

@@ -9,7 +9,8 @@
 //! With `team_strategy = "team_agents"` a team grant/revoke writes the
 //! team's complete `agents` list with `POST /api/Team` instead, and still
 //! verifies by reading the *agent* back: the agent's `teams` is the view the
-//! sync uses, so it is the one that must show the change.
+//! sync uses, so it is the one that must show the change. The queue then also
+//! serialises changes of one team (the list is rewritten whole).
 //!
 //! Requests per operation (no retries): grant/revoke/enable/disable 3
 //! (GET, POST, GET); a team grant/revoke under `team_agents` 4 (GET agent,
