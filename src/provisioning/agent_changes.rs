@@ -250,10 +250,20 @@ async fn post_team_agents(
             ),
         ));
     };
+    // A row we cannot name would be dropped from the posted list: refuse instead.
+    if members.iter().any(|m| m.agent_id() <= 0) {
+        return Err(Outcome::failed(
+            FailureKind::Internal,
+            format!(
+                "reading team:{team} with its agents: a member row has no agent id; \
+                 nothing was written (posting would remove that member)"
+            ),
+        ));
+    }
     let mut rows: Vec<TeamAgent> = Vec::with_capacity(members.len() + 1);
     for m in members {
         let a = m.agent_id();
-        if a > 0 && a != agent && rows.iter().all(|r| r.agent_id() != a) {
+        if a != agent && rows.iter().all(|r| r.agent_id() != a) {
             rows.push(m);
         }
     }
