@@ -866,6 +866,9 @@ fn dur_range(key: &str, v: Duration, lo: Duration, hi: Duration) -> Result<(), C
 pub enum TeamWriteStrategy {
     /// `POST /api/Agent` with the agent's complete `teams` list (default).
     AgentList,
+    /// `POST /api/Team` with the team's complete `agents` list (read with
+    /// `GET /api/Team/{id}?includeagents=true`); the agent is read back to verify.
+    TeamAgents,
 }
 
 /// How a role assignment is written.

@@ -513,11 +513,7 @@ async fn changes_that_cannot_be_automated_open_a_fallback_ticket() {
     };
     assert!(reason.contains("manual"), "{reason}");
     assert!(!h.teams_of(1).contains(&manual_team));
-    let tickets = h.sim.control().snapshot().tickets;
-    let t = tickets
-        .iter()
-        .find(|t| &t.id.to_string() == ticket_id)
-        .expect("ticket exists");
+    let t = h.ticket(ticket_id);
     assert_eq!(t.tickettype_id, ticket_type);
     assert!(
         t.details.contains("agent:1") && t.details.contains(&format!("team:{manual_team}:member"))
@@ -691,12 +687,7 @@ async fn a_fallback_ticket_is_noted_and_resolved_once_a_sync_sees_the_change() {
     let h0 = Harness::start(dir.path(), sim.clone(), "", "").await;
     let snap = h0.sim.control().snapshot();
     let ticket_type = snap.ticket_types[0].id;
-    let resolved = snap
-        .statuses
-        .iter()
-        .find(|s| s.name == "Resolved")
-        .expect("the simulator has a Resolved status")
-        .id;
+    let resolved = h0.resolved_status();
     let manual_team = h0.team_not_held(1);
     let held_team = *h0.teams_of(1).iter().next().expect("agent 1 holds a team");
     drop(h0);
@@ -794,4 +785,178 @@ async fn a_fallback_ticket_is_noted_and_resolved_once_a_sync_sees_the_change() {
     assert_eq!(t.status_id, resolved);
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert_eq!(ticket_of(&h, revoke_ticket).1.len(), 1);
+}
+
+/// Account operations with an open fallback ticket are resolved by what a
+/// snapshot shows of the agent: disabled/enabled as asked, deleted = absent,
+/// created = an agent with that email holding the team it asked for. The
+/// simulator always applies `isdisabled`, deletes and creates, so the queue
+/// cannot be made to ticket these; the test records the ticketed outcome in
+/// the journal as the queue does (`finish` with `Ticketed`), for real tickets
+/// opened through the ticketing code.
+#[actix::test]
+async fn fallback_tickets_of_account_operations_resolve_once_a_sync_sees_the_agent() {
+    use baton_haloitsm::provisioning::operation::Operation;
+    use baton_haloitsm::ticketing::FallbackTicket;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim_config(8);
+    let h0 = Harness::start(dir.path(), sim.clone(), "", "").await;
+    let snap = h0.sim.control().snapshot();
+    let ticket_type = snap.ticket_types[0].id;
+    let resolved = h0.resolved_status();
+    let team = snap.teams[0].id;
+    drop(h0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let ticketing = "\n[ticketing]\nfallback_resolved_status = \"Resolved\"\n";
+    let extra = format!("fallback_ticket_type = {ticket_type}");
+    let h = Harness::start_with(dir.path(), sim, ticketing, &extra).await;
+    // Through the queue, which also means its start-up replay is over before
+    // the rows below are journaled by hand (it would otherwise run them).
+    let o = h
+        .run(OpRequest::DisableAccount {
+            resource: "agent:2".into(),
+        })
+        .await;
+    assert!(matches!(o, Outcome::Ok { .. }), "{o:?}");
+    assert!(!h.agent(1).disabled && h.agent(2).disabled);
+
+    let email = "late.hire@example.com";
+    let ops = [
+        (
+            Operation::SetDisabled {
+                agent_id: 1,
+                disabled: true,
+            },
+            "agent:1",
+        ),
+        (
+            Operation::SetDisabled {
+                agent_id: 2,
+                disabled: false,
+            },
+            "agent:2",
+        ),
+        (Operation::Delete { agent_id: 3 }, "agent:3"),
+        (
+            Operation::CreateAccount {
+                account: NewAccount {
+                    email: "Late.Hire@example.com".into(),
+                    name: "Late Hire".into(),
+                    firstname: None,
+                    surname: None,
+                    team: Some(team),
+                    role: None,
+                },
+            },
+            email,
+        ),
+    ];
+    let mut tickets = Vec::new();
+    for (i, (op, subject)) in ops.iter().enumerate() {
+        let t = h
+            .pipeline
+            .ticketing
+            .open_fallback_ticket(&FallbackTicket {
+                ticket_type_id: ticket_type,
+                summary: format!("{} {subject}", op.label()),
+                details: "could not be automated".into(),
+                agent: subject.to_string(),
+                entitlement: String::new(),
+                requester: "test".into(),
+                request_key: format!("account-op-{i}"),
+            })
+            .await
+            .expect("ticket opens");
+        let (op, ticket_id) = (op.clone(), t.id.to_string());
+        h.prov
+            .journal()
+            .call(move |j| {
+                let s = j.submit(&op, "test", None)?;
+                j.finish(
+                    s.id,
+                    &Outcome::Ticketed {
+                        ticket_id,
+                        reason: "did not verify".into(),
+                    },
+                )
+            })
+            .await
+            .unwrap();
+        tickets.push((t.id, *subject));
+    }
+    let state = |h: &Harness| {
+        let snap = h.sim.control().snapshot();
+        tickets
+            .iter()
+            .map(|(id, subject)| {
+                let t = snap.tickets.iter().find(|t| t.id == *id).expect("ticket");
+                let notes: Vec<String> = snap
+                    .actions
+                    .iter()
+                    .filter(|a| a.ticket_id == *id)
+                    .map(|a| a.note.clone())
+                    .collect();
+                (*subject, t.status_id == resolved, notes)
+            })
+            .collect::<Vec<_>>()
+    };
+    let unresolved = |h: &Harness| {
+        state(h)
+            .into_iter()
+            .filter(|(_, done, _)| !done)
+            .map(|(s, _, _)| s)
+            .collect::<Vec<_>>()
+    };
+
+    // Nothing changed yet in Halo: every ticket stays as it is.
+    sync_and_settle(&h, 1).await;
+    assert_eq!(unresolved(&h), vec!["agent:1", "agent:2", "agent:3", email]);
+    assert!(state(&h).iter().all(|(_, _, notes)| notes.is_empty()));
+
+    // Someone makes the changes in Halo, the account without its team at first.
+    let client = &h.pipeline.client;
+    client
+        .upsert_agent(&serde_json::json!({"id": 1, "isdisabled": true}))
+        .await
+        .unwrap();
+    client
+        .upsert_agent(&serde_json::json!({"id": 2, "isdisabled": false}))
+        .await
+        .unwrap();
+    client.delete_agent(3).await.unwrap();
+    let created = client
+        .upsert_agent(&serde_json::json!({"name": "Late Hire", "email": email}))
+        .await
+        .unwrap();
+    sync_and_settle(&h, 2).await;
+    assert_eq!(
+        unresolved(&h),
+        vec![email],
+        "the account lacks the team it asked for"
+    );
+    for (subject, done, notes) in state(&h) {
+        if done {
+            assert_eq!(notes.len(), 1, "{subject}: {notes:?}");
+            assert!(notes[0].contains(subject), "{subject}: {}", notes[0]);
+        }
+    }
+
+    client
+        .upsert_agent(&serde_json::json!({"id": created.id, "teams": [{"team_id": team}]}))
+        .await
+        .unwrap();
+    sync_and_settle(&h, 3).await;
+    assert!(unresolved(&h).is_empty());
+    let st = state(&h);
+    assert!(st.iter().all(|(_, _, notes)| notes.len() == 1), "{st:?}");
+    assert!(st[3].2[0].contains(email), "{}", st[3].2[0]);
+    let rows = h.prov.list(None, 10).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.fallback_resolved_at_ms.is_some())
+            .count(),
+        4,
+        "{rows:?}"
+    );
 }

@@ -17,7 +17,9 @@ use serde_json::Value;
 
 use super::api_gateway::{ApiGateway, HaloRequest, HaloResponse, Lane};
 use super::error::{Error, ErrorKind, Result};
-use super::model::{Action, Agent, AuthInfo, Role, Status, Team, Ticket, TicketType, User};
+use super::model::{
+    Action, Agent, AuthInfo, Role, Status, Team, TeamMembers, Ticket, TicketType, User,
+};
 use super::paging::{self, Listed, log_warning};
 use super::settings::MAX_PAGE_SIZE;
 use crate::actor_slot::Slot;
@@ -78,6 +80,8 @@ pub mod routes {
 
     pub const AGENT: &str = "/api/Agent/{id}";
     pub const AGENT_WRITE: &str = "/api/Agent";
+    pub const TEAM: &str = "/api/Team/{id}";
+    pub const TEAM_WRITE: &str = "/api/Team";
     pub const TICKET_TYPE: &str = "/api/TicketType/{id}";
     pub const TICKET: &str = "/api/Tickets/{id}";
     pub const TICKET_WRITE: &str = "/api/Tickets";
@@ -229,6 +233,14 @@ impl HaloClient {
         self.one(req).await
     }
 
+    /// One team with its member rows (`agents`). `agents` is `None` if Halo
+    /// sent none: callers must not treat that as an empty team.
+    pub async fn get_team_with_agents(&self, id: i64) -> Result<TeamMembers> {
+        let req = HaloRequest::get(routes::TEAM, item_path(routes::TEAM, id))
+            .query("includeagents", "true");
+        self.one(req).await
+    }
+
     /// Ticket type with its `fields`.
     pub async fn ticket_type(&self, id: i64) -> Result<TicketType> {
         let req = HaloRequest::get(routes::TICKET_TYPE, item_path(routes::TICKET_TYPE, id))
@@ -256,11 +268,17 @@ impl HaloClient {
     /// an array; an update carrying its id is idempotent and may be retried,
     /// a create is not (a retry could create a duplicate).
     pub async fn upsert_agent(&self, agent: &Value) -> Result<Agent> {
-        let has_id = agent.get("id").is_some_and(|id| {
-            id.as_i64().is_some_and(|n| n > 0)
-                || id.as_str().is_some_and(|s| !s.is_empty() && s != "0")
-        });
-        self.write(routes::AGENT_WRITE, agent, has_id).await
+        self.write(routes::AGENT_WRITE, agent, names_an_id(agent))
+            .await
+    }
+
+    /// Update a team (`POST /api/Team`, a `SectionDetail`); with `agents`
+    /// it writes the team's member list, whose replace-or-merge semantics on
+    /// real Halo are unverified (haloitsm-api.md §5), so callers read back.
+    /// Idempotent (and retried) only when it names an existing team's id.
+    pub async fn upsert_team(&self, team: &Value) -> Result<TeamMembers> {
+        self.write(routes::TEAM_WRITE, team, names_an_id(team))
+            .await
     }
 
     /// Delete an agent. Halo answers 404 if it is already gone: callers that
@@ -368,6 +386,14 @@ impl HaloClient {
         let resp = send(&self.gateway, req.lane(self.lane)).await?;
         single(&resp, endpoint)
     }
+}
+
+/// Whether a write body names an existing object's id (an update, safe to
+/// retry) rather than creating one.
+fn names_an_id(body: &Value) -> bool {
+    body.get("id").is_some_and(|id| {
+        id.as_i64().is_some_and(|n| n > 0) || id.as_str().is_some_and(|s| !s.is_empty() && s != "0")
+    })
 }
 
 /// One page is all a search needs: matches are few, and a filter Halo ignored

@@ -92,6 +92,57 @@ pub struct Team {
     pub department_name: String,
 }
 
+/// A team with its members, `GET /api/Team/{id}?includeagents=true`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct TeamMembers {
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+    /// `None` when Halo sent no `agents` array at all (it ignores unknown
+    /// query parameters, so `includeagents` may have been dropped): that is
+    /// "unknown", never "no members", because posting a list built from it
+    /// would empty the team.
+    #[serde(deserialize_with = "lenient::opt_vec")]
+    pub agents: Option<Vec<TeamAgent>>,
+}
+
+/// One member row of a team. The spec types `SectionDetail.agents` as
+/// `UnameSection` (`agent_id`, `team_id`, `is_manager`, and an `id` of its
+/// own) while `SectionDetail_List.agents` is `Uname_List` (the agent's `id`).
+/// Unverified on a live tenant which one `GET /api/Team/{id}` answers, so
+/// both parse: `agent_id` wins, `id` is the fallback.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct TeamAgent {
+    #[serde(deserialize_with = "lenient::int")]
+    agent_id: i64,
+    #[serde(deserialize_with = "lenient::int")]
+    id: i64,
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub is_manager: bool,
+}
+
+impl TeamAgent {
+    pub fn new(agent_id: i64, is_manager: bool) -> Self {
+        TeamAgent {
+            agent_id,
+            id: 0,
+            is_manager,
+        }
+    }
+
+    /// The member's agent id (0 if the row named none).
+    pub fn agent_id(&self) -> i64 {
+        if self.agent_id > 0 {
+            self.agent_id
+        } else {
+            self.id
+        }
+    }
+}
+
 /// Agent permission role, `GET /api/Roles`. `id` is a GUID string.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
@@ -377,6 +428,22 @@ pub mod lenient {
         })
     }
 
+    /// Like [`vec`], but a missing, `null` or non-array field is `None`
+    /// (use with `#[serde(default)]` on the struct).
+    pub fn opt_vec<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+        d: D,
+    ) -> Result<Option<Vec<T>>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Array(items) => Some(
+                items
+                    .into_iter()
+                    .filter_map(|v| serde_json::from_value(v).ok())
+                    .collect(),
+            ),
+            _ => None,
+        })
+    }
+
     pub fn value<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
         Value::deserialize(d)
     }
@@ -405,6 +472,25 @@ mod tests {
         assert_eq!(a.teams.len(), 2);
         assert_eq!(a.teams[1].team_id, 7);
         assert_eq!(a.roles[1].id, "5");
+    }
+
+    #[test]
+    fn team_members_take_agent_id_or_id_and_tell_missing_from_empty() {
+        let t: TeamMembers = serde_json::from_value(json!({
+            "id": "3", "name": "Ops",
+            "agents": [{"agent_id": 42, "id": 900, "is_manager": true}, {"id": "7"}, 5]
+        }))
+        .unwrap();
+        let agents = t.agents.unwrap();
+        assert_eq!(agents.len(), 2);
+        assert_eq!((agents[0].agent_id(), agents[0].is_manager), (42, true));
+        assert_eq!(agents[1].agent_id(), 7);
+        let none: TeamMembers = serde_json::from_value(json!({"id": 3})).unwrap();
+        assert_eq!(none.agents, None);
+        let null: TeamMembers = serde_json::from_value(json!({"id": 3, "agents": null})).unwrap();
+        assert_eq!(null.agents, None);
+        let empty: TeamMembers = serde_json::from_value(json!({"id": 3, "agents": []})).unwrap();
+        assert_eq!(empty.agents, Some(vec![]));
     }
 
     #[test]

@@ -6,9 +6,16 @@
 //! that did not take, or that changed anything else we can see, is never a
 //! success. The queue guarantees no two changes of one agent overlap.
 //!
+//! With `team_strategy = "team_agents"` a team grant/revoke writes the
+//! team's complete `agents` list with `POST /api/Team` instead, and still
+//! verifies by reading the *agent* back: the agent's `teams` is the view the
+//! sync uses, so it is the one that must show the change. The queue then also
+//! serialises changes of one team (the list is rewritten whole).
+//!
 //! Requests per operation (no retries): grant/revoke/enable/disable 3
-//! (GET, POST, GET), create 3 (search, POST, GET), delete 2 (DELETE, GET);
-//! an answer of "already" costs 1.
+//! (GET, POST, GET); a team grant/revoke under `team_agents` 4 (GET agent,
+//! GET team, POST team, GET agent); create 3 (search, POST, GET); delete 2
+//! (DELETE, GET); an answer of "already" costs 1.
 
 use std::collections::BTreeSet;
 
@@ -17,8 +24,8 @@ use serde_json::{Value, json};
 use super::ids::{AGENT_TYPE, EntitlementRef, GrantRef};
 use super::operation::{NewAccount, Operation};
 use super::outcome::{AlreadyKind, FailureKind, Outcome};
-use crate::config::{ProvisioningSection, RoleWriteStrategy};
-use crate::halo::{Agent, ErrorKind, HaloClient};
+use crate::config::{ProvisioningSection, RoleWriteStrategy, TeamWriteStrategy};
+use crate::halo::{Agent, ErrorKind, HaloClient, TeamAgent};
 
 /// What one try came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,24 +136,15 @@ async fn change_membership(
     } else {
         wanted.remove(&key);
     }
-    // The complete list, always present: revoking the last membership sends [].
-    let body = if is_team {
-        let teams: Vec<Value> = before
-            .teams
-            .iter()
-            .filter(|t| add || t.team_id.to_string() != key)
-            .map(|t| json!({"team_id": t.team_id, "is_manager": t.is_manager}))
-            .chain(add.then(|| json!({"team_id": grant_team_id(grant)})))
-            .collect();
-        json!({"id": id, "teams": teams})
-    } else if add && cfg.role_strategy == RoleWriteStrategy::AddRoles {
-        json!({"id": id, "add_roles": [{"id": key}]})
-    } else {
-        let roles: Vec<Value> = wanted.iter().map(|g| json!({"id": g})).collect();
-        json!({"id": id, "roles": roles})
-    };
-    if let Err(e) = client.upsert_agent(&body).await {
-        let verb = if add { "granting" } else { "revoking" };
+    let verb = if add { "granting" } else { "revoking" };
+    if is_team && cfg.team_strategy == TeamWriteStrategy::TeamAgents {
+        if let Err(o) = post_team_agents(client, grant_team_id(grant), id, add, verb).await {
+            return done(o);
+        }
+    } else if let Err(e) = client
+        .upsert_agent(&agent_body(cfg, &before, grant, &wanted, add))
+        .await
+    {
         return done(Outcome::from_halo(
             &format!("{verb} {ent} to agent:{id}"),
             &e,
@@ -190,6 +188,102 @@ async fn change_membership(
         kind: FailureKind::VerificationFailed,
         reason,
     }
+}
+
+/// The `POST /api/Agent` body of a membership change. The complete list,
+/// always present: revoking the last membership sends `[]`.
+fn agent_body(
+    cfg: &ProvisioningSection,
+    before: &Agent,
+    grant: &GrantRef,
+    wanted: &BTreeSet<String>,
+    add: bool,
+) -> Value {
+    let id = before.id;
+    match &grant.entitlement {
+        EntitlementRef::TeamMember(team) => {
+            let teams: Vec<Value> = before
+                .teams
+                .iter()
+                .filter(|t| add || t.team_id != *team)
+                .map(|t| json!({"team_id": t.team_id, "is_manager": t.is_manager}))
+                .chain(add.then(|| json!({"team_id": team})))
+                .collect();
+            json!({"id": id, "teams": teams})
+        }
+        EntitlementRef::RoleAssigned(key)
+            if add && cfg.role_strategy == RoleWriteStrategy::AddRoles =>
+        {
+            json!({"id": id, "add_roles": [{"id": key}]})
+        }
+        EntitlementRef::RoleAssigned(_) => {
+            let roles: Vec<Value> = wanted.iter().map(|g| json!({"id": g})).collect();
+            json!({"id": id, "roles": roles})
+        }
+    }
+}
+
+/// `team_agents`: read team `team` with its members and post its complete
+/// `agents` list with `agent` added or removed (the last member removed
+/// sends `[]`, never an omitted field). Other members keep their rows and
+/// manager flags. Each row carries `agent_id` and `team_id` (`UnameSection`
+/// names, haloitsm-api.md §5); whether Halo replaces or merges the list is
+/// unverified, so the caller's read-back of the agent decides.
+async fn post_team_agents(
+    client: &HaloClient,
+    team: i64,
+    agent: i64,
+    add: bool,
+    verb: &str,
+) -> Result<(), Outcome> {
+    let read = client
+        .get_team_with_agents(team)
+        .await
+        .map_err(|e| Outcome::from_halo(&format!("reading team:{team} with its agents"), &e))?;
+    // Without the list we cannot know the other members: posting would drop them.
+    let Some(members) = read.agents else {
+        return Err(Outcome::failed(
+            FailureKind::Internal,
+            format!(
+                "reading team:{team} with its agents: Halo answered without an `agents` list; \
+                 nothing was written (posting would remove the team's other members)"
+            ),
+        ));
+    };
+    // A row we cannot name would be dropped from the posted list: refuse instead.
+    if members.iter().any(|m| m.agent_id() <= 0) {
+        return Err(Outcome::failed(
+            FailureKind::Internal,
+            format!(
+                "reading team:{team} with its agents: a member row has no agent id; \
+                 nothing was written (posting would remove that member)"
+            ),
+        ));
+    }
+    let mut rows: Vec<TeamAgent> = Vec::with_capacity(members.len() + 1);
+    for m in members {
+        let a = m.agent_id();
+        if a != agent && rows.iter().all(|r| r.agent_id() != a) {
+            rows.push(m);
+        }
+    }
+    if add {
+        rows.push(TeamAgent::new(agent, false));
+    }
+    let agents: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"agent_id": r.agent_id(), "team_id": team, "is_manager": r.is_manager}))
+        .collect();
+    client
+        .upsert_team(&json!({"id": team, "agents": agents}))
+        .await
+        .map(drop)
+        .map_err(|e| {
+            Outcome::from_halo(
+                &format!("{verb} team:{team}:member to agent:{agent} (POST /api/Team)"),
+                &e,
+            )
+        })
 }
 
 fn grant_team_id(grant: &GrantRef) -> i64 {

@@ -3,7 +3,9 @@
 //! After each published snapshot (`SnapshotPublished`, sent by the sync
 //! coordinator), it lists the journal's operations whose fallback ticket is not
 //! resolved yet, reads the snapshot, and for every requested change the sync
-//! now sees in Halo (a grant's id present, a revoke's id gone) adds a private
+//! now sees in Halo (a grant's id present, a revoke's id gone; an agent
+//! disabled or enabled as asked, a deleted agent absent, a created account's
+//! email present with the team and role it asked for) adds a private
 //! note to the ticket and moves it to `ticketing.fallback_resolved_status`
 //! through `Ticketing::resolve_fallback`, then marks it resolved in the journal.
 //! A failure is logged and the operation stays unresolved, so the next sync
@@ -11,21 +13,25 @@
 //! alone, so a retry after a lost journal write adds no second note.
 //!
 //! Owns: nothing but one pass at a time. Never: opens tickets, changes agents,
-//! or talks to Halo other than through `Ticketing` (priority lane). Only grant
-//! and revoke operations are checked; account operations stay open for a human.
+//! or talks to Halo other than through `Ticketing` (priority lane).
 //!
 //! Mailbox: the pipeline's `MAILBOX`. A pass runs as an atomic response, so
 //! passes never overlap and a later message waits for the running pass; a pass
 //! is a few requests per ticket whose change appeared, usually none.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use actix::prelude::*;
 
+use super::ids::{
+    AGENT_TYPE, ROLE_ASSIGNED_SLUG, ROLE_TYPE, TEAM_MEMBER_SLUG, TEAM_TYPE, entitlement_id,
+    grant_id,
+};
 use super::journal::{Journal, OpId};
 use super::operation::Operation;
 use crate::c1z::reader::Snapshot;
+use crate::pb;
 use crate::sync::coordinator::SnapshotPublished;
 use crate::telemetry::provisioning as tm;
 use crate::ticketing::Ticketing;
@@ -47,10 +53,89 @@ impl Actor for FallbackResolver {
 
 crate::supervised!(FallbackResolver);
 
-/// What would make an operation's ticket resolvable.
+/// What would make an operation's ticket resolvable, as a snapshot shows it.
+#[derive(Debug, Clone)]
 enum Expect {
-    Present(String),
-    Absent(String),
+    GrantPresent(String),
+    GrantAbsent(String),
+    /// The agent's status is disabled (`true`) or enabled (`false`).
+    AgentDisabled(i64, bool),
+    AgentAbsent(i64),
+    /// An agent with this (lower-cased) email, holding the team and role the
+    /// create asked for: an account created without them is not done yet.
+    Account {
+        email: String,
+        team: Option<i64>,
+        role: Option<String>,
+    },
+}
+
+impl Expect {
+    fn of(op: &Operation) -> Expect {
+        match op {
+            Operation::Grant { grant } => Expect::GrantPresent(grant.to_string()),
+            Operation::Revoke { grant } => Expect::GrantAbsent(grant.to_string()),
+            Operation::SetDisabled { agent_id, disabled } => {
+                Expect::AgentDisabled(*agent_id, *disabled)
+            }
+            Operation::Delete { agent_id } => Expect::AgentAbsent(*agent_id),
+            Operation::CreateAccount { account } => Expect::Account {
+                email: normal_email(&account.email),
+                team: account.team,
+                role: account.role.clone(),
+            },
+        }
+    }
+
+    /// What the change is about, for the note.
+    fn subject(&self) -> String {
+        match self {
+            Expect::GrantPresent(g) | Expect::GrantAbsent(g) => g.clone(),
+            Expect::AgentDisabled(id, _) | Expect::AgentAbsent(id) => format!("{AGENT_TYPE}:{id}"),
+            Expect::Account { email, .. } => email.clone(),
+        }
+    }
+
+    /// Whether the snapshot needs its agents read for this expectation.
+    fn needs_agents(&self) -> bool {
+        !matches!(self, Expect::GrantPresent(_) | Expect::GrantAbsent(_))
+    }
+
+    /// Grant ids that must be present on `agent` for a created account.
+    fn account_grants(&self, agent: i64) -> Vec<String> {
+        let Expect::Account { team, role, .. } = self else {
+            return Vec::new();
+        };
+        let agent = agent.to_string();
+        let team = team.map(|t| entitlement_id(TEAM_TYPE, &t.to_string(), TEAM_MEMBER_SLUG));
+        let role = role
+            .as_ref()
+            .map(|r| entitlement_id(ROLE_TYPE, r, ROLE_ASSIGNED_SLUG));
+        team.into_iter()
+            .chain(role)
+            .map(|e| grant_id(&e, AGENT_TYPE, &agent))
+            .collect()
+    }
+
+    fn met(&self, seen: &Seen) -> bool {
+        match self {
+            Expect::GrantPresent(g) => seen.grants.contains(g),
+            Expect::GrantAbsent(g) => !seen.grants.contains(g),
+            Expect::AgentDisabled(id, disabled) => seen.agents.get(id) == Some(disabled),
+            Expect::AgentAbsent(id) => !seen.agents.contains_key(id),
+            Expect::Account { email, .. } => seen.emails.get(email).is_some_and(|ids| {
+                ids.iter().any(|id| {
+                    self.account_grants(*id)
+                        .iter()
+                        .all(|g| seen.grants.contains(g))
+                })
+            }),
+        }
+    }
+}
+
+fn normal_email(email: &str) -> String {
+    email.trim().to_lowercase()
 }
 
 struct Candidate {
@@ -58,14 +143,6 @@ struct Candidate {
     ticket: String,
     label: &'static str,
     expect: Expect,
-}
-
-impl Candidate {
-    fn grant_id(&self) -> &str {
-        match &self.expect {
-            Expect::Present(g) | Expect::Absent(g) => g,
-        }
-    }
 }
 
 /// One pass over the unresolved fallback tickets against one snapshot.
@@ -88,30 +165,21 @@ async fn resolve_pass(journal: Journal, ticketing: Ticketing, msg: SnapshotPubli
     let candidates: Vec<Candidate> = rows
         .into_iter()
         .filter_map(|r| {
-            let expect = match &r.operation {
-                Operation::Grant { grant } => Expect::Present(grant.to_string()),
-                Operation::Revoke { grant } => Expect::Absent(grant.to_string()),
-                // Account operations are not checked (see the header).
-                _ => return None,
-            };
             Some(Candidate {
                 op_id: r.id,
                 ticket: r.fallback_ticket_id?,
                 label: r.operation.label(),
-                expect,
+                expect: Expect::of(&r.operation),
             })
         })
         .collect();
     if candidates.is_empty() {
         return 0;
     }
-    let wanted: HashSet<String> = candidates
-        .iter()
-        .map(|c| c.grant_id().to_string())
-        .collect();
+    let expects: Vec<Expect> = candidates.iter().map(|c| c.expect.clone()).collect();
     let path = msg.path.clone();
     // The reader is blocking SQLite on a decompressed copy: off the event loop.
-    let seen = tokio::task::spawn_blocking(move || grants_seen(&path, &wanted)).await;
+    let seen = tokio::task::spawn_blocking(move || snapshot_view(&path, &expects)).await;
     let seen = match seen {
         Ok(Ok(seen)) => seen,
         Ok(Err(e)) => {
@@ -125,11 +193,7 @@ async fn resolve_pass(journal: Journal, ticketing: Ticketing, msg: SnapshotPubli
     };
     let mut resolved = 0;
     for c in candidates {
-        let visible = match &c.expect {
-            Expect::Present(g) => seen.contains(g),
-            Expect::Absent(g) => !seen.contains(g),
-        };
-        if !visible {
+        if !c.expect.met(&seen) {
             continue;
         }
         let Some(ticket_id) = c.ticket.trim().parse::<i64>().ok().filter(|n| *n > 0) else {
@@ -145,7 +209,7 @@ async fn resolve_pass(journal: Journal, ticketing: Ticketing, msg: SnapshotPubli
              Closed automatically by the connector.",
             c.op_id,
             c.label,
-            c.grant_id(),
+            c.expect.subject(),
             msg.sync_id
         );
         if let Err(e) = ticketing.resolve_fallback(ticket_id, &note).await {
@@ -166,19 +230,93 @@ async fn resolve_pass(journal: Journal, ticketing: Ticketing, msg: SnapshotPubli
     resolved
 }
 
-/// The ids among `wanted` that the snapshot holds as grants.
-fn grants_seen(path: &Path, wanted: &HashSet<String>) -> Result<HashSet<String>, String> {
+/// What a snapshot shows of the things the candidates ask about; only those
+/// are kept, so a large tenant's snapshot costs a scan, not its size in memory.
+#[derive(Debug, Default)]
+struct Seen {
+    grants: HashSet<String>,
+    /// Agents named by id or by a wanted email: id → disabled.
+    agents: HashMap<i64, bool>,
+    /// Wanted (lower-cased) emails → ids of the agents that have them.
+    emails: HashMap<String, Vec<i64>>,
+}
+
+fn snapshot_view(path: &Path, expects: &[Expect]) -> Result<Seen, String> {
     let snapshot = Snapshot::open(path).map_err(|e| e.to_string())?;
-    let mut seen = HashSet::new();
-    snapshot
-        .for_each_grant(None, |g| {
-            if wanted.contains(&g.id) {
-                seen.insert(g.id);
+    let mut seen = Seen::default();
+    if expects.iter().any(Expect::needs_agents) {
+        let ids: HashSet<i64> = expects
+            .iter()
+            .filter_map(|e| match e {
+                Expect::AgentDisabled(id, _) | Expect::AgentAbsent(id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let emails: HashSet<&str> = expects
+            .iter()
+            .filter_map(|e| match e {
+                Expect::Account { email, .. } => Some(email.as_str()),
+                _ => None,
+            })
+            .collect();
+        snapshot
+            .for_each_resource(Some(AGENT_TYPE), |r| {
+                let Some(id) = r.id.as_ref().and_then(|id| id.resource.parse::<i64>().ok()) else {
+                    return Ok(());
+                };
+                let user = pb::find_annotation::<pb::UserTrait>(&r.annotations);
+                let mut wanted = ids.contains(&id);
+                for e in user.iter().flat_map(|u| &u.emails) {
+                    let e = normal_email(&e.address);
+                    if emails.contains(e.as_str()) {
+                        seen.emails.entry(e).or_default().push(id);
+                        wanted = true;
+                    }
+                }
+                if wanted {
+                    seen.agents.insert(id, agent_disabled(&r, user.as_ref()));
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let mut wanted: HashSet<String> = HashSet::new();
+    for e in expects {
+        match e {
+            Expect::GrantPresent(g) | Expect::GrantAbsent(g) => {
+                wanted.insert(g.clone());
             }
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
+            Expect::Account { email, .. } => {
+                for id in seen.emails.get(email).into_iter().flatten() {
+                    wanted.extend(e.account_grants(*id));
+                }
+            }
+            Expect::AgentDisabled(..) | Expect::AgentAbsent(_) => {}
+        }
+    }
+    if !wanted.is_empty() {
+        snapshot
+            .for_each_grant(None, |g| {
+                if wanted.contains(&g.id) {
+                    seen.grants.insert(g.id);
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+    }
     Ok(seen)
+}
+
+/// The resource status the sync wrote, else the user trait's.
+fn agent_disabled(r: &pb::Resource, user: Option<&pb::UserTrait>) -> bool {
+    const DISABLED: i32 = pb::status::ResourceStatus::Disabled as i32;
+    const USER_DISABLED: i32 = pb::user_trait::status::Status::Disabled as i32;
+    match &r.status {
+        Some(s) if s.status != 0 => s.status == DISABLED,
+        _ => user
+            .and_then(|u| u.status.as_ref())
+            .is_some_and(|s| s.status == USER_DISABLED),
+    }
 }
 
 impl Handler<SnapshotPublished> for FallbackResolver {

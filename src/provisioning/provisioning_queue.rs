@@ -11,7 +11,9 @@
 //! account being created) run in submission order, one at a time; different
 //! keys run in parallel up to `provisioning.max_parallel`. A transient failure
 //! keeps the key busy during its backoff, so a later operation on that agent
-//! can never overtake it.
+//! can never overtake it. Under `team_strategy = "team_agents"` a team
+//! grant/revoke also holds the key of its team: `POST /api/Team` rewrites the
+//! whole member list, so two changes of one team must not overlap either.
 //!
 //! Mailbox: the default actix capacity (16). Handlers only update in-memory
 //! state and spawn futures, so the mailbox drains fast; the real bound is the
@@ -27,10 +29,11 @@ use futures::future::LocalBoxFuture;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::agent_changes::{self, Step};
+use super::ids::{EntitlementRef, TEAM_TYPE};
 use super::journal::{Journal, OpId, OpRecord};
 use super::operation::Operation;
 use super::outcome::{FailureKind, Outcome};
-use crate::config::ProvisioningSection;
+use crate::config::{ProvisioningSection, TeamWriteStrategy};
 use crate::halo::{HaloClient, Lane};
 use crate::telemetry::provisioning as tm;
 
@@ -75,7 +78,10 @@ pub struct ProvisioningQueue {
     fallback: Option<Rc<dyn FallbackTickets>>,
     capacity: Arc<Semaphore>,
     pending: VecDeque<Pending>,
+    /// Serial keys held by running operations (an operation may hold two).
     busy: HashSet<String>,
+    /// Operations running (bounded by `max_parallel`).
+    running: usize,
     tracked: HashMap<OpId, Tracked>,
 }
 
@@ -96,6 +102,7 @@ impl ProvisioningQueue {
             capacity,
             pending: VecDeque::new(),
             busy: HashSet::new(),
+            running: 0,
             tracked: HashMap::new(),
         }
     }
@@ -126,22 +133,26 @@ impl ProvisioningQueue {
         let mut i = 0;
         // Keys seen busy or skipped in this pass keep their later operations waiting (FIFO per key).
         let mut blocked: HashSet<String> = HashSet::new();
-        while i < self.pending.len() && self.busy.len() < self.cfg.max_parallel {
-            let key = self.pending[i].op.serial_key();
-            if self.busy.contains(&key) || blocked.contains(&key) {
-                blocked.insert(key);
+        while i < self.pending.len() && self.running < self.cfg.max_parallel {
+            let keys = serial_keys(&self.pending[i].op, &self.cfg);
+            if keys
+                .iter()
+                .any(|k| self.busy.contains(k) || blocked.contains(k))
+            {
+                blocked.extend(keys);
                 i += 1;
                 continue;
             }
             let Some(p) = self.pending.remove(i) else {
                 break;
             };
-            self.busy.insert(key.clone());
-            self.spawn_run(p, key, ctx);
+            self.busy.extend(keys.iter().cloned());
+            self.running += 1;
+            self.spawn_run(p, keys, ctx);
         }
     }
 
-    fn spawn_run(&self, p: Pending, key: String, ctx: &mut Context<Self>) {
+    fn spawn_run(&self, p: Pending, keys: Vec<String>, ctx: &mut Context<Self>) {
         let client = self.client.clone();
         let cfg = self.cfg.clone();
         let journal = self.journal.clone();
@@ -169,7 +180,10 @@ impl ProvisioningQueue {
             outcome
         };
         ctx.spawn(fut.into_actor(self).map(move |outcome, act, ctx| {
-            act.busy.remove(&key);
+            for k in &keys {
+                act.busy.remove(k);
+            }
+            act.running = act.running.saturating_sub(1);
             if let Some(t) = act.tracked.remove(&id) {
                 for w in t.watchers {
                     let _ = w.send(outcome.clone());
@@ -179,6 +193,19 @@ impl ProvisioningQueue {
             act.dispatch(ctx);
         }));
     }
+}
+
+/// The keys an operation must hold alone: its agent (or email), and under
+/// `team_agents` the team whose whole member list a team change rewrites.
+fn serial_keys(op: &Operation, cfg: &ProvisioningSection) -> Vec<String> {
+    let mut keys = vec![op.serial_key()];
+    if cfg.team_strategy == TeamWriteStrategy::TeamAgents
+        && let Operation::Grant { grant } | Operation::Revoke { grant } = op
+        && let EntitlementRef::TeamMember(team) = grant.entitlement
+    {
+        keys.push(format!("{TEAM_TYPE}:{team}"));
+    }
+    keys
 }
 
 async fn run_with_retries(

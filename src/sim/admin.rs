@@ -9,7 +9,7 @@
 //! | PUT | `/_sim/rate_limit` | `RateLimitConfig` or `null` (off) |
 //! | PUT | `/_sim/latency` | `LatencyConfig` |
 //! | PUT | `/_sim/faults` | `FaultConfig` |
-//! | PUT | `/_sim/quirks` | `QuirkConfig` (incl. `agent_list_writes`: replace / merge / ignore) |
+//! | PUT | `/_sim/quirks` | `QuirkConfig` (incl. `agent_list_writes`: replace / merge / ignore, for agent and team list writes) |
 //! | POST | `/_sim/fail_next` | `{n, status, path_prefix?}` |
 //! | POST | `/_sim/reset_next` | `{n, path_prefix?}` |
 //! | POST | `/_sim/stall_next` | `{n, duration: "30s", path_prefix?}` |

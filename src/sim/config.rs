@@ -227,11 +227,12 @@ pub struct QuirkConfig {
     pub list_envelopes: bool,
     /// When set, every JSON object the API returns carries `"_warning": <this text>`.
     pub warning: Option<String>,
-    /// What `POST /api/Agent` does with a posted `teams`/`roles` list (real Halo is unverified).
+    /// What `POST /api/Agent` does with a posted `teams`/`roles` list, and `POST /api/Team` with
+    /// a posted `agents` list (real Halo is unverified).
     pub agent_list_writes: ListWrites,
 }
 
-/// List semantics of `POST /api/Agent`'s `teams` and `roles`, switchable so that
+/// List semantics of `POST /api/Agent`'s `teams` and `roles` (and `POST /api/Team`'s `agents`), switchable so that
 /// tests prove verification catches a write that did not take.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

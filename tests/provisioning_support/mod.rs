@@ -160,6 +160,29 @@ impl Harness {
             .expect("a team the agent is not in")
     }
 
+    /// The simulator's ticket whose id an outcome reported.
+    pub fn ticket(&self, id: &str) -> baton_haloitsm::sim::SimTicket {
+        self.sim
+            .control()
+            .snapshot()
+            .tickets
+            .into_iter()
+            .find(|t| t.id.to_string() == id)
+            .expect("ticket exists")
+    }
+
+    /// The id of the simulator's "Resolved" status (fallback tickets move there).
+    pub fn resolved_status(&self) -> i64 {
+        self.sim
+            .control()
+            .snapshot()
+            .statuses
+            .iter()
+            .find(|s| s.name == "Resolved")
+            .expect("the simulator has a Resolved status")
+            .id
+    }
+
     pub fn role_not_held(&self, id: i64) -> String {
         let held = self.roles_of(id);
         self.sim

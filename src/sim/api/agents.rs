@@ -314,7 +314,8 @@ fn plan(tenant: &Tenant, f: &Fields<'_>, lists: ListWrites) -> Result<(SimAgent,
 }
 
 /// A created agent always gets the posted lists; an update follows `mode`.
-fn apply_list<T: PartialEq>(mode: ListWrites, stored: &mut Vec<T>, posted: Vec<T>) {
+/// `POST /api/Team` applies a team's `agents` list with the same function.
+pub(crate) fn apply_list<T: PartialEq>(mode: ListWrites, stored: &mut Vec<T>, posted: Vec<T>) {
     match mode {
         ListWrites::Replace => *stored = posted,
         ListWrites::Merge => {

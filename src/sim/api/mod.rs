@@ -99,6 +99,7 @@ pub(crate) fn dispatch(endpoint: Endpoint, ctx: &Ctx<'_>) -> ApiResult {
         Endpoint::AgentDelete => agents::delete(ctx),
         Endpoint::TeamList => teams::list(ctx),
         Endpoint::TeamGet => teams::get(ctx),
+        Endpoint::TeamUpsert => teams::upsert(ctx),
         Endpoint::RoleList => roles::list(ctx),
         Endpoint::RoleGet => roles::get(ctx),
         Endpoint::UserList => users::list(ctx),
