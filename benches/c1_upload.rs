@@ -51,7 +51,9 @@ fn make_c1z(dir: &std::path::Path, agents: usize) -> std::path::PathBuf {
     std::fs::write(
         &cfg,
         format!(
+            // No pacing: the sync only makes the file (Halo's budget would take ~20 min at 100k).
             "[halo]\nbase_url = \"http://127.0.0.1:1\"\nclient_id = \"x\"\n\n\
+             [halo.rate_limit]\nrequests = 100000\nwindow = \"1s\"\n\n\
              [simulator.tenant]\nseed = 1\nagents = {agents}\nteams = 1000\nroles = 200\n\n\
              [output]\ndir = \"{}\"\n",
             dir.join("out").display()
