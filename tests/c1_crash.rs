@@ -27,7 +27,7 @@ use baton_haloitsm::pb;
 use baton_haloitsm::pb::baton::baton_service_finish_task_request::FinalState;
 use baton_haloitsm::pb::baton::{Task, task};
 use baton_haloitsm::sim::{SimConfig, SimHandle};
-use fake_c1::{CLIENT_ID, FakeC1, Script, task_id};
+use fake_c1::{FakeC1, Script, task_id};
 use prost::Message;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -71,19 +71,6 @@ async fn wait_for_row(journal: &Path, task: &str, what: &str, f: impl Fn(&(Strin
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("journal: gave up waiting for {what} of task {task}");
-}
-
-fn start(fake: &FakeC1, config: &Path) -> Daemon {
-    let host = fake.api_host();
-    Daemon::start(
-        config,
-        &[
-            ("BATON_CLIENT_ID", CLIENT_ID),
-            ("BATON_CLIENT_SECRET", fake.secret.expose()),
-            ("BATON_C1_API_HOST", host.as_str()),
-            ("BATON_HOST_ID", "crash-host"),
-        ],
-    )
 }
 
 /// Agent writes since `from_seq` (one operation runs per iteration, so all are its own).
@@ -168,7 +155,7 @@ async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() 
         }
         let first_seq = control.requests().last().map_or(0, |r| r.seq + 1);
 
-        let mut daemon = start(&fake, &config);
+        let mut daemon = Daemon::start_owned(&config, &fake.baton_env("crash-host"));
         let id = task_id(1000 + it as u32);
         let entitlement = format!("team:{team}:member");
         let task_type = if grant {
@@ -230,7 +217,7 @@ async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() 
 
         control.clear_scripted_faults();
         fake.script.lock().unwrap().stall_tokens = false;
-        let mut daemon = start(&fake, &config);
+        let mut daemon = Daemon::start_owned(&config, &fake.baton_env("crash-host"));
         fake.wait_until("the task's FinishTask", |r| {
             r.finishes.iter().any(|f| f.task_id == id)
         })

@@ -51,16 +51,7 @@ temp_dir = "{tmp}"
 }
 
 fn start(fake: &FakeC1, cfg: &TempConfig) -> Daemon {
-    let host = fake.api_host();
-    Daemon::start(
-        &cfg.path,
-        &[
-            ("BATON_CLIENT_ID", CLIENT_ID),
-            ("BATON_CLIENT_SECRET", fake.secret.expose()),
-            ("BATON_C1_API_HOST", host.as_str()),
-            ("BATON_HOST_ID", "test-host"),
-        ],
-    )
+    Daemon::start_owned(&cfg.path, &fake.baton_env("test-host"))
 }
 
 fn metrics(d: &Daemon) -> Vec<(String, f64)> {
@@ -377,16 +368,9 @@ async fn skip_full_sync_refuses_sync_tasks() {
     fake.push_task(sync_task(6));
     let dir = cfg_dir();
     let cfg = config(dir.path(), "");
-    let host = fake.api_host();
-    let mut daemon = Daemon::start(
-        &cfg.path,
-        &[
-            ("BATON_CLIENT_ID", CLIENT_ID),
-            ("BATON_CLIENT_SECRET", fake.secret.expose()),
-            ("BATON_C1_API_HOST", host.as_str()),
-            ("BATON_SKIP_FULL_SYNC", "true"),
-        ],
-    );
+    let mut env = fake.baton_env("test-host");
+    env.push(("BATON_SKIP_FULL_SYNC", "true".into()));
+    let mut daemon = Daemon::start_owned(&cfg.path, &env);
     fake.wait_until("a FinishTask", |r| !r.finishes.is_empty())
         .await;
     let rec = fake.rec.lock().unwrap();

@@ -11,13 +11,11 @@ mod fake_c1;
 mod provisioning_support;
 mod support;
 
-use std::path::Path;
-
 use baton_haloitsm::pb;
 use baton_haloitsm::pb::baton::baton_service_finish_task_request::FinalState;
 use baton_haloitsm::pb::baton::{BatonServiceFinishTaskRequest, Task, task};
 use baton_haloitsm::sim::{SimConfig, SimHandle};
-use fake_c1::{CLIENT_ID, FakeC1, Script, task_id};
+use fake_c1::{FakeC1, Script, task_id};
 use prost::Message;
 use prost_types::{Struct, Value, value::Kind};
 use support::Daemon;
@@ -58,7 +56,7 @@ async fn env(provisioning_extra: &str, ticketing: bool) -> Env {
         text += "\n[ticketing]\nenabled = true\n";
     }
     std::fs::write(&config, text).unwrap();
-    let daemon = start(&fake, &config);
+    let daemon = Daemon::start_owned(&config, &fake.baton_env("tasks-host"));
     Env {
         sim,
         fake,
@@ -66,19 +64,6 @@ async fn env(provisioning_extra: &str, ticketing: bool) -> Env {
         next: 100,
         _dir: dir,
     }
-}
-
-fn start(fake: &FakeC1, config: &Path) -> Daemon {
-    let host = fake.api_host();
-    Daemon::start(
-        config,
-        &[
-            ("BATON_CLIENT_ID", CLIENT_ID),
-            ("BATON_CLIENT_SECRET", fake.secret.expose()),
-            ("BATON_C1_API_HOST", host.as_str()),
-            ("BATON_HOST_ID", "tasks-host"),
-        ],
-    )
 }
 
 impl Env {

@@ -377,3 +377,111 @@ fn sigterm_during_a_sync_exits_zero_and_publishes_nothing() {
     assert!(files.is_empty(), "a cancelled sync left files: {files:?}");
     assert!(d.logs().contains("sync cancelled"), "{}", d.logs());
 }
+
+/// The systemd watchdog: with `NOTIFY_SOCKET` and `WATCHDOG_USEC` set, the daemon pings
+/// (READY=1, then WATCHDOG=1 every half period) only while its actor system's thread makes
+/// progress. Wedging that thread for 3 s withholds the pings for as long, and they resume
+/// afterwards — so systemd would restart a wedged daemon and leave a healthy one alone.
+#[test]
+fn watchdog_pings_stop_while_the_actor_thread_is_wedged() {
+    use std::os::unix::net::UnixDatagram;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let got: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (got, done) = (got.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(n) = sock.recv(&mut buf) {
+                    let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+                    got.lock().unwrap().push((Instant::now(), msg));
+                }
+            }
+        })
+    };
+    let pings_after = |t: Instant| -> Vec<Instant> {
+        got.lock()
+            .unwrap()
+            .iter()
+            .filter(|(at, m)| *at > t && m.contains("WATCHDOG=1"))
+            .map(|(at, _)| *at)
+            .collect()
+    };
+    let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+        for _ in 0..1000 {
+            if f() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("gave up waiting for {what}");
+    };
+
+    let cfg = temp_config(&base_config(""));
+    let sock_env = sock_path.to_string_lossy().to_string();
+    let mut d = Daemon::start(
+        &cfg.path,
+        &[
+            ("BATON_HALO__CLIENT_SECRET", SECRET),
+            ("NOTIFY_SOCKET", &sock_env),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
+    let start = Instant::now() - Duration::from_secs(60);
+    wait_for("three pings", &|| pings_after(start).len() >= 3);
+    assert!(
+        got.lock()
+            .unwrap()
+            .iter()
+            .any(|(_, m)| m.contains("READY=1")),
+        "READY=1 was sent"
+    );
+
+    let wedge = Duration::from_secs(3);
+    let before = Instant::now();
+    let (code, _) = d.post(&format!("/debug/wedge/{}", wedge.as_millis()));
+    assert_eq!(code, 202);
+    // Pings resume once the thread is free again.
+    wait_for("pings after the wedge", &|| {
+        pings_after(before)
+            .iter()
+            .filter(|at| **at > before + wedge)
+            .count()
+            >= 2
+    });
+    let mut times = vec![before];
+    times.extend(pings_after(before));
+    let longest = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or_default();
+    // The thread was blocked for 3 s; the ping period is 200 ms. Pings only stop if the
+    // watchdog depends on that thread, which is the point.
+    assert!(
+        longest >= Duration::from_millis(2500),
+        "pings went on while the thread was wedged (longest gap {longest:?})"
+    );
+    assert!(
+        d.logs().contains("blocking the actor system's thread"),
+        "{}",
+        d.logs()
+    );
+    assert!(d.sigterm().success());
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    reader.join().unwrap();
+    assert!(
+        got.lock()
+            .unwrap()
+            .iter()
+            .any(|(_, m)| m.contains("STOPPING=1")),
+        "STOPPING=1 was sent"
+    );
+}

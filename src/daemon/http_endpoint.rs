@@ -10,6 +10,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use actix::Addr;
 use axum::Router;
@@ -19,7 +20,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 
-use super::supervisor::{Fault, GetStatus, InjectFault, Ping, StatusReport, Supervisor};
+use super::supervisor::{
+    Fault, GetStatus, InjectFault, Ping, StatusReport, Supervisor, WedgeSystem,
+};
 use crate::actor_slot::Slot;
 use crate::sync::coordinator::{StartSync, SyncCoordinator};
 use crate::telemetry;
@@ -52,6 +55,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/status", get(status))
         .route("/debug/crash/{actor}", post(crash))
         .route("/debug/hang/{actor}", post(hang))
+        .route("/debug/wedge/{ms}", post(wedge))
         .route("/debug/sync", post(debug_sync))
         .with_state(state)
 }
@@ -126,6 +130,20 @@ async fn crash(state: State<HttpState>, actor: Path<String>) -> Response {
 
 async fn hang(state: State<HttpState>, actor: Path<String>) -> Response {
     inject(state, actor, Fault::Hang).await
+}
+
+/// Block the actor system's thread for `ms` (at most a minute): the watchdog test.
+async fn wedge(State(s): State<HttpState>, Path(ms): Path<u64>) -> Response {
+    if !s.fault_injection {
+        return (
+            StatusCode::NOT_FOUND,
+            "fault injection is disabled (http.enable_fault_injection)\n",
+        )
+            .into_response();
+    }
+    let d = Duration::from_millis(ms.min(60_000));
+    s.supervisor.do_send(WedgeSystem(d));
+    (StatusCode::ACCEPTED, "wedging\n").into_response()
 }
 
 async fn inject(State(s): State<HttpState>, Path(actor): Path<String>, fault: Fault) -> Response {

@@ -445,6 +445,25 @@ impl Handler<InjectFault> for Supervisor {
     }
 }
 
+/// Fault injection: block the actor system's thread for this long (a blocking call
+/// or busy loop wedging it). Tests use it to prove the systemd watchdog pings stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WedgeSystem(pub Duration);
+
+impl Handler<WedgeSystem> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: WedgeSystem, _: &mut Self::Context) {
+        tracing::warn!(
+            ms = msg.0.as_millis() as u64,
+            "fault injection: blocking the actor system's thread on request"
+        );
+        // Deliberately blocking: this is the fault being injected.
+        std::thread::sleep(msg.0);
+    }
+}
+
 /// Drain every child within `grace`. Resolves `true` if all drained in time.
 #[derive(Message)]
 #[rtype(result = "bool")]

@@ -142,6 +142,16 @@ impl FakeC1 {
         self.addr.to_string()
     }
 
+    /// baton's variables for a connector that talks to this fake C1.
+    pub fn baton_env(&self, host_id: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("BATON_CLIENT_ID", CLIENT_ID.to_string()),
+            ("BATON_CLIENT_SECRET", self.secret.expose().to_string()),
+            ("BATON_C1_API_HOST", self.api_host()),
+            ("BATON_HOST_ID", host_id.to_string()),
+        ]
+    }
+
     pub fn push_task(&self, task: Task) {
         self.script.lock().unwrap().tasks.push_back(task);
     }

@@ -64,6 +64,12 @@ impl Daemon {
         }
     }
 
+    /// `start` with owned values (e.g. `FakeC1::baton_env`).
+    pub fn start_owned(config: &Path, envs: &[(&str, String)]) -> Daemon {
+        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Daemon::start(config, &envs)
+    }
+
     pub fn get(&self, path: &str) -> (u16, String) {
         http(self.http, "GET", path)
     }
