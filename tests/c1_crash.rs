@@ -5,8 +5,8 @@
 //! 0. while Halo holds the first read of the agent (nothing written yet);
 //! 1. while Halo holds the answer to the write (the write took effect);
 //! 2. while Halo holds the read-back (written, not verified);
-//! 3. after the journal has the outcome, while C1's token endpoint holds the token the
-//!    FinishTask needs.
+//! 3. after the journal has the outcome, while C1's token endpoint is held and the token
+//!    the FinishTask would use has been revoked.
 //!
 //! After a restart (the fake C1 hands the unfinished task out again on Hello in a seeded half
 //! of the iterations, as a C1 that saw the connector go away might) the fake C1 must receive exactly one FinishTask for the task,
@@ -84,11 +84,9 @@ fn agent_writes(sim: &SimHandle, from_seq: u64) -> usize {
         .count()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() {
-    let iterations = env_or("C1_CRASH_ITERATIONS", 8);
-    let seed = env_or("C1_CRASH_SEED", 0x5eed12);
-    let mut rng = StdRng::seed_from_u64(seed);
+/// A simulator, a fake C1 and a service-mode config with provisioning on; `http_extra`
+/// goes into `[http]`.
+async fn setup(http_extra: &str) -> (SimHandle, FakeC1, tempfile::TempDir, std::path::PathBuf) {
     let sim = SimHandle::start(
         SimConfig {
             seed: 9,
@@ -103,20 +101,48 @@ async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() 
     )
     .await
     .expect("simulator starts");
-    let fake = FakeC1::start(Script {
-        // Refreshed every second, so a held token endpoint blocks the FinishTask soon.
-        token_ttl: Duration::from_secs(2),
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeC1::start(Script::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
-    let text = provisioning_support::config_text(dir.path(), &sim.base_url(), "", "")
-        + &format!(
-            "\n[c1]\ntemp_dir = \"{}\"\n",
-            dir.path().join("c1-tmp").display()
-        );
+    let text = provisioning_support::config_text(dir.path(), &sim.base_url(), "", "").replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:0\"\n{http_extra}"),
+    ) + &format!(
+        "\n[c1]\ntemp_dir = \"{}\"\n",
+        dir.path().join("c1-tmp").display()
+    );
     std::fs::write(&config, text).unwrap();
+    (sim, fake, dir, config)
+}
+
+fn grant_task(id: &str, team: i64, agent: i64) -> Task {
+    Task {
+        id: id.to_string(),
+        task_type: Some(task::TaskType::Grant(task::GrantTask {
+            entitlement: Some(pb::Entitlement {
+                id: format!("team:{team}:member"),
+                ..Default::default()
+            }),
+            principal: Some(pb::Resource {
+                id: Some(pb::ResourceId {
+                    resource_type: "agent".into(),
+                    resource: agent.to_string(),
+                    baton_resource: false,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() {
+    let iterations = env_or("C1_CRASH_ITERATIONS", 8);
+    let seed = env_or("C1_CRASH_SEED", 0x5eed12);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (sim, fake, dir, config) = setup("").await;
     let journal = dir.path().join("journal.sqlite3");
     let mut points_seen = [0usize; 4];
     let mut redelivered = 0usize;
@@ -150,7 +176,7 @@ async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() 
                 control.stall_answer_next(1, Duration::ZERO, Some("GET"), Some(&path));
                 control.stall_answer_next(1, hold, Some("GET"), Some(&path));
             }
-            // Long enough that any token cached before the hold is due for refresh.
+            // Time for the test to hold the token endpoint before the outcome is journaled.
             _ => control.stall_next(1, Duration::from_millis(1500), Some(&path)),
         }
         let first_seq = control.requests().last().map_or(0, |r| r.seq + 1);
@@ -158,40 +184,26 @@ async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() 
         let mut daemon = Daemon::start_owned(&config, &fake.baton_env("crash-host"));
         let id = task_id(1000 + it as u32);
         let entitlement = format!("team:{team}:member");
-        let task_type = if grant {
-            task::TaskType::Grant(task::GrantTask {
-                entitlement: Some(pb::Entitlement {
-                    id: entitlement.clone(),
-                    ..Default::default()
-                }),
-                principal: Some(pb::Resource {
-                    id: Some(pb::ResourceId {
-                        resource_type: "agent".into(),
-                        resource: agent.id.to_string(),
-                        baton_resource: false,
+        let task = if grant {
+            grant_task(&id, team, agent.id)
+        } else {
+            Task {
+                id: id.clone(),
+                task_type: Some(task::TaskType::Revoke(task::RevokeTask {
+                    grant: Some(pb::Grant {
+                        id: format!("{entitlement}:agent:{}", agent.id),
+                        ..Default::default()
                     }),
                     ..Default::default()
-                }),
+                })),
                 ..Default::default()
-            })
-        } else {
-            task::TaskType::Revoke(task::RevokeTask {
-                grant: Some(pb::Grant {
-                    id: format!("{entitlement}:agent:{}", agent.id),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
+            }
         };
-        fake.push_task(Task {
-            id: id.clone(),
-            task_type: Some(task_type),
-            ..Default::default()
-        });
+        fake.push_task(task);
 
         wait_for_row(&journal, &id, "the acknowledgement", |_| true).await;
         if point == 3 {
-            fake.script.lock().unwrap().stall_tokens = true;
+            fake.hold_tokens(true);
             wait_for_row(&journal, &id, "the outcome", |(status, _)| {
                 status == "finished"
             })
@@ -216,7 +228,7 @@ async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() 
         assert!(!reported, "{ctx}: reported before FinishTask ({status})");
 
         control.clear_scripted_faults();
-        fake.script.lock().unwrap().stall_tokens = false;
+        fake.hold_tokens(false);
         let mut daemon = Daemon::start_owned(&config, &fake.baton_env("crash-host"));
         fake.wait_until("the task's FinishTask", |r| {
             r.finishes.iter().any(|f| f.task_id == id)
@@ -268,4 +280,60 @@ async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() 
     eprintln!(
         "kill points seen: {points_seen:?}, redelivered {redelivered}, over {iterations} iterations (seed {seed:#x})"
     );
+}
+
+/// The C1Link actor panicking while a grant is in hand: the restarted link finishes and
+/// reports the task; the dead link's task future dies with it, so there is one FinishTask.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_c1_link_crash_mid_task_reports_the_task_once() {
+    let (sim, fake, dir, config) = setup("enable_fault_injection = true").await;
+    let journal = dir.path().join("journal.sqlite3");
+    let snap = sim.control().snapshot();
+    let agent = &snap.agents[0];
+    let team = snap
+        .teams
+        .iter()
+        .map(|t| t.id)
+        .find(|t| !agent.team_ids.contains(t))
+        .expect("a team the agent is not in");
+    // The grant's first read is held long enough for the crash to land mid-task.
+    sim.control().stall_next(
+        1,
+        Duration::from_millis(1500),
+        Some(&format!("/api/agent/{}", agent.id)),
+    );
+    let mut daemon = Daemon::start_owned(&config, &fake.baton_env("crash-host"));
+    let id = task_id(7);
+    fake.push_task(grant_task(&id, team, agent.id));
+    wait_for_row(&journal, &id, "the acknowledgement", |_| true).await;
+    let (code, body) = daemon.post("/debug/crash/c1_link");
+    assert_eq!(code, 202, "{body}");
+    fake.wait_until("the task's FinishTask", |r| {
+        r.finishes.iter().any(|f| f.task_id == id)
+    })
+    .await;
+    wait_for_row(&journal, &id, "reported", |(_, reported)| *reported).await;
+    // Room for a second FinishTask (the old link's) to show up: ten more polls.
+    let polls = fake.rec.lock().unwrap().get_tasks;
+    fake.wait_until("ten more polls", |r| r.get_tasks >= polls + 10)
+        .await;
+    let rec = fake.rec.lock().unwrap();
+    let finishes = rec.finishes.iter().filter(|f| f.task_id == id).count();
+    assert_eq!(finishes, 1, "one FinishTask after a link crash");
+    assert_eq!(rec.hellos.len(), 2, "the restarted link said Hello again");
+    drop(rec);
+    let now = sim.control().snapshot();
+    assert!(
+        now.agents
+            .iter()
+            .find(|a| a.id == agent.id)
+            .is_some_and(|a| a.team_ids.contains(&team)),
+        "the grant took effect"
+    );
+    let restarts = support::metric(
+        &support::parse_prometheus(&daemon.get("/metrics").1),
+        r#"baton_haloitsm_actor_restarts_total{actor="c1_link",reason="panicked"}"#,
+    );
+    assert_eq!(restarts, Some(1.0));
+    daemon.sigterm();
 }

@@ -76,6 +76,7 @@ pub struct C1Link {
     auth: Slot<C1Auth>,
     deps: Deps,
     handle: Option<tokio::task::JoinHandle<()>>,
+    link: Option<Rc<Link>>,
 }
 
 impl C1Link {
@@ -85,6 +86,21 @@ impl C1Link {
             auth,
             deps,
             handle: None,
+            link: None,
+        }
+    }
+}
+
+/// Stopped or panicked, the loop and every task it started die with the actor: a task
+/// left running would report beside the restarted link's own report of it (journaled
+/// provisioning tasks are finished and reported once by the restarted link).
+impl Drop for C1Link {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+        if let Some(link) = self.link.take() {
+            link.abort_tasks();
         }
     }
 }
@@ -99,7 +115,11 @@ impl Actor for C1Link {
             s.host_id = self.settings.host_id.clone();
         });
         match Link::new(self.settings.clone(), self.auth.clone(), self.deps.clone()) {
-            Ok(link) => self.handle = Some(actix::spawn(run(Rc::new(link)))),
+            Ok(link) => {
+                let link = Rc::new(link);
+                self.link = Some(link.clone());
+                self.handle = Some(actix::spawn(run(link)));
+            }
             Err(e) => {
                 telemetry::c1::refused("connect", &e.to_string());
                 set_status(|s| {
@@ -107,12 +127,6 @@ impl Actor for C1Link {
                     s.last_error = Some(e.to_string());
                 });
             }
-        }
-    }
-
-    fn stopped(&mut self, _: &mut Self::Context) {
-        if let Some(h) = self.handle.take() {
-            h.abort();
         }
     }
 }
@@ -132,6 +146,8 @@ pub struct Link {
     /// Tasks being worked on or reported right now: C1 handing one over again meanwhile
     /// (it may, after our restart) must not produce a second FinishTask.
     in_hand: RefCell<std::collections::HashSet<String>>,
+    /// The task futures this link started (aborted with it).
+    spawned: RefCell<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Link {
@@ -163,7 +179,21 @@ impl Link {
             sync_lock: tokio::sync::Mutex::new(()),
             actions: RefCell::new(HashMap::new()),
             in_hand: RefCell::default(),
+            spawned: RefCell::default(),
         })
+    }
+
+    fn spawn_task(&self, task: impl Future<Output = ()> + 'static) {
+        let handle = actix::spawn(task);
+        let mut spawned = self.spawned.borrow_mut();
+        spawned.retain(|h| !h.is_finished());
+        spawned.push(handle);
+    }
+
+    fn abort_tasks(&self) {
+        for h in self.spawned.borrow_mut().drain(..) {
+            h.abort();
+        }
     }
 
     /// `msg` with the bearer token attached.
@@ -428,8 +458,9 @@ async fn run(link: Rc<Link>) {
         }
         for task_id in pending {
             link.in_hand.borrow_mut().insert(task_id.clone());
-            let (link, prov) = (link.clone(), prov.clone());
-            actix::spawn(async move {
+            let (this, prov) = (link.clone(), prov.clone());
+            link.spawn_task(async move {
+                let link = this;
                 if let Some(outcome) = prov.recover(task_id.clone()).await {
                     report(&link, &task_id, "recovered", outcome).await;
                 }
@@ -455,9 +486,9 @@ async fn run(link: Rc<Link>) {
                 let next_heartbeat = resp.next_heartbeat.map(to_duration);
                 match resp.task {
                     Some(task) if dispatch::has_work(&task) => {
-                        let link = link.clone();
-                        actix::spawn(async move {
-                            run_task(&link, task, next_heartbeat).await;
+                        let this = link.clone();
+                        link.spawn_task(async move {
+                            run_task(&this, task, next_heartbeat).await;
                             drop(permit);
                         });
                     }

@@ -69,8 +69,9 @@ pub struct Script {
     /// Hold every token request while set (the connector then cannot make an RPC once its
     /// cached token is due for refresh).
     pub stall_tokens: bool,
-    /// On each Hello, hand out again every task handed out before and not finished yet, as a
-    /// C1 that saw the connector restart might.
+    /// On each Hello, queue again every task handed out before and not finished yet, as a
+    /// C1 that saw the connector restart might (a task finished before its turn comes is
+    /// not handed out).
     pub redeliver_on_hello: bool,
 }
 
@@ -150,6 +151,16 @@ impl FakeC1 {
             ("BATON_C1_API_HOST", self.api_host()),
             ("BATON_HOST_ID", host_id.to_string()),
         ]
+    }
+
+    /// Hold (or release) the token endpoint. Holding also revokes every token issued so
+    /// far, so the connector's next RPC fails Unauthenticated and it has to wait for a new
+    /// token: from then on nothing reaches this fake until the hold is released.
+    pub fn hold_tokens(&self, hold: bool) {
+        self.script.lock().unwrap().stall_tokens = hold;
+        if hold {
+            self.tokens.lock().unwrap().clear();
+        }
     }
 
     pub fn push_task(&self, task: Task) {
@@ -306,7 +317,13 @@ impl BatonService for FakeC1 {
         let mut script = self.script.lock().unwrap();
         let mut rec = self.rec.lock().unwrap();
         rec.get_tasks += 1;
-        let task = script.tasks.pop_front();
+        // Like C1, never hand out a task that has been finished meanwhile.
+        let mut task = script.tasks.pop_front();
+        while let Some(t) = &task
+            && rec.finishes.iter().any(|f| f.task_id == t.id)
+        {
+            task = script.tasks.pop_front();
+        }
         rec.handed.extend(task.clone());
         Ok(tonic::Response::new(BatonServiceGetTaskResponse {
             task,
