@@ -334,6 +334,13 @@ fn leaf(
         }
         _ => Kind::String,
     };
+    // humantime prints 90 days as "2months 29days 2h 52m 48s" (its month is 30.44 days).
+    let default = match (kind, default) {
+        (Kind::Duration, Some(Value::String(d))) => Some(Value::String(
+            humantime::parse_duration(&d).map_or(d, exact_duration),
+        )),
+        (_, d) => d,
+    };
     let mut description = text(prop, "description")
         .or_else(|| text(inner, "description"))
         .unwrap_or_default()
@@ -417,6 +424,22 @@ pub fn display_name(key: &str) -> String {
 
 const DURATION_FORMAT: &str = "humantime-duration";
 
+/// `d` in the largest unit that holds it exactly ("90d", "5m", "500ms"), as written in
+/// config files.
+fn exact_duration(d: std::time::Duration) -> String {
+    if d.subsec_nanos() != 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let s = d.as_secs();
+    match s {
+        0 => "0s".to_string(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// Schema of a `humantime_serde` duration: `#[schemars(with = "crate::config_keys::HumanDuration")]`.
 pub struct HumanDuration;
 
@@ -444,6 +467,18 @@ mod tests {
     use crate::config::{C1_SECRET_ENV, ConfigError, HALO_SECRET_ENV};
 
     const BASE: &str = "[halo]\nbase_url = \"https://acme.haloitsm.com\"\nclient_id = \"abc\"\n";
+
+    #[test]
+    fn duration_defaults_are_printed_in_an_exact_unit() {
+        use std::time::Duration;
+        assert_eq!(exact_duration(Duration::from_secs(90 * 86_400)), "90d");
+        assert_eq!(exact_duration(Duration::from_secs(7200)), "2h");
+        assert_eq!(exact_duration(Duration::from_secs(300)), "5m");
+        assert_eq!(exact_duration(Duration::from_secs(61)), "61s");
+        assert_eq!(exact_duration(Duration::from_millis(500)), "500ms");
+        let retention = lookup("provisioning.retention").expect("a key");
+        assert_eq!(retention.default, Some(Value::from("90d")));
+    }
 
     /// Both secrets present (a valid C1 one), so that any single key can be set.
     fn env(extra: &[(&str, &str)]) -> HashMap<String, String> {
@@ -534,7 +569,12 @@ mod tests {
     fn same(got: &Value, want: &Value) -> bool {
         match (got, want) {
             (Value::String(g), Value::String(w)) => {
-                g.trim_end_matches('/') == w.trim_end_matches('/')
+                // Durations are compared as durations ("90d" is what serializes as
+                // "2months 29days 2h 52m 48s").
+                match (humantime::parse_duration(g), humantime::parse_duration(w)) {
+                    (Ok(g), Ok(w)) => g == w,
+                    _ => g.trim_end_matches('/') == w.trim_end_matches('/'),
+                }
             }
             _ => got == want,
         }
