@@ -398,3 +398,36 @@ async fn concurrent_grants_of_one_team_lose_nothing() {
     expected.extend(joining);
     assert_eq!(members(&h, team), expected, "no grant was lost");
 }
+
+/// A team read that comes back without its `agents` list (a Halo that ignores
+/// `includeagents`) is refused: posting a list built from nothing would remove every other
+/// member. Nothing is written.
+#[actix::test]
+async fn a_team_read_without_its_agents_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(dir.path(), sim_config(10), "", TEAM_AGENTS).await;
+    let agent = 4;
+    let team = h.team_not_held(agent);
+    h.sim.control().set_quirks(QuirkConfig {
+        team_reads_without_agents: true,
+        ..QuirkConfig::default()
+    });
+    h.sim.control().clear_requests();
+    let before = states(&h);
+    let o = h.run(grant(&format!("team:{team}:member"), agent)).await;
+    let (kind, msg) = failed(&o).unwrap_or_else(|| panic!("{o:?}"));
+    assert_eq!(kind, FailureKind::Internal);
+    assert!(
+        msg.contains(&format!("team:{team}")) && msg.contains("without an `agents` list"),
+        "{msg}"
+    );
+    let posts = h
+        .sim
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.to_ascii_lowercase().starts_with("/api/"))
+        .count();
+    assert_eq!(posts, 0, "nothing was posted to the API");
+    assert_eq!(states(&h), before, "nothing changed in the simulator");
+}

@@ -230,6 +230,10 @@ pub struct QuirkConfig {
     /// What `POST /api/Agent` does with a posted `teams`/`roles` list, and `POST /api/Team` with
     /// a posted `agents` list (real Halo is unverified).
     pub agent_list_writes: ListWrites,
+    /// `GET /api/Team/{id}?includeagents=true` answers without its `agents` array, as a Halo
+    /// that ignores the flag would (tests: provisioning must not post a list built from
+    /// nothing).
+    pub team_reads_without_agents: bool,
 }
 
 /// List semantics of `POST /api/Agent`'s `teams` and `roles` (and `POST /api/Team`'s `agents`), switchable so that
@@ -254,6 +258,7 @@ impl Default for QuirkConfig {
             list_envelopes: false,
             warning: None,
             agent_list_writes: ListWrites::Replace,
+            team_reads_without_agents: false,
         }
     }
 }

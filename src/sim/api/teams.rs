@@ -80,7 +80,7 @@ pub(crate) fn get(ctx: &Ctx<'_>) -> ApiResult {
     let team = tenant
         .team(id)
         .ok_or_else(|| ApiError::not_found(format!("Team {id} not found")))?;
-    let v = if ctx.query.flag("includeagents") {
+    let v = if ctx.query.flag("includeagents") && !ctx.quirks.team_reads_without_agents {
         with_agents(&tenant, team, ctx.warning())
     } else {
         view(team, ctx.warning())
