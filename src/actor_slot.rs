@@ -1,7 +1,7 @@
 //! A stable handle to a supervised actor.
 //!
 //! actix closes an actor's mailbox for good when a handler panics (see
-//! reference/rust-stack.md §2), so the supervisor rebuilds the actor and gets a
+//! docs/reference/rust-stack.md §2), so the supervisor rebuilds the actor and gets a
 //! *new* `Addr`. Everyone who talks to a supervised actor holds a `Slot`
 //! instead of an `Addr`; the supervisor swaps the address inside on restart,
 //! and the next `addr()` call reaches the new instance.

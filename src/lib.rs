@@ -1,6 +1,6 @@
 //! baton-haloitsm: a self-hosted ConductorOne connector daemon for HaloITSM.
 //!
-//! The folder layout mirrors the architecture (see README):
+//! The folder layout mirrors the architecture (see docs/architecture.md):
 //! - `daemon/`    supervisor, HTTP endpoint (/metrics, /healthz, /readyz, /status), watchdog, shutdown;
 //! - `halo/`      TokenManager and ApiGateway actors, typed endpoints over one paging helper;
 //! - `sync/`      SyncCoordinator, one syncer per resource type, Scheduler, Uploader;

@@ -1,6 +1,6 @@
 //! C1 client credentials: the client id (`<name>@<host>/<suffix>`), the client secret
 //! (`secret-token:conductorone.com:v1:<base64url JWK>` holding an Ed25519 private key), and the
-//! compact JWS client assertion signed with that key (reference/baton-compat.md §4.1).
+//! compact JWS client assertion signed with that key (docs/reference/baton-compat.md §4.1).
 //!
 //! Errors describe what is wrong with the *shape* of a value and never include the value:
 //! a secret pasted into the wrong variable must not reach a log or a terminal.

@@ -1,6 +1,6 @@
 //! C1 service mode: the connector keeps a connection to ConductorOne, takes tasks from it
 //! (sync, provisioning, ticketing, actions) and uploads every sync's c1z
-//! (reference/baton-compat.md §4).
+//! (docs/reference/baton-compat.md §4).
 //!
 //! - `credentials`: client id / secret parsing and the Ed25519 JWS client assertion;
 //! - `auth`: C1Auth, the actor that owns the C1 bearer token;

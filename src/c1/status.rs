@@ -1,7 +1,7 @@
 //! The one place where a task's outcome becomes what C1 receives in FinishTask: a
 //! `google.rpc.Status` plus the success/error final state with its retryability.
 //!
-//! Retryability follows the SDK (reference/baton-compat.md §4.3): provisioning errors are
+//! Retryability follows the SDK (docs/reference/baton-compat.md §4.3): provisioning errors are
 //! non-retryable, ticket creation is retryable, an unsupported task type is final.
 
 use prost_types::Any;

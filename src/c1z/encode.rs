@@ -1,6 +1,6 @@
 //! Row conversion: a `c1.connector.v2` message becomes one row of its table.
 //!
-//! The derived columns follow the SDK's row conventions (baton-compat.md §1.4):
+//! The derived columns follow the SDK's row conventions (docs/reference/baton-compat.md §1.4):
 //!
 //! | table             | external_id              | other columns                                             |
 //! |-------------------|--------------------------|-----------------------------------------------------------|

@@ -1,5 +1,5 @@
 //! The c1z v1 envelope: the 5-byte magic `C1ZF\0`, then one zstd frame holding
-//! the SQLite database file (baton-compat.md §1.1).
+//! the SQLite database file (docs/reference/baton-compat.md §1.1).
 //!
 //! Both directions stream: the writer reads the database in chunks, the reader
 //! decodes into a file, so neither holds the database in memory.

@@ -2,7 +2,7 @@
 //!
 //! A c1z v1 file is `C1ZF\0` + one zstd frame holding a SQLite database with the
 //! baton SDK's `v1_*` tables; each row stores a deterministic protobuf blob of a
-//! `c1.connector.v2` message (baton-compat.md §1).
+//! `c1.connector.v2` message (docs/reference/baton-compat.md §1).
 //!
 //! - `store`: the synchronous writer (one sync → one c1z, atomically published);
 //! - `snapshot_writer`: the actor that owns a `Store` on a blocking thread;

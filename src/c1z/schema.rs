@@ -5,7 +5,7 @@
 //! strings below — including the SDK's mixed tab/space indentation and the
 //! comments inside `v1_grants` — are what a reader of our file sees. They were
 //! checked against the SDK-written fixture `sync-in-progress.c1z`. Two pieces
-//! are newer than that fixture (baton-compat.md §1.3): the last four
+//! are newer than that fixture (docs/reference/baton-compat.md §1.3): the last four
 //! `v1_sync_runs` columns (written here in the same layout as the columns
 //! before them) and `idx_grants_entitlement_sync_grant_v1`.
 //!

@@ -244,7 +244,7 @@ impl Store {
     }
 
     /// Starts the one `full` sync this file will hold: `sync_token` empty,
-    /// `grants_backfilled` 1 (new-style sync, baton-compat.md §1.5).
+    /// `grants_backfilled` 1 (new-style sync, docs/reference/baton-compat.md §1.5).
     pub fn start_sync(&mut self, sync_id: &str) -> Result<()> {
         if self.sync.is_some() {
             return Err(Error::State(

@@ -3,7 +3,7 @@
 //! The SDK writes `time.Now().Format("2006-01-02 15:04:05.999999999")`: the
 //! fraction has its trailing zeros trimmed (and the dot too when it is zero).
 //! We write UTC; the SDK writes local wall-clock time without a zone, which is
-//! the same thing on a UTC host (baton-compat.md §1.4).
+//! the same thing on a UTC host (docs/reference/baton-compat.md §1.4).
 
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -9,7 +9,7 @@
 //!
 //! Why not `actix::Supervisor`: it restarts only after `ctx.stop()`, never
 //! after a panic (the mailbox is closed for good), and has no backoff
-//! (reference/rust-stack.md §2). Here every child runs in a task we keep
+//! (docs/reference/rust-stack.md §2). Here every child runs in a task we keep
 //! (`actor_slot::spawn_actor`), so:
 //! - a finished task is a `stopped` or `panicked` actor (the task's result
 //!   tells which);

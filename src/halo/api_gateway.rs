@@ -172,7 +172,8 @@ impl ApiGateway {
         let http = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
-            // Idle pooled connections are a known source of resets (peer-lessons §3.5).
+            // Idle pooled connections are a known source of resets
+            // (docs/reference/peer-lessons.md §3.5).
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("baton-haloitsm/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -3,7 +3,7 @@
 //! paging helper), an unpaged list (the same envelope parser), one object,
 //! and a write. No endpoint has its own loop or parsing.
 //!
-//! Halo silently ignores unknown query parameters (haloitsm-api.md §2), so a
+//! Halo silently ignores unknown query parameters (docs/reference/haloitsm-api.md §2), so a
 //! mistyped filter returns unfiltered data. Where a filter is cheap to check
 //! against the rows (users' `inactive`), we check it and drop what should not
 //! be there, with a warning. Filters that *widen* the result
@@ -274,7 +274,7 @@ impl HaloClient {
 
     /// Update a team (`POST /api/Team`, a `SectionDetail`); with `agents`
     /// it writes the team's member list, whose replace-or-merge semantics on
-    /// real Halo are unverified (haloitsm-api.md §5), so callers read back.
+    /// real Halo are unverified (docs/reference/haloitsm-api.md §5), so callers read back.
     /// Idempotent (and retried) only when it names an existing team's id.
     pub async fn upsert_team(&self, team: &Value) -> Result<TeamMembers> {
         self.write(routes::TEAM_WRITE, team, names_an_id(team))

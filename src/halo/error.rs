@@ -4,7 +4,7 @@
 //! retries, metrics labels and the callers' outcome mapping (provisioning, the
 //! C1 task loop) all read the kind and nothing else.
 //!
-//! Halo's error bodies are not uniform (haloitsm-api.md §10), so
+//! Halo's error bodies are not uniform (docs/reference/haloitsm-api.md §10), so
 //! [`extract_message`] digs a readable message out of every known shape. The
 //! message is truncated and scrubbed of secrets before it is stored: an
 //! `Error` is safe to log, display and send upstream as is.

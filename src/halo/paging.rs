@@ -1,10 +1,10 @@
 //! The one paging helper (`pageinate=true&page_size=N&page_no=K`) and the one
 //! envelope parser, used by every list endpoint.
 //!
-//! Halo's paging is loose (haloitsm-api.md §3): the rows may come as a bare
+//! Halo's paging is loose (docs/reference/haloitsm-api.md §3): the rows may come as a bare
 //! array, under the entity key (`users`), or under `results`; `record_count`
 //! may be missing; the server silently caps pages at 100. Known failure modes
-//! of peers (peer-lessons.md §3.2) are silent truncation and endless loops, so
+//! of peers (docs/reference/peer-lessons.md §3.2) are silent truncation and endless loops, so
 //! the helper:
 //! - clamps the page size to 100 and trusts `record_count` when it is
 //!   consistent, so a server-side cap never truncates the list;

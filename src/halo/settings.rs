@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::secret::Secret;
 
-/// Halo silently caps every list at 100 rows (haloitsm-api.md §3), so larger
+/// Halo silently caps every list at 100 rows (docs/reference/haloitsm-api.md §3), so larger
 /// page sizes are clamped to this.
 pub const MAX_PAGE_SIZE: u32 = 100;
 

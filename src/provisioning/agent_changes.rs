@@ -2,7 +2,7 @@
 //!
 //! Every change to an agent is a read-modify-write of the agent record
 //! (`POST /api/Agent` is an upsert whose list semantics on real Halo are
-//! unverified, haloitsm-api.md §5, §6.2), so the read-back decides: a write
+//! unverified, docs/reference/haloitsm-api.md §5, §6.2), so the read-back decides: a write
 //! that did not take, or that changed anything else we can see, is never a
 //! success. The queue guarantees no two changes of one agent overlap.
 //!
@@ -227,7 +227,7 @@ fn agent_body(
 /// `agents` list with `agent` added or removed (the last member removed
 /// sends `[]`, never an omitted field). Other members keep their rows and
 /// manager flags. Each row carries `agent_id` and `team_id` (`UnameSection`
-/// names, haloitsm-api.md §5); whether Halo replaces or merges the list is
+/// names, docs/reference/haloitsm-api.md §5); whether Halo replaces or merges the list is
 /// unverified, so the caller's read-back of the agent decides.
 async fn post_team_agents(
     client: &HaloClient,

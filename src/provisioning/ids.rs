@@ -1,7 +1,7 @@
 //! The ID contract with C1, both ways: every id the connector emits is
 //! formatted here, and every id C1 (or the CLI) hands back is parsed here.
 //! These ids end up in customers' policies, so their shape never changes
-//! (DESIGN.md §3):
+//! (docs/architecture.md §3):
 //!
 //! | what | shape | example |
 //! |---|---|---|

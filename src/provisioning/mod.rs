@@ -1,5 +1,5 @@
 //! Provisioning: a persisted, verified queue that grants, revokes and manages
-//! agent accounts (issue 10, DESIGN.md §4).
+//! agent accounts (issue 10, docs/provisioning.md).
 //!
 //! - `ids`: the ID contract both ways (format and parse);
 //! - `operation`: requests and the journaled operations;

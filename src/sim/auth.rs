@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use serde_json::json;
 
-/// Scopes Halo knows (reference §1.2); anything else is `invalid_scope`, as a live tenant answers
-/// for e.g. `read:agents`.
+/// Scopes Halo knows (docs/reference/haloitsm-api.md §1.2); anything else is `invalid_scope`,
+/// as a live tenant answers for e.g. `read:agents`.
 const KNOWN_SCOPES: &[&str] = &[
     "all",
     "all:standard",

@@ -263,7 +263,7 @@ impl Default for QuirkConfig {
     }
 }
 
-/// The non-uniform error bodies Halo clients have to parse (reference §10).
+/// The non-uniform error bodies Halo clients have to parse (docs/reference/haloitsm-api.md §10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorStyle {
@@ -290,7 +290,8 @@ impl ErrorStyle {
     ];
 }
 
-/// Envelope key for paged agent rows. A live tenant answered `results` (reference §3).
+/// Envelope key for paged agent rows. A live tenant answered `results`
+/// (docs/reference/haloitsm-api.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentPageRows {

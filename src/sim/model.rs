@@ -106,7 +106,7 @@ pub struct SimStatus {
 }
 
 /// Custom field kinds. On the wire they are Halo's `FieldInfo.type` / `inputtype` integers
-/// (haloitsm-api.md §8), see [`FieldKind::halo_type`].
+/// (docs/reference/haloitsm-api.md §8), see [`FieldKind::halo_type`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldKind {

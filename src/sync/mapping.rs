@@ -1,6 +1,6 @@
 //! The ID contract with C1: resource type ids, entitlement slugs and the shape
 //! of every id we emit. These ids end up in customers' policies, so they never
-//! change once released (DESIGN.md §3).
+//! change once released (docs/architecture.md §3).
 
 /// A baton resource type this connector syncs.
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +58,7 @@ pub fn resource_types(include_end_users: bool) -> Vec<ResourceTypeDef> {
     v
 }
 
-/// Baton's validation limits on a Resource (baton-compat.md §2).
+/// Baton's validation limits on a Resource (docs/reference/baton-compat.md §2).
 pub const MAX_DISPLAY_NAME_BYTES: usize = 1024;
 pub const MAX_DESCRIPTION_BYTES: usize = 2048;
 

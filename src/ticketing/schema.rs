@@ -1,10 +1,11 @@
 //! Halo ticket types as C1 ticket schemas: statuses, and custom fields mapped by kind.
 //!
-//! Halo's spec types `FieldInfo.type`/`inputtype` as integers (haloitsm-api.md §8): type 0
-//! text (inputtype 1 integer, 2 money, 4 decimal make it a number), 1 memo, 2 single
-//! selection, 3 multiple selection, 4 date, 5 time, 6 checkbox, 10 rich text. Older tenants
-//! and tools use names, so strings are accepted too. A field we cannot map (a time of day, a
-//! kind we don't know) is left out of the schema; the rest of the type is still listed.
+//! Halo's spec types `FieldInfo.type`/`inputtype` as integers
+//! (docs/reference/haloitsm-api.md §8): type 0 text (inputtype 1 integer, 2 money, 4 decimal
+//! make it a number), 1 memo, 2 single selection, 3 multiple selection, 4 date, 5 time,
+//! 6 checkbox, 10 rich text. Older tenants and tools use names, so strings are accepted too.
+//! A field we cannot map (a time of day, a kind we don't know) is left out of the schema;
+//! the rest of the type is still listed.
 
 use serde_json::Value;
 

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 
 /// The elements of a write body. Halo documents an array; a bare object is accepted too
-/// because clients in the wild post one and report it works (reference §2).
+/// because clients in the wild post one and report it works (docs/reference/haloitsm-api.md §2).
 pub(crate) fn elements(body: &[u8]) -> Result<Vec<Map<String, Value>>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::field(

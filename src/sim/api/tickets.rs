@@ -1,7 +1,7 @@
 //! Ticketing: ticket types (with custom fields), statuses, tickets and actions.
 //!
 //! `FieldInfo.type`, `FieldInfo.inputtype` and `TStatus.type` are integers, as in Halo's
-//! official spec (meanings in haloitsm-api.md §8 and `FieldKind::halo_type`).
+//! official spec (meanings in docs/reference/haloitsm-api.md §8 and `FieldKind::halo_type`).
 
 use axum::http::StatusCode;
 use serde::Serialize;
