@@ -19,8 +19,17 @@ for t in src crates tests benches docs config systemd deploy build.rs README.md;
     [ -e "$t" ] && targets+=("$t")
 done
 
-# -I skips binary files; only files git would see (no target/, no var/).
-git ls-files -co --exclude-standard -- "${targets[@]}" | while IFS= read -r f; do
+# Only files git would see (no target/, no var/), or every file outside a git checkout;
+# grep -I skips binary files.
+list_files() {
+    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git ls-files -co --exclude-standard -- "${targets[@]}"
+    else
+        find "${targets[@]}" -type f
+    fi
+}
+
+list_files | while IFS= read -r f; do
     [ -f "$f" ] && grep -Iq . "$f" 2>/dev/null && printf '%s\n' "$f"
 done | perl -e '
 use strict;
