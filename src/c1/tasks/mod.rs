@@ -1,0 +1,161 @@
+//! C1's tasks, one family per file (as mini-redis keeps one command per file): each file
+//! parses its tasks out of C1's `Task`, calls its engine and builds the response C1 expects.
+//!
+//! - `sync`: sync_full (a sync into a temp file, then the upload);
+//! - `provisioning`: grant, revoke, create_account, delete_resource, and the report of
+//!   operations journaled before a restart;
+//! - `tickets`: create_ticket, get_ticket, list_ticket_schemas, bulk create and bulk get;
+//! - `actions`: the account actions (enable_agent, disable_agent): schemas, invoke, status.
+//!
+//! A task sees the link that carries it only through [`Uplink`] (heartbeats while it works,
+//! the upload of a c1z), so the link depends on the tasks and never the other way round.
+//! Failures are a code and a message; `status` decides what C1 is told about a retry.
+//!
+//! A switched-off or unwired engine answers FailedPrecondition "provisioning is not enabled"
+//! / "ticketing is not enabled", as the SDK's no-op provisioner does.
+
+pub mod actions;
+pub mod provisioning;
+pub mod sync;
+pub mod tickets;
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use prost::Name;
+
+use super::status::{Outcome, TaskFailure};
+use super::task_kind::TaskKind;
+use super::{C1Error, C1Settings};
+use crate::actor_slot::Slot;
+use crate::pb::baton::Task;
+use crate::pb::baton::task::TaskType;
+use crate::pb::pack_any;
+use crate::sync::coordinator::SyncCoordinator;
+
+/// The engines the tasks call. `None` = not wired or switched off.
+#[derive(Clone)]
+pub struct Deps {
+    /// `None` only where no sync can run (benchmarks of the link alone).
+    pub coordinator: Option<Slot<SyncCoordinator>>,
+    pub provisioning: Option<crate::provisioning::Provisioning>,
+    pub ticketing: Option<crate::ticketing::Ticketing>,
+}
+
+/// What a running task may ask of the link that carries it (implemented by `link::Link`).
+pub trait Uplink {
+    /// Runs `work` while heartbeating `task_id`; C1 cancelling the task, or heartbeats failing
+    /// for too long, end the wait with a Cancelled failure (`work` is dropped: the caller
+    /// cancels what it started).
+    fn with_heartbeats<F: Future>(
+        &self,
+        task_id: &str,
+        first_interval: Option<Duration>,
+        work: F,
+    ) -> impl Future<Output = Result<F::Output, TaskFailure>>;
+
+    /// Uploads a c1z for `task_id` (retried by the link); the size sent.
+    fn upload(&self, task_id: &str, path: &Path) -> impl Future<Output = Result<u64, C1Error>>;
+}
+
+/// A task C1 handed over, parsed by the file of its family.
+#[derive(Debug)]
+pub enum Command {
+    /// Answered by the link itself, with a Hello carrying the task id.
+    Hello,
+    Sync(sync::Command),
+    Provisioning(provisioning::Command),
+    Tickets(tickets::Command),
+    Actions(actions::Command),
+    Unsupported,
+}
+
+impl Command {
+    pub fn parse(task_type: Option<TaskType>) -> Command {
+        let Some(task_type) = task_type else {
+            return Command::Unsupported;
+        };
+        if let TaskType::Hello(_) = task_type {
+            return Command::Hello;
+        }
+        sync::Command::parse(task_type)
+            .map(Command::Sync)
+            .or_else(|t| provisioning::Command::parse(t).map(Command::Provisioning))
+            .or_else(|t| tickets::Command::parse(t).map(Command::Tickets))
+            .or_else(|t| actions::Command::parse(t).map(Command::Actions))
+            .unwrap_or(Command::Unsupported)
+    }
+
+    pub fn kind(&self) -> TaskKind {
+        match self {
+            Command::Hello => TaskKind::Hello,
+            Command::Sync(_) => TaskKind::SyncFull,
+            Command::Provisioning(c) => c.kind(),
+            Command::Tickets(c) => c.kind(),
+            Command::Actions(c) => c.kind(),
+            Command::Unsupported => TaskKind::Unsupported,
+        }
+    }
+}
+
+/// Whether GetTask handed us something to do (`none` or an empty task means idle).
+pub fn has_work(task: &Task) -> bool {
+    !task.id.is_empty() && !matches!(task.task_type, Some(TaskType::None(_)))
+}
+
+/// The engines and the little state the tasks keep between runs (one per link).
+pub struct Tasks {
+    sync: sync::SyncTasks,
+    provisioning: Option<crate::provisioning::Provisioning>,
+    ticketing: Option<crate::ticketing::Ticketing>,
+    actions: actions::Invoked,
+}
+
+impl Tasks {
+    pub fn new(settings: &C1Settings, deps: Deps) -> Tasks {
+        Tasks {
+            sync: sync::SyncTasks::new(settings, deps.coordinator),
+            provisioning: deps.provisioning,
+            ticketing: deps.ticketing,
+            actions: actions::Invoked::default(),
+        }
+    }
+
+    /// The provisioning engine, for the report of tasks journaled before a restart.
+    pub fn provisioning(&self) -> Option<&crate::provisioning::Provisioning> {
+        self.provisioning.as_ref()
+    }
+
+    /// Runs one task to its outcome.
+    pub async fn run(
+        &self,
+        link: &impl Uplink,
+        task_id: &str,
+        command: Command,
+        next_heartbeat: Option<Duration>,
+    ) -> Outcome {
+        let result = match command {
+            Command::Sync(c) => self.sync.run(link, task_id, c, next_heartbeat).await,
+            Command::Provisioning(c) => {
+                c.run(self.provisioning.as_ref(), &self.actions, task_id)
+                    .await
+            }
+            Command::Tickets(c) => c.run(self.ticketing.as_ref(), task_id).await,
+            Command::Actions(c) => c.run(&self.actions),
+            // Hello tasks are answered by the link itself; everything else is not ours.
+            Command::Hello | Command::Unsupported => Err(TaskFailure::unsupported()),
+        };
+        result.unwrap_or_else(Outcome::Failed)
+    }
+}
+
+/// A success answering `msg`.
+fn ok<M: prost::Message + Name>(msg: &M) -> Outcome {
+    Outcome::ok(Some(pack_any(msg)))
+}
+
+/// The engine, or the SDK's answer for a capability that is switched off.
+fn enabled<'a, E>(engine: Option<&'a E>, what: &str) -> Result<&'a E, TaskFailure> {
+    engine.ok_or_else(|| TaskFailure::disabled(what))
+}
