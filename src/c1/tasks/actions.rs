@@ -17,9 +17,7 @@ use tonic::Code;
 use super::ok;
 use crate::c1::status::{Outcome, TaskFailure};
 use crate::c1::task_kind::TaskKind;
-use crate::pb::baton::task::{
-    ActionGetSchemaTask, ActionListSchemasTask, ActionStatusTask, TaskType,
-};
+use crate::pb::baton::task::{ActionGetSchemaTask, ActionListSchemasTask, ActionStatusTask};
 use crate::pb::c1::config::v1 as config;
 use crate::pb::{self, ActionType, BatonActionSchema};
 
@@ -107,16 +105,6 @@ pub enum Command {
 }
 
 impl Command {
-    /// This family's task, or the task handed back for the next family to try.
-    pub fn parse(task: TaskType) -> Result<Command, TaskType> {
-        match task {
-            TaskType::ActionListSchemas(t) => Ok(Command::ListSchemas(t)),
-            TaskType::ActionGetSchema(t) => Ok(Command::GetSchema(t)),
-            TaskType::ActionStatus(t) => Ok(Command::Status(t)),
-            other => Err(other),
-        }
-    }
-
     pub fn kind(&self) -> TaskKind {
         match self {
             Command::ListSchemas(_) => TaskKind::ActionListSchemas,

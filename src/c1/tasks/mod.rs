@@ -1,5 +1,6 @@
-//! C1's tasks, one family per file (as mini-redis keeps one command per file): each file
-//! parses its tasks out of C1's `Task`, calls its engine and builds the response C1 expects.
+//! C1's tasks, one family per file (as mini-redis keeps one command per file): [`Command::parse`]
+//! routes C1's `Task` to its family, whose file turns it into its engine's request, calls the
+//! engine and builds the response C1 expects.
 //!
 //! - `sync`: sync_full (a sync into a temp file, then the upload);
 //! - `provisioning`: grant, revoke, create_account, delete_resource, and the report of
@@ -59,7 +60,7 @@ pub trait Uplink {
     fn upload(&self, task_id: &str, path: &Path) -> impl Future<Output = Result<u64, C1Error>>;
 }
 
-/// A task C1 handed over, parsed by the file of its family.
+/// A task C1 handed over, routed to the file of its family.
 #[derive(Debug)]
 pub enum Command {
     /// Answered by the link itself, with a Hello carrying the task id.
@@ -72,19 +73,33 @@ pub enum Command {
 }
 
 impl Command {
+    /// Which family's task this is: the one table of task types (a new task type is one row
+    /// here and one arm in its family's file).
     pub fn parse(task_type: Option<TaskType>) -> Command {
+        use actions::Command as A;
+        use provisioning::Command as P;
+        use tickets::Command as T;
         let Some(task_type) = task_type else {
             return Command::Unsupported;
         };
-        if let TaskType::Hello(_) = task_type {
-            return Command::Hello;
+        match task_type {
+            TaskType::Hello(_) => Command::Hello,
+            TaskType::SyncFull(t) => Command::Sync(sync::Command(t)),
+            TaskType::Grant(t) => Command::Provisioning(P::Grant(Box::new(t))),
+            TaskType::Revoke(t) => Command::Provisioning(P::Revoke(Box::new(t))),
+            TaskType::CreateAccount(t) => Command::Provisioning(P::CreateAccount(t)),
+            TaskType::DeleteResource(t) => Command::Provisioning(P::DeleteResource(t)),
+            TaskType::ActionInvoke(t) => Command::Provisioning(P::ActionInvoke(t)),
+            TaskType::CreateTicketTask(t) => Command::Tickets(T::Create(Box::new(t))),
+            TaskType::GetTicket(t) => Command::Tickets(T::Get(t)),
+            TaskType::ListTicketSchemas(t) => Command::Tickets(T::ListSchemas(t)),
+            TaskType::BulkCreateTickets(t) => Command::Tickets(T::BulkCreate(t)),
+            TaskType::BulkGetTickets(t) => Command::Tickets(T::BulkGet(t)),
+            TaskType::ActionListSchemas(t) => Command::Actions(A::ListSchemas(t)),
+            TaskType::ActionGetSchema(t) => Command::Actions(A::GetSchema(t)),
+            TaskType::ActionStatus(t) => Command::Actions(A::Status(t)),
+            _ => Command::Unsupported,
         }
-        sync::Command::parse(task_type)
-            .map(Command::Sync)
-            .or_else(|t| provisioning::Command::parse(t).map(Command::Provisioning))
-            .or_else(|t| tickets::Command::parse(t).map(Command::Tickets))
-            .or_else(|t| actions::Command::parse(t).map(Command::Actions))
-            .unwrap_or(Command::Unsupported)
     }
 
     pub fn kind(&self) -> TaskKind {

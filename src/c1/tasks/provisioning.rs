@@ -17,7 +17,7 @@ use super::{enabled, ok};
 use crate::c1::status::{Outcome, TaskFailure};
 use crate::c1::task_kind::TaskKind;
 use crate::pb::baton::task::{
-    ActionInvokeTask, CreateAccountTask, DeleteResourceTask, GrantTask, RevokeTask, TaskType,
+    ActionInvokeTask, CreateAccountTask, DeleteResourceTask, GrantTask, RevokeTask,
 };
 use crate::pb::{self, pack_any};
 use crate::provisioning::ids::AGENT_TYPE;
@@ -30,8 +30,8 @@ const REQUESTED_BY: &str = "c1";
 
 #[derive(Debug)]
 pub enum Command {
-    Grant(GrantTask),
-    Revoke(RevokeTask),
+    Grant(Box<GrantTask>),
+    Revoke(Box<RevokeTask>),
     CreateAccount(CreateAccountTask),
     DeleteResource(DeleteResourceTask),
     /// An account action: a journaled enable or disable underneath.
@@ -39,18 +39,6 @@ pub enum Command {
 }
 
 impl Command {
-    /// This family's task, or the task handed back for the next family to try.
-    pub fn parse(task: TaskType) -> Result<Command, TaskType> {
-        match task {
-            TaskType::Grant(t) => Ok(Command::Grant(t)),
-            TaskType::Revoke(t) => Ok(Command::Revoke(t)),
-            TaskType::CreateAccount(t) => Ok(Command::CreateAccount(t)),
-            TaskType::DeleteResource(t) => Ok(Command::DeleteResource(t)),
-            TaskType::ActionInvoke(t) => Ok(Command::ActionInvoke(t)),
-            other => Err(other),
-        }
-    }
-
     pub fn kind(&self) -> TaskKind {
         match self {
             Command::Grant(_) => TaskKind::Grant,

@@ -11,23 +11,13 @@ use super::Uplink;
 use crate::actor_slot::Slot;
 use crate::c1::C1Settings;
 use crate::c1::status::{Outcome, TaskFailure};
-use crate::pb::baton::task::{SyncFullTask, TaskType};
+use crate::pb::baton::task::SyncFullTask;
 use crate::sync::coordinator::{CancelSync, IsSyncing, StartSync, SyncCoordinator};
 
 /// A sync_full task. Its options (targeted resources, skips) are not ours to honour: the
 /// connector always syncs everything it is configured for.
 #[derive(Debug)]
 pub struct Command(pub SyncFullTask);
-
-impl Command {
-    /// This family's task, or the task handed back for the next family to try.
-    pub fn parse(task: TaskType) -> Result<Command, TaskType> {
-        match task {
-            TaskType::SyncFull(t) => Ok(Command(t)),
-            other => Err(other),
-        }
-    }
-}
 
 /// The coordinator that runs syncs, and what sync_full needs of the settings.
 pub struct SyncTasks {

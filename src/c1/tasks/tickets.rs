@@ -14,7 +14,7 @@ use crate::c1::task_kind::TaskKind;
 use crate::pb;
 use crate::pb::baton::task::{
     BulkCreateTicketsTask, BulkGetTicketsTask, CreateTicketTask, GetTicketTask,
-    ListTicketSchemasTask, TaskType,
+    ListTicketSchemasTask,
 };
 use crate::ticketing::Ticketing;
 
@@ -24,7 +24,7 @@ const SCHEMA_PAGE: u32 = 100;
 
 #[derive(Debug)]
 pub enum Command {
-    Create(CreateTicketTask),
+    Create(Box<CreateTicketTask>),
     Get(GetTicketTask),
     ListSchemas(ListTicketSchemasTask),
     BulkCreate(BulkCreateTicketsTask),
@@ -32,18 +32,6 @@ pub enum Command {
 }
 
 impl Command {
-    /// This family's task, or the task handed back for the next family to try.
-    pub fn parse(task: TaskType) -> Result<Command, TaskType> {
-        match task {
-            TaskType::CreateTicketTask(t) => Ok(Command::Create(t)),
-            TaskType::GetTicket(t) => Ok(Command::Get(t)),
-            TaskType::ListTicketSchemas(t) => Ok(Command::ListSchemas(t)),
-            TaskType::BulkCreateTickets(t) => Ok(Command::BulkCreate(t)),
-            TaskType::BulkGetTickets(t) => Ok(Command::BulkGet(t)),
-            other => Err(other),
-        }
-    }
-
     pub fn kind(&self) -> TaskKind {
         match self {
             Command::Create(_) => TaskKind::CreateTicket,
@@ -61,7 +49,7 @@ impl Command {
     ) -> Result<Outcome, TaskFailure> {
         let ticketing = enabled(ticketing, "ticketing")?;
         match self {
-            Command::Create(t) => Ok(ok(&create(ticketing, task_id, t).await?)),
+            Command::Create(t) => Ok(ok(&create(ticketing, task_id, *t).await?)),
             Command::Get(t) => {
                 let ticket = ticketing
                     .get_ticket(&t.ticket_id)
