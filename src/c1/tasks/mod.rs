@@ -174,3 +174,102 @@ fn ok<M: prost::Message + Name>(msg: &M) -> Outcome {
 fn enabled<'a, E>(engine: Option<&'a E>, what: &str) -> Result<&'a E, TaskFailure> {
     engine.ok_or_else(|| TaskFailure::disabled(what))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::baton::task;
+    use tonic::Code;
+
+    fn run_alone(command: Command) -> Result<Outcome, TaskFailure> {
+        let invoked = actions::Invoked::default();
+        futures::executor::block_on(async move {
+            match command {
+                Command::Provisioning(c) => c.run(None, &invoked, "t").await,
+                Command::Tickets(c) => c.run(None, "t").await,
+                Command::Actions(c) => c.run(&invoked),
+                other => panic!("not a task that runs without a link: {other:?}"),
+            }
+        })
+    }
+
+    /// Every task type C1 sends lands in its family, under its metric label.
+    #[test]
+    fn every_task_type_is_routed_to_its_kind() {
+        let cases = [
+            (TaskType::Hello(Default::default()), "hello"),
+            (TaskType::SyncFull(Default::default()), "sync_full"),
+            (TaskType::Grant(Default::default()), "grant"),
+            (TaskType::Revoke(Default::default()), "revoke"),
+            (
+                TaskType::CreateAccount(Default::default()),
+                "create_account",
+            ),
+            (
+                TaskType::DeleteResource(Default::default()),
+                "delete_resource",
+            ),
+            (
+                TaskType::CreateTicketTask(Default::default()),
+                "create_ticket",
+            ),
+            (TaskType::GetTicket(Default::default()), "get_ticket"),
+            (
+                TaskType::ListTicketSchemas(Default::default()),
+                "list_ticket_schemas",
+            ),
+            (
+                TaskType::BulkCreateTickets(Default::default()),
+                "bulk_create_tickets",
+            ),
+            (
+                TaskType::BulkGetTickets(Default::default()),
+                "bulk_get_tickets",
+            ),
+            (
+                TaskType::ActionListSchemas(Default::default()),
+                "action_list_schemas",
+            ),
+            (
+                TaskType::ActionGetSchema(Default::default()),
+                "action_get_schema",
+            ),
+            (TaskType::ActionInvoke(Default::default()), "action_invoke"),
+            (TaskType::ActionStatus(Default::default()), "action_status"),
+            (TaskType::EventFeed(Default::default()), "unsupported"),
+            (TaskType::None(Default::default()), "unsupported"),
+        ];
+        for (task_type, label) in cases {
+            assert_eq!(Command::parse(Some(task_type)).kind().label(), label);
+        }
+        assert_eq!(Command::parse(None).kind(), TaskKind::Unsupported);
+    }
+
+    #[test]
+    fn switched_off_engines_answer_as_the_sdk() {
+        let grant = Command::parse(Some(TaskType::Grant(Default::default())));
+        let f = run_alone(grant).expect_err("no provisioning");
+        assert_eq!(f, TaskFailure::disabled("provisioning"));
+        let create = Command::parse(Some(TaskType::CreateTicketTask(Default::default())));
+        let f = run_alone(create).expect_err("no ticketing");
+        assert_eq!(f, TaskFailure::disabled("ticketing"));
+        // An action that does not exist is unknown before provisioning is asked for.
+        let invoke = Command::parse(Some(TaskType::ActionInvoke(task::ActionInvokeTask {
+            name: "delete_everything".into(),
+            ..Default::default()
+        })));
+        let f = run_alone(invoke).expect_err("unknown action");
+        assert_eq!(f.code, Code::NotFound);
+        // Nothing was invoked here, so there is no status to tell.
+        let status = Command::parse(Some(TaskType::ActionStatus(task::ActionStatusTask {
+            id: "x".into(),
+            ..Default::default()
+        })));
+        assert_eq!(
+            run_alone(status).expect_err("unknown id").code,
+            Code::NotFound
+        );
+        let list = Command::parse(Some(TaskType::ActionListSchemas(Default::default())));
+        assert!(matches!(run_alone(list), Ok(Outcome::Success { .. })));
+    }
+}
