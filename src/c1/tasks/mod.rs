@@ -3,10 +3,12 @@
 //! engine and builds the response C1 expects.
 //!
 //! - `sync`: sync_full (a sync into a temp file, then the upload);
-//! - `provisioning`: grant, revoke, create_account, delete_resource, and the report of
-//!   operations journaled before a restart;
+//! - `provisioning`: every task that goes through the provisioning journal (grant, revoke,
+//!   create_account, delete_resource, and action_invoke, a journaled enable or disable), and
+//!   the report of operations journaled before a restart;
 //! - `tickets`: create_ticket, get_ticket, list_ticket_schemas, bulk create and bulk get;
-//! - `actions`: the account actions (enable_agent, disable_agent): schemas, invoke, status.
+//! - `actions`: the account actions (enable_agent, disable_agent): their schemas, and the
+//!   status of one this process invoked.
 //!
 //! A task sees the link that carries it only through [`Uplink`] (heartbeats while it works,
 //! the upload of a c1z), so the link depends on the tasks and never the other way round.
