@@ -15,11 +15,6 @@
 //!
 //! `C1_CRASH_ITERATIONS` (default 8) and `C1_CRASH_SEED` widen the search.
 
-#[path = "support/fake_c1.rs"]
-mod fake_c1;
-mod provisioning_support;
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -27,11 +22,14 @@ use baton_haloitsm::pb;
 use baton_haloitsm::pb::baton::baton_service_finish_task_request::FinalState;
 use baton_haloitsm::pb::baton::{Task, task};
 use baton_haloitsm::sim::{SimConfig, SimHandle};
-use fake_c1::{FakeC1, Script, task_id};
 use prost::Message;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use support::Daemon;
+
+use crate::support::daemon::{Daemon, metric, parse_prometheus};
+use crate::support::fake_c1::{FakeC1, Script, task_id};
+use crate::support::provisioning::config_text;
+use crate::support::sim::start;
 
 const KILL_POINTS: [&str; 4] = [
     "first read held",
@@ -87,24 +85,20 @@ fn agent_writes(sim: &SimHandle, from_seq: u64) -> usize {
 /// A simulator, a fake C1 and a service-mode config with provisioning on; `http_extra`
 /// goes into `[http]`.
 async fn setup(http_extra: &str) -> (SimHandle, FakeC1, tempfile::TempDir, std::path::PathBuf) {
-    let sim = SimHandle::start(
-        SimConfig {
-            seed: 9,
-            agents: 12,
-            teams: 5,
-            roles: 3,
-            users: 0,
-            teams_per_agent: 2,
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("simulator starts");
+    let sim = start(SimConfig {
+        seed: 9,
+        agents: 12,
+        teams: 5,
+        roles: 3,
+        users: 0,
+        teams_per_agent: 2,
+        ..SimConfig::default()
+    })
+    .await;
     let fake = FakeC1::start(Script::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
-    let text = provisioning_support::config_text(dir.path(), &sim.base_url(), "", "").replace(
+    let text = config_text(dir.path(), &sim.base_url(), "", "").replace(
         "listen = \"127.0.0.1:0\"",
         &format!("listen = \"127.0.0.1:0\"\n{http_extra}"),
     ) + &format!(
@@ -330,8 +324,8 @@ async fn a_c1_link_crash_mid_task_reports_the_task_once() {
             .is_some_and(|a| a.team_ids.contains(&team)),
         "the grant took effect"
     );
-    let restarts = support::metric(
-        &support::parse_prometheus(&daemon.get("/metrics").1),
+    let restarts = metric(
+        &parse_prometheus(&daemon.get("/metrics").1),
         r#"baton_haloitsm_actor_restarts_total{actor="c1_link",reason="panicked"}"#,
     );
     assert_eq!(restarts, Some(1.0));

@@ -2,10 +2,6 @@
 //! daemon binary, with an embedded HaloITSM simulator, talks gRPC and the token endpoint to it
 //! over 127.0.0.1.
 
-#[path = "support/fake_c1.rs"]
-mod fake_c1;
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
 
@@ -13,9 +9,11 @@ use baton_haloitsm::c1z::{InspectWhat, inspect};
 use baton_haloitsm::pb::baton::baton_service_finish_task_request::FinalState;
 use baton_haloitsm::pb::baton::{Task, task};
 use baton_haloitsm::pb::{self, GrantManagerServiceGrantRequest};
-use fake_c1::{CLIENT_ID, FakeC1, Script, sync_task, task_id};
 use prost::Message;
-use support::{BIN, Daemon, TempConfig, metric, parse_prometheus, temp_config};
+
+use crate::support::daemon::{BIN, Daemon, TempConfig, metric, parse_prometheus, temp_config};
+use crate::support::dir_names;
+use crate::support::fake_c1::{CLIENT_ID, FakeC1, Script, fresh_credentials, sync_task, task_id};
 
 const AGENTS: usize = 40;
 
@@ -303,7 +301,7 @@ async fn c1_unreachable_backs_off_without_crashing() {
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
-    let (secret, _) = fake_c1::fresh_credentials();
+    let (secret, _) = fresh_credentials();
     let dir = cfg_dir();
     let cfg = config(dir.path(), "");
     let host = format!("127.0.0.1:{port}");
@@ -528,7 +526,7 @@ async fn ten_failed_heartbeats_fail_the_task() {
         metric(&m, r#"baton_haloitsm_c1_heartbeats_total{result="error"}"#),
         Some(10.0)
     );
-    let published: Vec<String> = support::dir_names(&dir.path().join("out"))
+    let published: Vec<String> = dir_names(&dir.path().join("out"))
         .into_iter()
         .filter(|n| n.ends_with(".c1z"))
         .collect();

@@ -6,19 +6,17 @@
 //! delete_resource, and the ticket tasks (list schemas, create, get, bulk create, bulk get).
 //! Grant/revoke are in c1_service.rs; the crash path in c1_crash.rs.
 
-#[path = "support/fake_c1.rs"]
-mod fake_c1;
-mod provisioning_support;
-mod support;
-
 use baton_haloitsm::pb;
 use baton_haloitsm::pb::baton::baton_service_finish_task_request::FinalState;
 use baton_haloitsm::pb::baton::{BatonServiceFinishTaskRequest, Task, task};
 use baton_haloitsm::sim::{SimConfig, SimHandle};
-use fake_c1::{FakeC1, Script, task_id};
 use prost::Message;
 use prost_types::{Struct, Value, value::Kind};
-use support::Daemon;
+
+use crate::support::daemon::Daemon;
+use crate::support::fake_c1::{FakeC1, Script, task_id};
+use crate::support::provisioning::config_text;
+use crate::support::sim::start;
 
 struct Env {
     sim: SimHandle,
@@ -29,25 +27,20 @@ struct Env {
 }
 
 async fn env(provisioning_extra: &str, ticketing: bool) -> Env {
-    let sim = SimHandle::start(
-        SimConfig {
-            seed: 11,
-            agents: 10,
-            teams: 3,
-            roles: 2,
-            users: 0,
-            ticket_types: 3,
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("simulator starts");
+    let sim = start(SimConfig {
+        seed: 11,
+        agents: 10,
+        teams: 3,
+        roles: 2,
+        users: 0,
+        ticket_types: 3,
+        ..SimConfig::default()
+    })
+    .await;
     let fake = FakeC1::start(Script::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
-    let mut text =
-        provisioning_support::config_text(dir.path(), &sim.base_url(), "", provisioning_extra);
+    let mut text = config_text(dir.path(), &sim.base_url(), "", provisioning_extra);
     text += &format!(
         "\n[c1]\ntemp_dir = \"{}\"\n",
         dir.path().join("c1-tmp").display()

@@ -9,6 +9,8 @@ use baton_haloitsm::c1z::Snapshot;
 use baton_haloitsm::pb;
 use prost::Message;
 
+use crate::support::c1z::raw_db;
+
 fn fixture(name: &str) -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/fixtures/c1z")
@@ -138,17 +140,7 @@ fn fixture_blobs_reencode_byte_identically() {
     let Some(path) = fixture("sync.36zfOAoWMxQdISbixanQCRBiX7E.unexpanded") else {
         return;
     };
-    let db = tempfile::NamedTempFile::new().unwrap();
-    {
-        let raw = std::fs::read(&path).unwrap();
-        let decoded = zstd::decode_all(&raw[5..]).unwrap();
-        std::fs::write(db.path(), decoded).unwrap();
-    }
-    let conn = rusqlite::Connection::open_with_flags(
-        db.path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
+    let (_db, conn) = raw_db(&path);
     for (table, check) in [
         (
             "v1_resource_types",

@@ -9,6 +9,8 @@ use baton_haloitsm::c1z::{Error, Snapshot, Store, StoreOptions, SyncStats, ksuid
 use baton_haloitsm::pb;
 use prost::Message;
 
+use crate::support::c1z::{each_table, raw_db};
+
 fn rid(t: &str, r: &str) -> Option<pb::ResourceId> {
     Some(pb::ResourceId {
         resource_type: t.into(),
@@ -155,17 +157,6 @@ fn write(dir: &Path, name: &str, f: &Fixture, sync_id: &str, opts: StoreOptions)
     assert_eq!(info.path, out);
     assert_eq!(info.bytes, std::fs::metadata(&out).unwrap().len());
     out
-}
-
-/// The database inside a c1z, decoded next to it.
-fn raw_db(c1z: &Path) -> (tempfile::NamedTempFile, rusqlite::Connection) {
-    let raw = std::fs::read(c1z).unwrap();
-    assert_eq!(&raw[..5], b"C1ZF\0");
-    assert_eq!(&raw[5..9], &[0x28, 0xB5, 0x2F, 0xFD]);
-    let db = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(db.path(), zstd::decode_all(&raw[5..]).unwrap()).unwrap();
-    let conn = rusqlite::Connection::open(db.path()).unwrap();
-    (db, conn)
 }
 
 fn sorted<T: Clone>(v: &[T], key: impl Fn(&T) -> String) -> Vec<T> {
@@ -419,30 +410,21 @@ fn same_rows_give_identical_blobs_and_rows() {
     );
     let dump = |p: &Path| {
         let (_db, conn) = raw_db(p);
-        let mut out = Vec::new();
-        for table in [
-            "v1_resource_types",
-            "v1_resources",
-            "v1_entitlements",
-            "v1_grants",
-        ] {
-            let mut stmt = conn
-                .prepare(&format!(
-                    "SELECT id, external_id, data FROM {table} ORDER BY id"
+        each_table(
+            &conn,
+            "SELECT id, external_id, data FROM {table} ORDER BY id",
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
                 ))
-                .unwrap();
-            let rows: Vec<(i64, String, Vec<u8>)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            out.push(rows);
-        }
-        out
+            },
+        )
     };
     assert_eq!(dump(&a), dump(&b));
     // And the blob is exactly prost's encoding of the message.
-    let first = &dump(&a)[3][0];
+    let first = &dump(&a)["v1_grants"][0];
     assert_eq!(first.2, f.grants[0].encode_to_vec());
 }
 

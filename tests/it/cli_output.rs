@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use baton_haloitsm::c1z::{Store, ksuid};
 use baton_haloitsm::pb;
 
-const BIN: &str = env!("CARGO_BIN_EXE_baton-haloitsm");
+use crate::support::daemon::BIN;
 
 fn command() -> Command {
     let mut c = Command::new(BIN);

@@ -1,12 +1,11 @@
 //! The daemon's frame, as a real process: HTTP endpoints, metrics, signals,
 //! config refusals with exit 78, actor restarts, and secrets kept out of logs.
 
-mod support;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::daemon::*;
+use crate::support::dir_names;
 
 const SECRET: &str = "s3cr3t-do-not-log-7f1e";
 
@@ -269,18 +268,6 @@ shutdown_grace = "5s"
     )
 }
 
-fn c1z_files(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 #[test]
 fn scheduled_syncs_publish_latest_and_keep_the_newest() {
     let cfg = temp_config("");
@@ -324,7 +311,7 @@ fn scheduled_syncs_publish_latest_and_keep_the_newest() {
     assert!(metric(&samples, "baton_haloitsm_snapshot_bytes").unwrap() > 0.0);
     assert_eq!(d.sigterm().code(), Some(0));
 
-    let files = c1z_files(&out);
+    let files = dir_names(&out);
     let snaps: Vec<_> = files.iter().filter(|f| f.starts_with("sync-")).collect();
     assert_eq!(snaps.len(), 2, "keep = 2: {files:?}");
     assert!(files.contains(&"latest.c1z".to_string()), "{files:?}");
@@ -373,7 +360,7 @@ fn sigterm_during_a_sync_exits_zero_and_publishes_nothing() {
     assert_eq!(d.sigterm().code(), Some(0), "{}", d.logs());
     // Cancelled within the grace period (not abandoned when it ran out).
     assert!(d.logs().contains("in-flight work drained"), "{}", d.logs());
-    let files = c1z_files(&out);
+    let files = dir_names(&out);
     assert!(files.is_empty(), "a cancelled sync left files: {files:?}");
     assert!(d.logs().contains("sync cancelled"), "{}", d.logs());
 }

@@ -1,17 +1,17 @@
 //! Typed single-object endpoints and error classification against the simulator: every 400
 //! body style gives a readable Validation message; 403, 404 map to their kinds.
 
-mod halo_common;
-
 use baton_haloitsm::halo::{self, ErrorKind};
 use baton_haloitsm::sim::{ErrorStyle, QuirkConfig, SimConfig};
-use halo_common::{bounded, count_requests, settings, sim};
 use serde_json::json;
+
+use crate::support::halo::{bounded, settings};
+use crate::support::sim::{count_requests, start};
 
 #[actix::test]
 async fn validation_errors_in_every_body_style_are_readable() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(settings(&sim));
         for style in ErrorStyle::ALL {
             sim.control().set_quirks(QuirkConfig {
@@ -56,7 +56,7 @@ async fn validation_errors_in_every_body_style_are_readable() {
 #[actix::test]
 async fn permission_errors_are_not_retried() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(settings(&sim));
         sim.control().fail_next(1, 403, Some("/api/Roles"));
         let e = client.roles().await.expect_err("403");
@@ -69,7 +69,7 @@ async fn permission_errors_are_not_retried() {
 #[actix::test]
 async fn typed_endpoints_round_trip() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(settings(&sim));
         let snapshot = sim.control().snapshot();
 

@@ -2,13 +2,13 @@
 //! for the gateway goes ahead of bulk sync requests that were already queued.
 //! Judged by arrival order in the simulator's request log, not by the clock.
 
-mod halo_common;
-
 use std::time::Duration;
 
 use baton_haloitsm::halo::{self, HaloRequest, HaloSettings, Lane};
 use baton_haloitsm::sim::SimConfig;
-use halo_common::{bounded, settings, sim};
+
+use crate::support::halo::{bounded, settings};
+use crate::support::sim::{count_requests, start};
 
 /// Bulk `/api/Team` requests that reached the simulator after `from` (a log
 /// length) and before the probe request (`/api/Roles`) did.
@@ -24,7 +24,7 @@ fn bulk_ahead(log: &[baton_haloitsm::sim::LoggedRequest], from: usize) -> usize 
 }
 
 async fn run(probe_lane: Lane) -> usize {
-    let sim = sim(SimConfig::default()).await;
+    let sim = start(SimConfig::default()).await;
     let client = halo::start(HaloSettings {
         // About 8 requests per second after a burst of 2: a queue forms at once.
         rate_limit_requests: 20,
@@ -41,8 +41,13 @@ async fn run(probe_lane: Lane) -> usize {
             actix::spawn(async move { c.send(HaloRequest::get("/api/Team", "/api/Team")).await })
         })
         .collect();
-    // Let the bulk requests queue up behind the pacer.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The bulk requests queue up behind the pacer once its burst has gone out.
+    for _ in 0..1000 {
+        if count_requests(&sim, "GET", "/api/Team") >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let from = sim.control().requests().len();
     client
         .send(HaloRequest::get("/api/Roles", "/api/Roles").lane(probe_lane))

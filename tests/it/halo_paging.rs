@@ -2,15 +2,15 @@
 //! `users` key and inactive filter, unpaged lists with and without envelopes, and a server
 //! that ignores `page_no` (a tiny fake: the simulator pages correctly by design).
 
-mod halo_common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use baton_haloitsm::halo::{self, Agent, ErrorKind, HaloSettings};
 use baton_haloitsm::sim::{AgentPageRows, QuirkConfig, SimConfig, SimHandle};
 use futures::{Stream, StreamExt, TryStreamExt};
-use halo_common::{bounded, count_requests, settings, sim};
+
+use crate::support::halo::{bounded, settings};
+use crate::support::sim::{count_requests, start};
 
 async fn collect<T>(
     stream: impl Stream<Item = halo::Result<Vec<T>>>,
@@ -32,7 +32,7 @@ fn all_agent_ids(sim: &SimHandle) -> Vec<i64> {
 #[actix::test]
 async fn agents_in_every_envelope_shape() {
     bounded(20, async {
-        let sim = sim(SimConfig {
+        let sim = start(SimConfig {
             agents: 250,
             ..SimConfig::default()
         })
@@ -71,7 +71,7 @@ async fn agents_in_every_envelope_shape() {
 #[actix::test]
 async fn page_size_above_the_cap_still_completes() {
     bounded(20, async {
-        let sim = sim(SimConfig {
+        let sim = start(SimConfig {
             agents: 230,
             ..SimConfig::default()
         })
@@ -103,7 +103,7 @@ async fn page_size_above_the_cap_still_completes() {
 #[actix::test]
 async fn exact_multiple_of_page_size() {
     bounded(20, async {
-        let sim = sim(SimConfig {
+        let sim = start(SimConfig {
             agents: 200,
             ..SimConfig::default()
         })
@@ -128,7 +128,7 @@ async fn exact_multiple_of_page_size() {
 #[actix::test]
 async fn users_with_and_without_inactive() {
     bounded(20, async {
-        let sim = sim(SimConfig {
+        let sim = start(SimConfig {
             users: 260,
             ..SimConfig::default()
         })
@@ -150,7 +150,7 @@ async fn users_with_and_without_inactive() {
 #[actix::test]
 async fn unpaged_lists_bare_and_enveloped_with_warnings() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(settings(&sim));
         let snapshot = sim.control().snapshot();
         for envelopes in [false, true] {

@@ -1,21 +1,24 @@
 //! ApiGateway retries against the simulator: 5xx and resets retried and counted, writes that
 //! may have been applied never retried, stalls classified as transient timeouts.
 
-mod halo_common;
-
 use std::time::Duration;
 
 use baton_haloitsm::halo::{self, ErrorKind, HaloSettings};
 use baton_haloitsm::sim::{NO_RESPONSE, SimConfig};
 use baton_haloitsm::telemetry;
-use halo_common::{METRICS, bounded, count_requests, settings, sim};
 use serde_json::json;
+
+use crate::support::halo::{bounded, settings};
+use crate::support::own_process::ran_in_own_process;
+use crate::support::sim::{count_requests, start};
 
 #[actix::test]
 async fn server_errors_are_retried_and_counted() {
+    if ran_in_own_process(module_path!(), "server_errors_are_retried_and_counted") {
+        return;
+    }
     bounded(20, async {
-        let _serial = METRICS.lock().await;
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(HaloSettings {
             max_attempts: 5,
             ..settings(&sim)
@@ -46,8 +49,7 @@ async fn server_errors_are_retried_and_counted() {
 #[actix::test]
 async fn attempts_are_capped() {
     bounded(20, async {
-        let _serial = METRICS.lock().await; // its 503s must not land in another test's deltas
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(HaloSettings {
             max_attempts: 3,
             ..settings(&sim)
@@ -65,9 +67,11 @@ async fn attempts_are_capped() {
 
 #[actix::test]
 async fn connection_resets_are_retried_and_counted() {
+    if ran_in_own_process(module_path!(), "connection_resets_are_retried_and_counted") {
+        return;
+    }
     bounded(20, async {
-        let _serial = METRICS.lock().await;
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(settings(&sim));
         let before = telemetry::api::retries("reset");
         sim.control().reset_next(2, Some("/api/Team"));
@@ -86,7 +90,7 @@ async fn ticket_type(client: &halo::HaloClient) -> i64 {
 #[actix::test]
 async fn a_post_is_not_retried_after_a_5xx() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(settings(&sim));
         let tt = ticket_type(&client).await;
         sim.control().fail_next(1, 503, Some("/api/Tickets"));
@@ -103,7 +107,7 @@ async fn a_post_is_not_retried_after_a_5xx() {
 #[actix::test]
 async fn a_post_is_not_retried_after_a_reset() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(settings(&sim));
         let tt = ticket_type(&client).await;
         sim.control().reset_next(1, Some("/api/Tickets"));
@@ -120,7 +124,7 @@ async fn a_post_is_not_retried_after_a_reset() {
 #[actix::test]
 async fn an_idempotent_post_is_retried() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(settings(&sim));
         let agent = client
             .get_agent(sim.control().snapshot().agents[0].id)
@@ -140,9 +144,11 @@ async fn an_idempotent_post_is_retried() {
 
 #[actix::test]
 async fn a_stall_hits_the_timeout_and_is_transient() {
+    if ran_in_own_process(module_path!(), "a_stall_hits_the_timeout_and_is_transient") {
+        return;
+    }
     bounded(20, async {
-        let _serial = METRICS.lock().await;
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(HaloSettings {
             request_timeout: Duration::from_millis(300),
             max_attempts: 1,

@@ -1,21 +1,22 @@
 //! TokenManager against the simulator: one token call for concurrent callers, refresh
 //! before expiry, recovery from a 401 mid-stream, bad credentials, secrets never printed.
 
-mod halo_common;
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::Actor;
+use baton_haloitsm::actor_slot::Slot;
 use baton_haloitsm::halo::{self, ErrorKind, GetToken, HaloSettings, TokenManager};
 use baton_haloitsm::sim::SimConfig;
 use futures::StreamExt;
-use halo_common::{SECRET, bounded, count_status, settings, sim};
+
+use crate::support::halo::{SECRET, bounded, settings};
+use crate::support::sim::{count_requests, count_status, start};
 
 #[actix::test]
 async fn concurrent_callers_share_one_token_request() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(settings(&sim));
         let calls = (0..20).map(|_| client.teams());
         let results = futures::future::join_all(calls).await;
@@ -30,21 +31,34 @@ async fn concurrent_callers_share_one_token_request() {
 #[actix::test]
 async fn token_refreshes_before_expiry() {
     bounded(20, async {
-        let sim = sim(SimConfig {
+        let sim = start(SimConfig {
             token_lifetime: Duration::from_secs(2),
             ..SimConfig::default()
         })
         .await;
-        let client = halo::start(settings(&sim));
-        let start = Instant::now();
+        // Both clocks, the simulator's (token expiry) and the token manager's (refresh,
+        // expiry), are stepped by hand and together: 3.2 s pass without waiting.
+        sim.control().freeze_clock();
+        let origin = Instant::now();
+        let elapsed = Arc::new(Mutex::new(Duration::ZERO));
+        let clock = elapsed.clone();
+        let settings = Arc::new(settings(&sim));
+        let budget = Arc::new(halo::RateBudget::new(&settings));
+        let tokens = TokenManager::new(settings.clone(), budget.clone())
+            .with_clock(Arc::new(move || origin + *clock.lock().unwrap()))
+            .start();
+        let gateway = halo::ApiGateway::new(settings.clone(), Slot::new(tokens), budget).start();
+        let client = halo::HaloClient::new(Slot::new(gateway));
+        let step = Duration::from_millis(50);
         let mut calls = 0;
-        while start.elapsed() < Duration::from_millis(3200) {
+        while *elapsed.lock().unwrap() < Duration::from_millis(3200) {
             client
                 .roles()
                 .await
                 .expect("no failure across token expiry");
             calls += 1;
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            *elapsed.lock().unwrap() += step;
+            sim.control().advance_clock(step);
         }
         let tokens = sim.control().token_requests();
         println!("{calls} calls over 3.2 s with a 2 s token: {tokens} token requests");
@@ -62,7 +76,7 @@ async fn token_refreshes_before_expiry() {
 #[actix::test]
 async fn a_401_mid_stream_recovers() {
     bounded(20, async {
-        let sim = sim(SimConfig {
+        let sim = start(SimConfig {
             agents: 250,
             ..SimConfig::default()
         })
@@ -96,7 +110,7 @@ async fn a_401_mid_stream_recovers() {
 #[actix::test]
 async fn bad_credentials_are_an_auth_error_without_retry_storm() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(HaloSettings {
             client_secret: "wrong-secret-value".into(),
             ..settings(&sim)
@@ -123,7 +137,7 @@ async fn bad_credentials_are_an_auth_error_without_retry_storm() {
             sim.control().token_requests()
         );
         // Nothing reached the API without a token.
-        assert_eq!(halo_common::count_requests(&sim, "GET", "/api/"), 0);
+        assert_eq!(count_requests(&sim, "GET", "/api/"), 0);
     })
     .await;
 }
@@ -131,14 +145,14 @@ async fn bad_credentials_are_an_auth_error_without_retry_storm() {
 #[actix::test]
 async fn a_401_that_survives_a_refresh_is_an_auth_error() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let client = halo::start(settings(&sim));
         sim.control().fail_next(2, 401, Some("/api/Roles"));
         let e = client.roles().await.expect_err("two 401s");
         assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
         assert_eq!(e.status(), Some(401));
         assert_eq!(sim.control().token_requests(), 2, "one refresh, not a loop");
-        assert_eq!(halo_common::count_requests(&sim, "GET", "/api/Roles"), 2);
+        assert_eq!(count_requests(&sim, "GET", "/api/Roles"), 2);
         // The next call works again.
         client.roles().await.expect("recovered");
     })
@@ -148,7 +162,7 @@ async fn a_401_that_survives_a_refresh_is_an_auth_error() {
 #[actix::test]
 async fn secrets_never_appear_in_debug_or_errors() {
     bounded(20, async {
-        let sim = sim(SimConfig::default()).await;
+        let sim = start(SimConfig::default()).await;
         let settings = Arc::new(settings(&sim));
         let budget = Arc::new(halo::RateBudget::new(&settings));
         let tm = TokenManager::new(settings.clone(), budget).start();
@@ -178,7 +192,7 @@ async fn secrets_never_appear_in_debug_or_errors() {
 /// A mistyped `base_url` says what went wrong and where, not only "error sending request".
 #[actix::test]
 async fn unreachable_server_errors_name_the_root_cause() {
-    let sim = sim(SimConfig::default()).await;
+    let sim = start(SimConfig::default()).await;
     // A port that was free a moment ago: nothing listens there.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

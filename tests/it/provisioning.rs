@@ -3,8 +3,6 @@
 //! tenants, the last team, concurrency on one agent, transient failures,
 //! writes that do not verify, and refusals.
 
-mod provisioning_support;
-
 use std::collections::BTreeSet;
 
 use baton_haloitsm::c1z::reader::Snapshot;
@@ -13,7 +11,9 @@ use baton_haloitsm::provisioning::operation::{NewAccount, OpRequest};
 use baton_haloitsm::provisioning::outcome::{AlreadyKind, FailureKind, Outcome};
 use baton_haloitsm::sim::{ListWrites, QuirkConfig};
 use baton_haloitsm::sync::coordinator::StartSync;
-use provisioning_support::*;
+
+use crate::support::own_process::ran_in_own_process;
+use crate::support::provisioning::*;
 
 fn ok_with_grant(o: &Outcome, grant_id: &str) -> bool {
     matches!(o, Outcome::Ok { grants, .. } if grants == &vec![grant_id.to_string()])
@@ -22,13 +22,6 @@ fn ok_with_grant(o: &Outcome, grant_id: &str) -> bool {
 fn already(o: &Outcome) -> Option<AlreadyKind> {
     match o {
         Outcome::Already { kind, .. } => Some(*kind),
-        _ => None,
-    }
-}
-
-fn failed(o: &Outcome) -> Option<(FailureKind, &str)> {
-    match o {
-        Outcome::Failed { kind, message } => Some((*kind, message.as_str())),
         _ => None,
     }
 }
@@ -180,17 +173,7 @@ async fn fifty_concurrent_changes_on_one_agent_lose_nothing() {
     // Submit all in order (acknowledged = journaled), then wait for all at once.
     let mut ids = Vec::new();
     for r in reqs {
-        let s = h
-            .prov
-            .submit(baton_haloitsm::provisioning::Submission {
-                request: r,
-                requested_by: "test".into(),
-                c1_task_id: None,
-                when_full: baton_haloitsm::provisioning::WhenFull::Wait,
-            })
-            .await
-            .expect("acknowledged");
-        ids.push(s.id);
+        ids.push(h.submit(r).await);
     }
     let outcomes = futures::future::join_all(ids.iter().map(|id| h.prov.outcome(*id))).await;
     for o in &outcomes {
@@ -264,6 +247,12 @@ async fn transient_failures_retry_and_permanent_ones_are_final() {
 
 #[actix::test]
 async fn a_write_that_does_not_take_is_a_failure_in_every_mode() {
+    if ran_in_own_process(
+        module_path!(),
+        "a_write_that_does_not_take_is_a_failure_in_every_mode",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let h = Harness::start(dir.path(), sim_config(10), "", "").await;
     let agent = 6;

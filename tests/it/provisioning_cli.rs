@@ -2,9 +2,6 @@
 //! in-process when no daemon answers; JSON out, non-zero exit on failure. And
 //! the journal's refusals: a second owner, a corrupt or unwritable file.
 
-mod provisioning_support;
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,10 +9,12 @@ use std::time::Duration;
 
 use baton_haloitsm::provisioning::journal::{Journal, JournalError};
 use baton_haloitsm::sim::{SimConfig, SimHandle};
-use support::{BIN, Daemon};
+
+use crate::support::daemon::{BIN, Daemon};
+use crate::support::provisioning;
 
 fn write_config(dir: &Path, sim: &SimHandle, extra: &str) -> PathBuf {
-    provisioning_support::write_config(dir, &sim.base_url(), extra)
+    provisioning::write_config(dir, &sim.base_url(), extra)
 }
 
 /// `run` in the foreground: for the daemons that must refuse to start.
@@ -231,8 +230,15 @@ fn journal_open_refusals_name_the_path() {
 fn prune_keeps_unreported_c1_outcomes() {
     use baton_haloitsm::provisioning::operation::Operation;
     use baton_haloitsm::provisioning::outcome::Outcome;
+    use std::sync::{Arc, Mutex};
+    use std::time::SystemTime;
+    // The journal's clock, stepped by hand: retention is tested without waiting.
+    let now = Arc::new(Mutex::new(SystemTime::now()));
+    let clock = now.clone();
     let dir = tempfile::tempdir().unwrap();
-    let j = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+    let j = Journal::open(&dir.path().join("j.sqlite3"))
+        .unwrap()
+        .with_clock(Arc::new(move || *clock.lock().unwrap()));
     let op = Operation::SetDisabled {
         agent_id: 1,
         disabled: true,
@@ -245,9 +251,15 @@ fn prune_keeps_unreported_c1_outcomes() {
     };
     j.finish(a.id, &ok).unwrap();
     j.finish(b.id, &ok).unwrap();
-    std::thread::sleep(Duration::from_millis(5));
-    assert_eq!(j.prune(Duration::ZERO).unwrap(), 1, "only the non-C1 row");
+    // Finished an hour ago: past a retention of 59 minutes, not yet past one of 61.
+    *now.lock().unwrap() += Duration::from_secs(3600);
+    assert_eq!(j.prune(Duration::from_secs(61 * 60)).unwrap(), 0);
+    assert_eq!(
+        j.prune(Duration::from_secs(59 * 60)).unwrap(),
+        1,
+        "only the non-C1 row"
+    );
     assert!(j.mark_reported("task-b").unwrap());
-    assert_eq!(j.prune(Duration::ZERO).unwrap(), 1);
+    assert_eq!(j.prune(Duration::from_secs(59 * 60)).unwrap(), 1);
     assert!(j.list(None, 10).unwrap().is_empty());
 }

@@ -5,9 +5,6 @@
 //! `PROVISIONING_CRASH_ITERATIONS` (default 50) and `PROVISIONING_CRASH_SEED`
 //! (default fixed) widen the search; a failure prints the seed and iteration.
 
-mod provisioning_support;
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -19,7 +16,9 @@ use baton_haloitsm::provisioning::operation::OpRequest;
 use baton_haloitsm::sim::{SimConfig, SimHandle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use support::Daemon;
+
+use crate::support::daemon::Daemon;
+use crate::support::provisioning;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -104,7 +103,7 @@ fn acknowledged_operations_survive_sigkill() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = provisioning_support::write_config(dir.path(), &sim.base_url(), "");
+    let config = provisioning::write_config(dir.path(), &sim.base_url(), "");
     let socket = dir.path().join("control.sock");
     let mut daemon = start(&config, &socket);
     let mut acknowledged_total = 0usize;

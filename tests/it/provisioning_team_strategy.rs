@@ -4,15 +4,14 @@
 //! one source of truth (each agent's teams), so every check below reads the
 //! agents.
 
-mod provisioning_support;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use baton_haloitsm::halo::ErrorKind;
 use baton_haloitsm::provisioning::outcome::{AlreadyKind, FailureKind, Outcome};
 use baton_haloitsm::sim::{ListWrites, QuirkConfig};
-use provisioning_support::*;
 use serde_json::json;
+
+use crate::support::provisioning::*;
 
 const TEAM_AGENTS: &str = "team_strategy = \"team_agents\"";
 
@@ -93,13 +92,6 @@ fn posts(h: &Harness, path: &str) -> usize {
         .iter()
         .filter(|r| r.method == "POST" && r.path == path)
         .count()
-}
-
-fn failed(o: &Outcome) -> Option<(FailureKind, &str)> {
-    match o {
-        Outcome::Failed { kind, message } => Some((*kind, message.as_str())),
-        _ => None,
-    }
 }
 
 #[actix::test]
@@ -375,17 +367,10 @@ async fn concurrent_grants_of_one_team_lose_nothing() {
     assert_eq!(joining.len(), 12);
     let mut ids = Vec::new();
     for agent in &joining {
-        let s = h
-            .prov
-            .submit(baton_haloitsm::provisioning::Submission {
-                request: grant(&format!("team:{team}:member"), *agent),
-                requested_by: "test".into(),
-                c1_task_id: None,
-                when_full: baton_haloitsm::provisioning::WhenFull::Wait,
-            })
-            .await
-            .expect("acknowledged");
-        ids.push(s.id);
+        ids.push(
+            h.submit(grant(&format!("team:{team}:member"), *agent))
+                .await,
+        );
     }
     let outcomes = futures::future::join_all(ids.iter().map(|id| h.prov.outcome(*id))).await;
     for o in &outcomes {

@@ -3,15 +3,17 @@
 //! simulator over HTTP, real c1z files; plus the pipeline in-process where the
 //! simulator's own request accounting is the judge.
 
-mod support;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use support::*;
+
+use crate::support::c1z;
+use crate::support::daemon::*;
+use crate::support::dir_names;
+use crate::support::sim::start;
 
 const ACTORS: [&str; 6] = [
     "token_manager",
@@ -111,7 +113,7 @@ fn check_output(
         if checked.contains(n) {
             continue;
         }
-        let rows = c1z_rows(&out.join(n));
+        let rows = c1z::rows(&out.join(n));
         assert!(
             rows == *baseline,
             "{context}: published {n} differs from the fault-free snapshot"
@@ -150,7 +152,7 @@ fn any_actor_crashed_mid_sync_and_the_next_sync_is_exact() {
     assert_eq!(code, 200, "{first}\n{}", d.logs());
     // Crash points are spread over the length of a fault-free sync.
     let span_ms = (started.elapsed().as_millis() as u64).max(50);
-    let baseline = c1z_rows(Path::new(first.trim()));
+    let baseline = c1z::rows(Path::new(first.trim()));
     assert!(baseline["v1_resources"].len() > 5000);
     let mut checked = vec![];
     check_output(&out, &baseline, &mut checked, "baseline");
@@ -173,7 +175,7 @@ fn any_actor_crashed_mid_sync_and_the_next_sync_is_exact() {
         });
         let path = next_good_sync(&d);
         assert!(
-            c1z_rows(Path::new(&path)) == baseline,
+            c1z::rows(Path::new(&path)) == baseline,
             "{context}: the next sync differs from the fault-free one"
         );
         eprintln!("{context}: next sync exact ({:?} in)", started.elapsed());
@@ -205,12 +207,15 @@ fn a_hung_writer_is_restarted_as_unresponsive_and_readiness_drops() {
     let d = Daemon::start(&cfg.path, &[]);
     let (code, first) = d.post("/debug/sync");
     assert_eq!(code, 200, "{first}");
-    let baseline = c1z_rows(Path::new(first.trim()));
+    let baseline = c1z::rows(Path::new(first.trim()));
     assert_eq!(d.get("/readyz").0, 200);
 
     let addr = d.http;
     let sync = std::thread::spawn(move || http(addr, "POST", "/debug/sync"));
-    std::thread::sleep(Duration::from_millis(100));
+    // The writer hangs while the second sync is under way.
+    wait_until("the second sync", &d, || {
+        d.logs().matches("teams listed").count() >= 2
+    });
     let (code, body) = d.post("/debug/hang/snapshot_writer");
     assert_eq!(code, 202, "{body}");
     wait_until("readyz 503 while the writer is down", &d, || {
@@ -223,7 +228,7 @@ fn a_hung_writer_is_restarted_as_unresponsive_and_readiness_drops() {
     });
     wait_until("readyz back to 200", &d, || d.get("/readyz").0 == 200);
     let path = next_good_sync(&d);
-    assert!(c1z_rows(Path::new(&path)) == baseline);
+    assert!(c1z::rows(Path::new(&path)) == baseline);
     let mut checked = vec![];
     check_output(&out, &baseline, &mut checked, "after hang");
 }
@@ -252,17 +257,35 @@ listen = "127.0.0.1:0"
 "#,
     );
     let d = Daemon::start(&cfg.path, &[("BATON_HALO__CLIENT_SECRET", "x")]);
-    let trig = |reason: &str| {
-        metric_value(
-            &d,
-            &format!("baton_haloitsm_sync_triggers_total{{reason=\"{reason}\"}}"),
+    // (periodic triggers, retries, failed runs, refused runs), from one scrape.
+    let counts = || {
+        let m = parse_prometheus(&d.get("/metrics").1);
+        let value = |series: &str| metric(&m, series).unwrap_or(0.0);
+        let trig = |reason: &str| {
+            value(&format!(
+                "baton_haloitsm_sync_triggers_total{{reason=\"{reason}\"}}"
+            ))
+        };
+        let runs = |result: &str| {
+            value(&format!(
+                "baton_haloitsm_sync_runs_total{{result=\"{result}\"}}"
+            ))
+        };
+        (
+            trig("schedule"),
+            trig("retry"),
+            runs("failure"),
+            runs("refused"),
         )
     };
-    wait_until("six periodic triggers", &d, || trig("schedule") >= 6.0);
-    // Let the last trigger's attempt finish before reading the counters.
-    std::thread::sleep(Duration::from_millis(300));
-    let (ticks, retries) = (trig("schedule"), trig("retry"));
-    let failures = metric_value(&d, "baton_haloitsm_sync_runs_total{result=\"failure\"}");
+    // Six periodic triggers, and the last trigger's attempt finished: every trigger so
+    // far has its run (failed, or refused while another was running).
+    let (mut ticks, mut retries, mut failures) = (0.0, 0.0, 0.0);
+    wait_until("six periodic triggers, each with its run", &d, || {
+        let refused;
+        (ticks, retries, failures, refused) = counts();
+        ticks >= 6.0 && failures + refused >= ticks + retries
+    });
     // One chain: at most two retries fit in the first interval (300 ms, 600 ms),
     // then the capped backoff equals the interval and each tick supersedes the retry.
     // Piled-up chains would grow quadratically with the ticks instead.
@@ -297,24 +320,20 @@ async fn the_budget_holds_across_a_gateway_restart_tokens_included() {
     use baton_haloitsm::sim::{RateLimitConfig, SimConfig, SimHandle};
     use baton_haloitsm::sync::coordinator::StartSync;
 
-    let sim = SimHandle::start(
-        SimConfig {
-            seed: 5,
-            agents: 6000,
-            teams: 10,
-            roles: 4,
-            token_lifetime: Duration::from_secs(1),
-            rate_limit: Some(RateLimitConfig {
-                requests: 30,
-                window: Duration::from_secs(3),
-                ..RateLimitConfig::default()
-            }),
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("simulator starts");
+    let sim = start(SimConfig {
+        seed: 5,
+        agents: 6000,
+        teams: 10,
+        roles: 4,
+        token_lifetime: Duration::from_secs(1),
+        rate_limit: Some(RateLimitConfig {
+            requests: 30,
+            window: Duration::from_secs(3),
+            ..RateLimitConfig::default()
+        }),
+        ..SimConfig::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         r#"
@@ -351,8 +370,14 @@ dir = "{}"
         dest: Some(dest.clone()),
     });
     let crash = async {
-        // Well into the sync: the window is full when the gateway dies.
-        tokio::time::sleep(Duration::from_millis(3500)).await;
+        // Well into the sync: the window is full (30 requests, tokens included) when
+        // the gateway dies.
+        for _ in 0..4000 {
+            if sim.control().requests().len() >= 30 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         sup.send(InjectFault {
             actor: "api_gateway".into(),
             fault: Fault::Crash,
@@ -420,39 +445,32 @@ mod paging_consistency {
     use baton_haloitsm::c1z::StoreOptions;
     use baton_haloitsm::c1z::reader::Snapshot;
     use baton_haloitsm::c1z::snapshot_writer::SnapshotWriter;
-    use baton_haloitsm::halo::{self, HaloSettings};
+    use baton_haloitsm::halo;
     use baton_haloitsm::sim::{LatencyConfig, SimAgent, SimConfig, SimControl, SimHandle};
     use baton_haloitsm::sync::coordinator::{CoordinatorSettings, StartSync, SyncCoordinator};
     use baton_haloitsm::sync::syncer::SyncError;
 
+    use crate::support::halo::unpaced;
+    use crate::support::own_process::ran_in_own_process;
+    use crate::support::sim::start;
+
     async fn sim() -> SimHandle {
-        SimHandle::start(
-            SimConfig {
-                seed: 21,
-                agents: 3000,
-                teams: 12,
-                roles: 6,
-                latency: LatencyConfig {
-                    fixed: Duration::from_millis(3),
-                    ..LatencyConfig::default()
-                },
-                ..SimConfig::default()
+        start(SimConfig {
+            seed: 21,
+            agents: 3000,
+            teams: 12,
+            roles: 6,
+            latency: LatencyConfig {
+                fixed: Duration::from_millis(3),
+                ..LatencyConfig::default()
             },
-            "127.0.0.1:0".parse().unwrap(),
-        )
+            ..SimConfig::default()
+        })
         .await
-        .expect("simulator starts")
     }
 
     fn coordinator(sim: &SimHandle, dir: &std::path::Path, passes: u32) -> Addr<SyncCoordinator> {
-        let client = halo::start(HaloSettings {
-            base_url: sim.base_url().parse().unwrap(),
-            client_id: "sim-client".into(),
-            client_secret: "sim-secret".into(),
-            rate_limit_requests: 100_000,
-            rate_limit_window: Duration::from_secs(1),
-            ..HaloSettings::default()
-        });
+        let client = halo::start(unpaced(sim));
         let writer = Slot::new(SnapshotWriter::start_with(
             StoreOptions::default(),
             Duration::ZERO,
@@ -523,6 +541,12 @@ mod paging_consistency {
     /// agent that existed throughout the sync.
     #[actix::test]
     async fn a_list_that_changed_while_paging_is_paged_again() {
+        if ran_in_own_process(
+            module_path!(),
+            "a_list_that_changed_while_paging_is_paged_again",
+        ) {
+            return;
+        }
         baton_haloitsm::telemetry::init();
         let sim = sim().await;
         let before: BTreeSet<i64> = sim
@@ -590,7 +614,7 @@ mod paging_consistency {
             other => panic!("expected an inconsistent-list failure, got {other:?}"),
         }
         assert!(!dest.exists(), "a failed sync published {}", dest.display());
-        let left = super::dir_names(dir.path());
+        let left = crate::support::dir_names(dir.path());
         assert!(left.is_empty(), "{left:?}");
     }
 }

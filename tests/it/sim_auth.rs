@@ -1,13 +1,12 @@
 //! Authentication: the token endpoint's success and OAuth error shapes, tenant checks, and
 //! 401 on missing, unknown, expired and revoked bearer tokens.
 
-mod sim_support;
-
 use std::time::Duration;
 
 use baton_haloitsm::sim::{ErrorStyle, QuirkConfig, SimConfig};
 use serde_json::Value;
-use sim_support::{client, start, token, token_response};
+
+use crate::support::sim::{client, start, token, token_response};
 
 async fn get_agents(c: &reqwest::Client, base: &str, bearer: Option<&str>) -> reqwest::Response {
     let mut req = c.get(format!("{base}/api/Agent"));

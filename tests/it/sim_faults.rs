@@ -2,15 +2,14 @@
 //! 5xx injection, connection resets, stalls, latency, scripted faults, error styles,
 //! `_warning`, ignored query parameters and unknown routes.
 
-mod sim_support;
-
 use std::time::{Duration, Instant};
 
 use baton_haloitsm::sim::{
     ErrorStyle, FaultConfig, LatencyConfig, NO_RESPONSE, QuirkConfig, SimConfig,
 };
 use serde_json::{Value, json};
-use sim_support::{Api, start};
+
+use crate::support::sim::{Api, start, token_response};
 
 #[tokio::test]
 async fn error_rate_answers_only_listed_statuses() {
@@ -159,7 +158,7 @@ async fn fail_next_by_prefix_in_order() {
     // Token endpoint can be failed too.
     ctl.fail_next(1, 500, Some("/auth"));
     assert_eq!(
-        sim_support::token_response(&api.c, &api.base, "sim-secret")
+        token_response(&api.c, &api.base, "sim-secret")
             .await
             .status(),
         500

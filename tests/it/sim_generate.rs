@@ -1,11 +1,11 @@
 //! The tenant generator: deterministic per seed, the right proportions, and scale.
 //! Real timings live in the `#[ignore]` test below (run it in release for numbers).
 
-mod sim_support;
-
 use std::time::Instant;
 
 use baton_haloitsm::sim::{SimConfig, SimHandle, generate_snapshot};
+
+use crate::support::sim::{Api, start};
 
 #[test]
 fn same_seed_same_tenant_different_seed_differs() {
@@ -55,7 +55,7 @@ fn membership_knobs_scale_rows() {
 #[tokio::test]
 async fn hundred_thousand_agents_serve_a_deep_page() {
     let t0 = Instant::now();
-    let sim = sim_support::start(SimConfig {
+    let sim = start(SimConfig {
         agents: 100_000,
         teams: 200,
         roles: 30,
@@ -63,7 +63,7 @@ async fn hundred_thousand_agents_serve_a_deep_page() {
     })
     .await;
     let generated = t0.elapsed();
-    let api = sim_support::Api::new(&sim).await;
+    let api = Api::new(&sim).await;
     let t1 = Instant::now();
     let v = api
         .get_json("/api/Agent?pageinate=true&page_size=100&page_no=500&includedisabled=true&includeapiagents=true&include_membership_info=true&includeroles=true")
@@ -106,7 +106,7 @@ fn timing_100k_agents_1m_memberships() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let api = sim_support::Api::new(&sim).await;
+        let api = Api::new(&sim).await;
         let q = |n: u32| format!("/api/Agent?pageinate=true&page_size=100&page_no={n}&includedisabled=true&includeapiagents=true&include_membership_info=true&includeroles=true");
         api.get_json(&q(1)).await; // warm the connection
         for page in [1u32, 500, 1000] {

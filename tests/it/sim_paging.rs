@@ -1,12 +1,11 @@
 //! Paging of `GET /api/Agent` and `GET /api/Users`: every row exactly once, the 100-row cap,
 //! filters, membership/role arrays, envelope shapes, and rows changing between pages.
 
-mod sim_support;
-
 use std::collections::BTreeSet;
 
 use baton_haloitsm::sim::{AgentPageRows, QuirkConfig, SimAgent, SimConfig};
-use sim_support::{Api, ids, start};
+
+use crate::support::sim::{Api, ids, start};
 
 fn cfg(agents: usize) -> SimConfig {
     SimConfig {

@@ -1,12 +1,11 @@
 //! The rolling-window rate limit over real HTTP: exact admission count, Halo's 429 body, the
 //! window sliding per request, optional Retry-After, and run-time switching.
 
-mod sim_support;
-
 use std::time::Duration;
 
 use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
-use sim_support::{Api, start, token_response};
+
+use crate::support::sim::{Api, start, token_response};
 
 const BODY: &str = "Rate Limit Reached - 10 Requests per rolling 1 second window";
 

@@ -1,18 +1,18 @@
 //! The three ways to run the simulator: inside an actix System, on its own background
 //! runtime (from a thread with no runtime), and `serve_until` (the `simulate` subcommand).
 
-mod sim_support;
-
 use std::time::Duration;
 
 use baton_haloitsm::sim::{SimConfig, SimHandle, serve_until};
+
+use crate::support::sim::{Api, client};
 
 #[actix_rt::test]
 async fn start_inside_an_actix_system() {
     let sim = SimHandle::start(SimConfig::default(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let api = sim_support::Api::new(&sim).await;
+    let api = Api::new(&sim).await;
     assert_eq!(api.get("/api/Agent").await.status(), 200);
     assert!(sim.base_url().starts_with("http://127.0.0.1:"));
     assert_eq!(
@@ -37,7 +37,7 @@ fn start_background_from_a_plain_thread_and_shut_down() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let api = sim_support::Api::new(&sim).await;
+        let api = Api::new(&sim).await;
         assert_eq!(api.get("/api/Team").await.status(), 200);
         // A request stalled at shutdown does not hold the shutdown up: the stall
         // is an hour, so a shutdown that waited it out could never pass this test.
@@ -66,7 +66,7 @@ fn start_background_from_a_plain_thread_and_shut_down() {
         assert!(t0.elapsed() < stall);
         let _ = stalled.await;
         assert!(
-            sim_support::client()
+            client()
                 .get(format!("{base}/api/authinfo"))
                 .send()
                 .await
@@ -97,7 +97,7 @@ async fn serve_until_stops_when_the_future_completes() {
     let server = tokio::spawn(serve_until(SimConfig::default(), addr, async {
         let _ = rx.await;
     }));
-    let c = sim_support::client();
+    let c = client();
     let url = format!("http://{addr}/api/authinfo");
     let mut up = false;
     for _ in 0..50 {

@@ -1,11 +1,10 @@
 //! Write semantics: agent upsert (create, partial update, teams/roles replace, delete), the
 //! 400s in every error style, bad bodies, plus teams, roles, ticket types, tickets and actions.
 
-mod sim_support;
-
 use baton_haloitsm::sim::{ErrorStyle, QuirkConfig, SimConfig};
 use serde_json::{Value, json};
-use sim_support::{Api, start};
+
+use crate::support::sim::{Api, ids, start};
 
 #[tokio::test]
 async fn create_update_replace_delete() {
@@ -89,7 +88,7 @@ async fn create_update_replace_delete() {
     // Disable through upsert: hidden from the default list.
     api.post("/api/Agent", &json!([{"id": id, "isdisabled": true}]))
         .await;
-    assert!(!sim_support::ids(&api.get_json("/api/Agent").await).contains(&id));
+    assert!(!ids(&api.get_json("/api/Agent").await).contains(&id));
 
     // Two elements → an array back.
     let r = api
@@ -220,7 +219,7 @@ async fn teams_and_roles() {
         .collect();
     assert!(active.len() < snap.teams.len());
     let teams = api.get_json("/api/Team").await;
-    assert_eq!(sim_support::ids(&teams), active);
+    assert_eq!(ids(&teams), active);
     for k in ["id", "name", "inactive", "department_id", "department_name"] {
         assert!(teams[0].get(k).is_some());
     }
@@ -322,7 +321,7 @@ async fn ticket_types_statuses_tickets_and_actions() {
     let statuses = api.get_json("/api/Status").await;
     assert!(statuses.as_array().unwrap().iter().any(|s| s["type"] == 2));
     let for_type2 = api.get_json("/api/Status?tickettype_id=2").await;
-    assert_eq!(sim_support::ids(&for_type2), vec![1, 2, 4, 9]);
+    assert_eq!(ids(&for_type2), vec![1, 2, 4, 9]);
     let closed = for_type2
         .as_array()
         .unwrap()

@@ -1,6 +1,5 @@
-//! Test support: run the real binary with a temp config, talk to it over HTTP
-//! on loopback, and check its Prometheus output.
-#![allow(dead_code)] // each test file uses a different subset
+//! The real binary as a child process: start it with a temp config, talk to its
+//! HTTP endpoint on loopback, and parse its Prometheus output.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -241,51 +240,4 @@ pub fn temp_config(body: &str) -> TempConfig {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, body).expect("write config");
     TempConfig { dir, path }
-}
-
-/// (external_id, data) of every row of every table of a c1z, read with plain
-/// zstd + SQLite (not our reader), ordered by external id.
-pub fn c1z_rows(path: &Path) -> std::collections::BTreeMap<String, Vec<(String, Vec<u8>)>> {
-    let bytes = std::fs::read(path).expect("read c1z");
-    assert_eq!(&bytes[..5], b"C1ZF\0", "{} is not a c1z", path.display());
-    let db = zstd::decode_all(&bytes[5..]).expect("one zstd frame");
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("db.sqlite");
-    std::fs::write(&db_path, db).unwrap();
-    let conn = rusqlite::Connection::open(&db_path).unwrap();
-    let mut out = std::collections::BTreeMap::new();
-    for table in [
-        "v1_resource_types",
-        "v1_resources",
-        "v1_entitlements",
-        "v1_grants",
-    ] {
-        let mut stmt = conn
-            .prepare(&format!(
-                "select external_id, data from {table} order by external_id"
-            ))
-            .unwrap();
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        out.insert(table.to_string(), rows);
-    }
-    out
-}
-
-/// Names in `dir`, sorted.
-pub fn dir_names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
 }

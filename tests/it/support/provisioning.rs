@@ -1,16 +1,14 @@
-//! Shared set-up for the provisioning tests: a simulator on 127.0.0.1:0, a
-//! config that points at it, and the daemon's own pipeline + queue + journal.
-#![allow(dead_code)]
+//! The provisioning tests' set-up: a simulator on 127.0.0.1:0, a config that
+//! points at it, and the daemon's own pipeline + queue + journal.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use baton_haloitsm::config::Config;
 use baton_haloitsm::daemon::pipeline::{self, Mode, Pipeline};
-use baton_haloitsm::provisioning::journal::Journal;
+use baton_haloitsm::provisioning::journal::{Journal, OpId};
 use baton_haloitsm::provisioning::operation::OpRequest;
-use baton_haloitsm::provisioning::outcome::Outcome;
-
+use baton_haloitsm::provisioning::outcome::{FailureKind, Outcome};
 use baton_haloitsm::provisioning::{Provisioning, Submission, WhenFull};
 use baton_haloitsm::sim::{SimConfig, SimHandle};
 
@@ -101,9 +99,7 @@ impl Harness {
 
     /// `tickets`: wire a fallback that opens real tickets in the simulator.
     pub async fn start_with(dir: &Path, sim: SimConfig, halo_extra: &str, extra: &str) -> Harness {
-        let sim = SimHandle::start(sim, "127.0.0.1:0".parse().unwrap())
-            .await
-            .expect("simulator starts");
+        let sim = super::sim::start(sim).await;
         let cfg = load(dir, &config_text(dir, &sim.base_url(), halo_extra, extra));
         let journal = Journal::open(&cfg.provisioning.journal).expect("journal opens");
         let mut p = pipeline::build(&cfg, None, Mode::OneShot);
@@ -118,15 +114,16 @@ impl Harness {
     }
 
     pub async fn run(&self, request: OpRequest) -> Outcome {
+        self.prov.run(submission(request)).await.1
+    }
+
+    /// Submit without waiting for the outcome: the operation's id once it is journaled.
+    pub async fn submit(&self, request: OpRequest) -> OpId {
         self.prov
-            .run(Submission {
-                request,
-                requested_by: "test".into(),
-                c1_task_id: None,
-                when_full: WhenFull::Wait,
-            })
+            .submit(submission(request))
             .await
-            .1
+            .expect("acknowledged")
+            .id
     }
 
     pub fn agent(&self, id: i64) -> baton_haloitsm::sim::SimAgent {
@@ -193,6 +190,24 @@ impl Harness {
             .map(|r| r.id.clone())
             .find(|r| !held.contains(r))
             .expect("a role the agent does not hold")
+    }
+}
+
+/// A request from "test" that waits when the queue is full.
+fn submission(request: OpRequest) -> Submission {
+    Submission {
+        request,
+        requested_by: "test".into(),
+        c1_task_id: None,
+        when_full: WhenFull::Wait,
+    }
+}
+
+/// The failure's kind and message, or `None` for any other outcome.
+pub fn failed(o: &Outcome) -> Option<(FailureKind, &str)> {
+    match o {
+        Outcome::Failed { kind, message } => Some((*kind, message.as_str())),
+        _ => None,
     }
 }
 

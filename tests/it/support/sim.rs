@@ -1,6 +1,5 @@
-//! Helpers shared by the simulator's integration tests: start a sim on 127.0.0.1:0, get a
-//! token, and make authenticated calls.
-#![allow(dead_code)] // each test crate uses a different subset
+//! A simulator on 127.0.0.1:0: start it, get a token, make authenticated calls, and
+//! count what its request log saw.
 
 use std::time::Duration;
 
@@ -109,4 +108,27 @@ pub fn ids(rows: &Value) -> Vec<i64> {
         .iter()
         .map(|r| r["id"].as_i64().expect("id"))
         .collect()
+}
+
+/// Requests the simulator saw with this method under this path prefix (case-insensitive).
+pub fn count_requests(sim: &SimHandle, method: &str, prefix: &str) -> usize {
+    sim.control()
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.method == method
+                && r.path
+                    .to_ascii_lowercase()
+                    .starts_with(&prefix.to_ascii_lowercase())
+        })
+        .count()
+}
+
+/// Requests the simulator answered with this status.
+pub fn count_status(sim: &SimHandle, status: u16) -> usize {
+    sim.control()
+        .requests()
+        .iter()
+        .filter(|r| r.status == status)
+        .count()
 }
