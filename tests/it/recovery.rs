@@ -317,7 +317,7 @@ async fn the_budget_holds_across_a_gateway_restart_tokens_included() {
     use baton_haloitsm::daemon::supervisor::{
         Backoff, Fault, GetStatus, InjectFault, Probing, Supervisor,
     };
-    use baton_haloitsm::sim::{RateLimitConfig, SimConfig, SimHandle};
+    use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
     use baton_haloitsm::sync::coordinator::StartSync;
 
     let sim = start(SimConfig {
