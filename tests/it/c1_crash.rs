@@ -26,8 +26,9 @@ use prost::Message;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::support::daemon::{Daemon, metric, parse_prometheus};
+use crate::support::daemon::Daemon;
 use crate::support::fake_c1::{FakeC1, Script, task_id};
+use crate::support::metrics::metric;
 use crate::support::provisioning::config_text;
 use crate::support::sim::start;
 
@@ -325,7 +326,7 @@ async fn a_c1_link_crash_mid_task_reports_the_task_once() {
         "the grant took effect"
     );
     let restarts = metric(
-        &parse_prometheus(&daemon.get("/metrics").1),
+        &daemon.metrics(),
         r#"baton_haloitsm_actor_restarts_total{actor="c1_link",reason="panicked"}"#,
     );
     assert_eq!(restarts, Some(1.0));

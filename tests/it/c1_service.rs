@@ -11,9 +11,10 @@ use baton_haloitsm::pb::baton::{Task, task};
 use baton_haloitsm::pb::{self, GrantManagerServiceGrantRequest};
 use prost::Message;
 
-use crate::support::daemon::{BIN, Daemon, TempConfig, metric, parse_prometheus, temp_config};
+use crate::support::daemon::{BIN, Daemon, TempConfig, temp_config};
 use crate::support::dir_names;
 use crate::support::fake_c1::{CLIENT_ID, FakeC1, Script, fresh_credentials, sync_task, task_id};
+use crate::support::metrics::metric;
 
 const AGENTS: usize = 40;
 
@@ -50,10 +51,6 @@ temp_dir = "{tmp}"
 
 fn start(fake: &FakeC1, cfg: &TempConfig) -> Daemon {
     Daemon::start_owned(&cfg.path, &fake.baton_env("test-host"))
-}
-
-fn metrics(d: &Daemon) -> Vec<(String, f64)> {
-    parse_prometheus(&d.get("/metrics").1)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +127,7 @@ async fn hello_then_sync_task_uploads_a_c1z_that_inspect_reads() {
         .map(|d| d.filter_map(Result::ok).collect())
         .unwrap_or_default();
     assert!(tmp.is_empty(), "{tmp:?}");
-    let m = metrics(&daemon);
+    let m = daemon.metrics();
     assert_eq!(
         metric(
             &m,
@@ -180,7 +177,7 @@ async fn cancelled_heartbeat_cancels_the_sync_and_uploads_nothing() {
     );
     assert!(matches!(finish.final_state, Some(FinalState::Error(_))));
     drop(rec);
-    let m = metrics(&daemon);
+    let m = daemon.metrics();
     assert_eq!(
         metric(
             &m,
@@ -315,7 +312,7 @@ async fn c1_unreachable_backs_off_without_crashing() {
     );
     let mut errors = 0.0;
     for _ in 0..200 {
-        let m = metrics(&daemon);
+        let m = daemon.metrics();
         errors = metric(&m, r#"baton_haloitsm_c1_rpc_errors_total{rpc="token"}"#).unwrap_or(0.0);
         if errors >= 2.0 {
             assert_eq!(metric(&m, "baton_haloitsm_c1_connected"), Some(0.0));
@@ -521,7 +518,7 @@ async fn ten_failed_heartbeats_fail_the_task() {
         status.message
     );
     drop(rec);
-    let m = metrics(&daemon);
+    let m = daemon.metrics();
     assert_eq!(
         metric(&m, r#"baton_haloitsm_c1_heartbeats_total{result="error"}"#),
         Some(10.0)

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use baton_haloitsm::c1z::{InspectWhat, Store, inspect, ksuid};
 use baton_haloitsm::pb;
 
+use crate::support::c1z::agent_and_team_types;
+
 fn render(path: &Path, what: InspectWhat, rtype: Option<&str>, json: bool) -> String {
     let mut out = Vec::new();
     inspect::run(path, what, rtype, json, &mut out).unwrap();
@@ -15,23 +17,7 @@ fn sample(dir: &Path) -> PathBuf {
     let out = dir.join("sample.c1z");
     let mut store = Store::create(&out).unwrap();
     store.start_sync(&ksuid::new()).unwrap();
-    store
-        .put_resource_types(&[
-            pb::ResourceType {
-                id: "agent".into(),
-                display_name: "Agent".into(),
-                traits: vec![pb::resource_type::Trait::User as i32],
-                annotations: vec![pb::pack_any(&pb::SkipEntitlementsAndGrants {})],
-                ..Default::default()
-            },
-            pb::ResourceType {
-                id: "team".into(),
-                display_name: "Team".into(),
-                traits: vec![pb::resource_type::Trait::Group as i32],
-                ..Default::default()
-            },
-        ])
-        .unwrap();
+    store.put_resource_types(&agent_and_team_types()).unwrap();
     let user = |id: &str, name: &str, enabled: bool| pb::Resource {
         id: Some(pb::ResourceId {
             resource_type: "agent".into(),

@@ -11,15 +11,7 @@ use baton_haloitsm::c1z::{
 };
 use baton_haloitsm::pb;
 
-use crate::support::own_process::ran_in_own_process;
-
-/// The value of one series in the `/metrics` text (0 when absent).
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
-}
+use crate::support::metrics::{local, ran_in_own_process, value};
 
 fn grants(team: u32, n: u32) -> Vec<pb::Grant> {
     (0..n)
@@ -73,13 +65,7 @@ async fn writes_and_publishes_a_snapshot() {
         .unwrap()
         .unwrap();
     baton_haloitsm::telemetry::init();
-    let discarded = || {
-        baton_haloitsm::telemetry::render()
-            .lines()
-            .find(|l| l.starts_with("baton_haloitsm_snapshots_total{outcome=\"discarded_stale\"}"))
-            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
+    let discarded = || local("baton_haloitsm_snapshots_total{outcome=\"discarded_stale\"}");
     let discarded_before = discarded();
     writer
         .send(BeginSnapshot {
@@ -135,7 +121,7 @@ async fn writes_and_publishes_a_snapshot() {
     // The happening is visible on /metrics, with its values (telemetry::init
     // registers every series at 0, so only a value can show it happened).
     let after = baton_haloitsm::telemetry::render();
-    let delta = |series: &str| metric(&after, series) - metric(&before, series);
+    let delta = |series: &str| value(&after, series) - value(&before, series);
     assert_eq!(
         delta("baton_haloitsm_snapshots_total{outcome=\"published\"}"),
         1.0
@@ -146,11 +132,11 @@ async fn writes_and_publishes_a_snapshot() {
     );
     assert_eq!(delta("baton_haloitsm_snapshot_write_seconds_count"), 1.0);
     assert_eq!(
-        metric(&after, "baton_haloitsm_snapshot_bytes"),
+        value(&after, "baton_haloitsm_snapshot_bytes"),
         info.bytes as f64
     );
     assert_eq!(
-        metric(&after, "baton_haloitsm_snapshot_rows{table=\"grants\"}"),
+        value(&after, "baton_haloitsm_snapshot_rows{table=\"grants\"}"),
         50.0
     );
 

@@ -9,7 +9,7 @@ use baton_haloitsm::c1z::{Error, Snapshot, Store, StoreOptions, SyncStats, ksuid
 use baton_haloitsm::pb;
 use prost::Message;
 
-use crate::support::c1z::{each_table, raw_db};
+use crate::support::c1z::{agent_and_team_types, each_table, raw_db};
 
 fn rid(t: &str, r: &str) -> Option<pb::ResourceId> {
     Some(pb::ResourceId {
@@ -30,24 +30,6 @@ fn profile(pairs: &[(&str, &str)]) -> Option<prost_types::Struct> {
         );
     }
     Some(prost_types::Struct { fields })
-}
-
-fn resource_types() -> Vec<pb::ResourceType> {
-    vec![
-        pb::ResourceType {
-            id: "agent".into(),
-            display_name: "Agent".into(),
-            traits: vec![pb::resource_type::Trait::User as i32],
-            annotations: vec![pb::pack_any(&pb::SkipEntitlementsAndGrants {})],
-            ..Default::default()
-        },
-        pb::ResourceType {
-            id: "team".into(),
-            display_name: "Team".into(),
-            traits: vec![pb::resource_type::Trait::Group as i32],
-            ..Default::default()
-        },
-    ]
 }
 
 fn agent(id: &str, name: &str) -> pb::Resource {
@@ -94,7 +76,7 @@ fn member_entitlement(team_id: &str) -> pb::Entitlement {
         id: format!("team:{team_id}:member"),
         display_name: "member".into(),
         description: format!("Member of team {team_id}"),
-        grantable_to: vec![resource_types()[0].clone()],
+        grantable_to: vec![agent_and_team_types()[0].clone()],
         purpose: pb::entitlement::PurposeValue::Assignment as i32,
         slug: "member".into(),
         ..Default::default()
@@ -137,7 +119,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     Fixture {
-        types: resource_types(),
+        types: agent_and_team_types(),
         resources: vec![agent("1", "Ann"), agent("2", "Bob"), team("10"), team("11")],
         entitlements: vec![member_entitlement("10"), member_entitlement("11")],
         grants: vec![grant("10", "1"), grant("10", "2"), grant("11", "2")],

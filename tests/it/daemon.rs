@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::daemon::*;
 use crate::support::dir_names;
+use crate::support::metrics::{metric, parse_prometheus};
 
 const SECRET: &str = "s3cr3t-do-not-log-7f1e";
 
@@ -87,7 +88,7 @@ fn crashed_actor_is_restarted_and_counted() {
 
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let samples = parse_prometheus(&d.get("/metrics").1);
+        let samples = d.metrics();
         if metric(
             &samples,
             "baton_haloitsm_actor_restarts_total{actor=\"scheduler\",reason=\"panicked\"}",
@@ -291,7 +292,7 @@ fn scheduled_syncs_publish_latest_and_keep_the_newest() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let samples = parse_prometheus(&d.get("/metrics").1);
+    let samples = d.metrics();
     assert!(
         metric(
             &samples,

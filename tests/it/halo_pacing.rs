@@ -7,7 +7,7 @@ use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
 use baton_haloitsm::telemetry;
 
 use crate::support::halo::{bounded, settings};
-use crate::support::own_process::ran_in_own_process;
+use crate::support::metrics::ran_in_own_process;
 use crate::support::sim::{count_requests, count_status, start};
 
 #[actix::test]

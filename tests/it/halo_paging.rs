@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use baton_haloitsm::halo::{self, Agent, ErrorKind, HaloSettings};
-use baton_haloitsm::sim::{AgentPageRows, QuirkConfig, SimConfig, SimHandle};
+use baton_haloitsm::sim::{AgentPageRows, QuirkConfig, SimConfig};
 use futures::{Stream, StreamExt, TryStreamExt};
 
 use crate::support::halo::{bounded, settings};
-use crate::support::sim::{count_requests, start};
+use crate::support::sim::{agent_ids, count_requests, start};
 
 async fn collect<T>(
     stream: impl Stream<Item = halo::Result<Vec<T>>>,
@@ -18,15 +18,6 @@ async fn collect<T>(
     let pages: Vec<Vec<T>> = stream.try_collect().await?;
     let n = pages.len();
     Ok((pages.into_iter().flatten().collect(), n))
-}
-
-fn all_agent_ids(sim: &SimHandle) -> Vec<i64> {
-    sim.control()
-        .snapshot()
-        .agents
-        .iter()
-        .map(|a| a.id)
-        .collect()
 }
 
 #[actix::test]
@@ -51,7 +42,7 @@ async fn agents_in_every_envelope_shape() {
             let (agents, pages): (Vec<Agent>, _) =
                 collect(client.agents()).await.expect("all pages");
             let ids: Vec<i64> = agents.iter().map(|a| a.id).collect();
-            assert_eq!(ids, all_agent_ids(&sim), "{shape:?}");
+            assert_eq!(ids, agent_ids(&sim), "{shape:?}");
             assert_eq!(pages, 3, "{shape:?}");
             // With record_count: exactly 3 requests; bare arrays stop on the short page.
             assert_eq!(count_requests(&sim, "GET", "/api/Agent"), 3, "{shape:?}");

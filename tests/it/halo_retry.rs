@@ -9,7 +9,7 @@ use baton_haloitsm::telemetry;
 use serde_json::json;
 
 use crate::support::halo::{bounded, settings};
-use crate::support::own_process::ran_in_own_process;
+use crate::support::metrics::ran_in_own_process;
 use crate::support::sim::{count_requests, start};
 
 #[actix::test]

@@ -11,7 +11,7 @@ use baton_haloitsm::sim::SimConfig;
 use futures::StreamExt;
 
 use crate::support::halo::{SECRET, bounded, settings};
-use crate::support::sim::{count_requests, count_status, start};
+use crate::support::sim::{agent_ids, count_requests, count_status, start};
 
 #[actix::test]
 async fn concurrent_callers_share_one_token_request() {
@@ -93,14 +93,7 @@ async fn a_401_mid_stream_recovers() {
                 sim.control().expire_tokens();
             }
         }
-        let want: Vec<i64> = sim
-            .control()
-            .snapshot()
-            .agents
-            .iter()
-            .map(|a| a.id)
-            .collect();
-        assert_eq!(ids, want, "every agent, in order, once");
+        assert_eq!(ids, agent_ids(&sim), "every agent, in order, once");
         assert_eq!(count_status(&sim, 401), 1);
         assert_eq!(sim.control().token_requests(), 2);
     })

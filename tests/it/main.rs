@@ -7,7 +7,7 @@
 //! The tests share this process, so none of them sets an environment variable (children
 //! get theirs through `Command::env`), changes the current directory or binds a fixed
 //! port: every server listens on 127.0.0.1:0. A test that reads the process-wide metrics
-//! (`telemetry::*`) runs alone in a child process (`support::own_process`).
+//! (`telemetry::*`) runs alone in a child process (`support::metrics`).
 
 mod support;
 

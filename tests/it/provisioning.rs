@@ -12,7 +12,7 @@ use baton_haloitsm::provisioning::outcome::{AlreadyKind, FailureKind, Outcome};
 use baton_haloitsm::sim::{ListWrites, QuirkConfig};
 use baton_haloitsm::sync::coordinator::StartSync;
 
-use crate::support::own_process::ran_in_own_process;
+use crate::support::metrics::ran_in_own_process;
 use crate::support::provisioning::*;
 
 fn ok_with_grant(o: &Outcome, grant_id: &str) -> bool {

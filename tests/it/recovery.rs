@@ -13,6 +13,7 @@ use rand::{Rng, SeedableRng};
 use crate::support::c1z;
 use crate::support::daemon::*;
 use crate::support::dir_names;
+use crate::support::metrics::metric;
 use crate::support::sim::start;
 
 const ACTORS: [&str; 6] = [
@@ -60,7 +61,7 @@ shutdown_grace = "5s"
 }
 
 fn metric_value(d: &Daemon, series: &str) -> f64 {
-    metric(&parse_prometheus(&d.get("/metrics").1), series).unwrap_or(0.0)
+    metric(&d.metrics(), series).unwrap_or(0.0)
 }
 
 fn restarts(d: &Daemon, actor: &str, reason: &str) -> f64 {
@@ -259,7 +260,7 @@ listen = "127.0.0.1:0"
     let d = Daemon::start(&cfg.path, &[("BATON_HALO__CLIENT_SECRET", "x")]);
     // (periodic triggers, retries, failed runs, refused runs), from one scrape.
     let counts = || {
-        let m = parse_prometheus(&d.get("/metrics").1);
+        let m = d.metrics();
         let value = |series: &str| metric(&m, series).unwrap_or(0.0);
         let trig = |reason: &str| {
             value(&format!(
@@ -451,8 +452,8 @@ mod paging_consistency {
     use baton_haloitsm::sync::syncer::SyncError;
 
     use crate::support::halo::unpaced;
-    use crate::support::own_process::ran_in_own_process;
-    use crate::support::sim::start;
+    use crate::support::metrics::{local, ran_in_own_process};
+    use crate::support::sim::{agent_ids, start};
 
     async fn sim() -> SimHandle {
         start(SimConfig {
@@ -529,11 +530,7 @@ mod paging_consistency {
     }
 
     fn inconsistent_passes() -> f64 {
-        baton_haloitsm::telemetry::render()
-            .lines()
-            .find_map(|l| l.strip_prefix("baton_haloitsm_sync_inconsistent_passes_total "))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
+        local("baton_haloitsm_sync_inconsistent_passes_total")
     }
 
     /// Agents deleted and added while the first pass pages: that pass does not
@@ -549,13 +546,7 @@ mod paging_consistency {
         }
         baton_haloitsm::telemetry::init();
         let sim = sim().await;
-        let before: BTreeSet<i64> = sim
-            .control()
-            .snapshot()
-            .agents
-            .iter()
-            .map(|a| a.id)
-            .collect();
+        let before: BTreeSet<i64> = agent_ids(&sim).into_iter().collect();
         let dir = tempfile::tempdir().unwrap();
         let coord = coordinator(&sim, dir.path(), 3);
         let dest = dir.path().join("a.c1z");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use baton_haloitsm::sim::{ErrorStyle, QuirkConfig, SimConfig};
 use serde_json::Value;
 
-use crate::support::sim::{client, start, token, token_response};
+use crate::support::sim::{client, get_json_no_auth, start, token, token_response};
 
 async fn get_agents(c: &reqwest::Client, base: &str, bearer: Option<&str>) -> reqwest::Response {
     let mut req = c.get(format!("{base}/api/Agent"));
@@ -112,14 +112,7 @@ async fn tenant_is_required_when_configured() {
     assert_eq!(r.status(), 200);
 
     // Discovery needs no token and names the tenant.
-    let v: Value = c
-        .get(format!("{base}/api/authinfo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_json_no_auth(&c, &format!("{base}/api/authinfo")).await;
     assert_eq!(v["auth_url"], format!("{base}/auth"));
     assert_eq!(v["tenant_id"], "acme");
 }

@@ -9,7 +9,7 @@ use baton_haloitsm::sim::{
 };
 use serde_json::{Value, json};
 
-use crate::support::sim::{Api, start, token_response};
+use crate::support::sim::{Api, get_json_no_auth, start, token_response};
 
 #[tokio::test]
 async fn error_rate_answers_only_listed_statuses() {
@@ -338,14 +338,7 @@ async fn admin_http_api_drives_the_same_switches() {
         .send()
         .await
         .unwrap());
-    let cfg: Value = c
-        .get(admin("config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cfg: Value = get_json_no_auth(c, &admin("config")).await;
     assert_eq!(cfg["rate_limit"]["requests"], 1);
     assert_eq!(cfg["quirks"]["error_style"], "plain_text");
     ok(c.put(admin("rate_limit"))
@@ -365,14 +358,7 @@ async fn admin_http_api_drives_the_same_switches() {
         .unwrap();
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let snap: Value = c
-        .get(admin("snapshot"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let snap: Value = get_json_no_auth(c, &admin("snapshot")).await;
     assert!(
         snap["agents"]
             .as_array()
@@ -402,14 +388,7 @@ async fn admin_http_api_drives_the_same_switches() {
         400
     );
 
-    let log: Value = c
-        .get(admin("requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = get_json_no_auth(c, &admin("requests")).await;
     assert!(
         log.as_array()
             .unwrap()
@@ -417,14 +396,7 @@ async fn admin_http_api_drives_the_same_switches() {
             .all(|r| !r["path"].as_str().unwrap().starts_with("/_sim"))
     );
     ok(c.delete(admin("requests")).send().await.unwrap());
-    let stats: Value = c
-        .get(admin("stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = get_json_no_auth(c, &admin("stats")).await;
     assert_eq!(stats["requests_logged"], 0);
     assert_eq!(stats["token_requests"], 1);
 }

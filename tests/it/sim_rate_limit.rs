@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
 
-use crate::support::sim::{Api, start, token_response};
+use crate::support::sim::{Api, get_json_no_auth, start, token_response};
 
 const BODY: &str = "Rate Limit Reached - 10 Requests per rolling 1 second window";
 
@@ -117,14 +117,6 @@ async fn configured_at_start_with_halo_defaults() {
         "Rate Limit Reached - 3 Requests per rolling 5 minute window"
     );
     // Admin calls are never limited.
-    let stats: serde_json::Value = api
-        .c
-        .get(format!("{}/_sim/stats", api.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = get_json_no_auth(&api.c, &format!("{}/_sim/stats", api.base)).await;
     assert_eq!(stats["rate_limited"], 1);
 }

@@ -15,7 +15,7 @@ use baton_haloitsm::daemon::supervisor::{
 use baton_haloitsm::telemetry;
 use tokio::time::Instant;
 
-use crate::support::own_process::ran_in_own_process;
+use crate::support::metrics::ran_in_own_process;
 
 struct Worker {
     generation: usize,

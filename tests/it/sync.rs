@@ -22,7 +22,7 @@ use baton_haloitsm::sync::syncer::SyncError;
 
 use crate::support::c1z;
 use crate::support::halo::unpaced;
-use crate::support::own_process::ran_in_own_process;
+use crate::support::metrics::{local, ran_in_own_process};
 use crate::support::sim::start;
 
 fn sim_config(agents: usize, users: usize) -> SimConfig {
@@ -430,11 +430,9 @@ async fn memberships_to_unknown_teams_or_roles_are_counted_not_fatal() {
         cancel: Cancel::default(),
     };
     let dangling = |kind: &str| {
-        let text = baton_haloitsm::telemetry::render();
-        let key = format!("baton_haloitsm_sync_dangling_memberships_total{{kind=\"{kind}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&key).and_then(|v| v.parse::<f64>().ok()))
-            .unwrap_or(0.0)
+        local(&format!(
+            "baton_haloitsm_sync_dangling_memberships_total{{kind=\"{kind}\"}}"
+        ))
     };
     let (teams_before, roles_before) = (dangling("team"), dangling("role"));
     let done = AgentSyncer::new(run, Arc::new(HashMap::new()), Arc::new(roles), 1)

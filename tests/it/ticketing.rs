@@ -14,7 +14,7 @@ use baton_haloitsm::telemetry;
 use baton_haloitsm::ticketing::{ErrorKind, FallbackTicket, Ticketing, TicketingSettings};
 
 use crate::support::halo::{bounded, settings};
-use crate::support::own_process::ran_in_own_process;
+use crate::support::metrics::ran_in_own_process;
 use crate::support::sim::{count_requests, start};
 
 fn service(sim: &SimHandle, s: TicketingSettings) -> Ticketing {

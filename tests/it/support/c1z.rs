@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use baton_haloitsm::pb;
+
 /// The four tables that hold a snapshot's rows.
 pub const TABLES: [&str; 4] = [
     "v1_resource_types",
@@ -56,4 +58,24 @@ pub fn rows(c1z: &Path) -> BTreeMap<String, Vec<(String, Vec<u8>)>> {
         "SELECT external_id, data FROM {table} ORDER BY external_id",
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
+}
+
+/// The agent (a user, no entitlements) and team (a group) resource types, for files
+/// written by hand.
+pub fn agent_and_team_types() -> Vec<pb::ResourceType> {
+    vec![
+        pb::ResourceType {
+            id: "agent".into(),
+            display_name: "Agent".into(),
+            traits: vec![pb::resource_type::Trait::User as i32],
+            annotations: vec![pb::pack_any(&pb::SkipEntitlementsAndGrants {})],
+            ..Default::default()
+        },
+        pb::ResourceType {
+            id: "team".into(),
+            display_name: "Team".into(),
+            traits: vec![pb::resource_type::Trait::Group as i32],
+            ..Default::default()
+        },
+    ]
 }

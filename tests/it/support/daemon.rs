@@ -1,5 +1,5 @@
-//! The real binary as a child process: start it with a temp config, talk to its
-//! HTTP endpoint on loopback, and parse its Prometheus output.
+//! The real binary as a child process: start it with a temp config and talk to its
+//! HTTP endpoint on loopback (`super::metrics` parses its `/metrics`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -75,6 +75,11 @@ impl Daemon {
 
     pub fn post(&self, path: &str) -> (u16, String) {
         http(self.http, "POST", path)
+    }
+
+    /// Its `/metrics`, parsed.
+    pub fn metrics(&self) -> Vec<(String, f64)> {
+        super::metrics::parse_prometheus(&self.get("/metrics").1)
     }
 
     pub fn logs(&self) -> String {
@@ -179,54 +184,6 @@ fn dechunk(mut body: &str) -> String {
         body = rest[n..].trim_start_matches("\r\n");
     }
     out
-}
-
-/// Parse Prometheus text exposition; panics with the offending line if malformed.
-/// Returns (series, value) pairs, series as written (`name{labels}`).
-pub fn parse_prometheus(text: &str) -> Vec<(String, f64)> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix('#') {
-            let mut parts = rest.split_whitespace();
-            let kind = parts.next().unwrap_or_default();
-            assert!(kind == "HELP" || kind == "TYPE", "bad comment line: {line}");
-            assert!(
-                parts.next().is_some(),
-                "comment without metric name: {line}"
-            );
-            continue;
-        }
-        let (series, value) = line
-            .rsplit_once(' ')
-            .unwrap_or_else(|| panic!("bad line: {line}"));
-        let name_end = series.find('{').unwrap_or(series.len());
-        let name = &series[..name_end];
-        assert!(
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
-            "bad metric name in: {line}"
-        );
-        if name_end < series.len() {
-            assert!(series.ends_with('}'), "unterminated labels: {line}");
-        }
-        let v: f64 = match value {
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            "NaN" => f64::NAN,
-            v => v.parse().unwrap_or_else(|_| panic!("bad value in: {line}")),
-        };
-        out.push((series.to_string(), v));
-    }
-    out
-}
-
-pub fn metric(samples: &[(String, f64)], series: &str) -> Option<f64> {
-    samples.iter().find(|(s, _)| s == series).map(|(_, v)| *v)
 }
 
 /// A temp dir holding a config file (and whatever the test puts beside it).

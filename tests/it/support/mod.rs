@@ -1,20 +1,21 @@
 //! Test support: the one copy of every helper the integration tests share. The benches
 //! that need a simulator-backed set-up or the fake C1 include this folder by path.
 //!
-//! - `daemon`: the real binary as a child process, its HTTP endpoint, Prometheus text.
+//! - `daemon`: the real binary as a child process and its HTTP endpoint.
 //! - `sim`: a simulator on 127.0.0.1:0, an authenticated HTTP client, its request log.
 //! - `halo`: HaloClient settings for a simulator, and the hang guard.
 //! - `provisioning`: the daemon's pipeline, queue and journal against a simulator.
 //! - `fake_c1`: a fake ConductorOne (gRPC and token endpoint) in the test process.
 //! - `c1z`: a c1z's tables read with plain zstd + SQLite, not with our reader.
-//! - `own_process`: a test that reads the process-wide metrics runs alone in a child process.
+//! - `metrics`: Prometheus text; a test that reads this process's metrics runs alone in a
+//!   child process.
 #![allow(dead_code)] // each test file and bench uses a different subset
 
 pub mod c1z;
 pub mod daemon;
 pub mod fake_c1;
 pub mod halo;
-pub mod own_process;
+pub mod metrics;
 pub mod provisioning;
 pub mod sim;
 

@@ -39,6 +39,21 @@ pub async fn token(c: &reqwest::Client, base: &str) -> String {
     v["access_token"].as_str().unwrap().to_owned()
 }
 
+/// GET without a token (discovery, the admin API), the body as JSON whatever the status.
+pub async fn get_json_no_auth(c: &reqwest::Client, url: &str) -> Value {
+    c.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// Ids of the simulator's agents, in id order.
+pub fn agent_ids(sim: &SimHandle) -> Vec<i64> {
+    sim.control()
+        .snapshot()
+        .agents
+        .iter()
+        .map(|a| a.id)
+        .collect()
+}
+
 /// An authenticated client for one simulator.
 pub struct Api {
     pub c: reqwest::Client,
