@@ -27,6 +27,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::support::daemon::Daemon;
+use crate::support::env_or;
 use crate::support::fake_c1::{FakeC1, Script, task_id};
 use crate::support::metrics::metric;
 use crate::support::provisioning::config_text;
@@ -38,13 +39,6 @@ const KILL_POINTS: [&str; 4] = [
     "read-back held",
     "finished, token held",
 ];
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// (status, reported) of the task's journal row, read by a second connection as an
 /// operator would; `None` until the task is acknowledged.

@@ -1,4 +1,4 @@
-//! C1 service mode against a fake C1 in the test process (tests/support/fake_c1.rs): the real
+//! C1 service mode against a fake C1 in the test process (tests/it/support/fake_c1.rs): the real
 //! daemon binary, with an embedded HaloITSM simulator, talks gRPC and the token endpoint to it
 //! over 127.0.0.1.
 

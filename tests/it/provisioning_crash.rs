@@ -18,14 +18,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::support::daemon::Daemon;
+use crate::support::env_or;
 use crate::support::provisioning;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn start(config: &Path, socket: &Path) -> Daemon {
     let d = Daemon::start(config, &[]);

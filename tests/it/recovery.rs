@@ -13,6 +13,7 @@ use rand::{Rng, SeedableRng};
 use crate::support::c1z;
 use crate::support::daemon::*;
 use crate::support::dir_names;
+use crate::support::env_or;
 use crate::support::metrics::metric;
 use crate::support::sim::start;
 
@@ -127,14 +128,8 @@ fn check_output(
 /// 5,000-agent sync. `RECOVERY_ITERATIONS` / `RECOVERY_SEED` make it longer or different.
 #[test]
 fn any_actor_crashed_mid_sync_and_the_next_sync_is_exact() {
-    let iterations: usize = std::env::var("RECOVERY_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    let seed: u64 = std::env::var("RECOVERY_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5eed_0009);
+    let iterations = env_or("RECOVERY_ITERATIONS", 30) as usize;
+    let seed = env_or("RECOVERY_SEED", 0x5eed_0009);
     let cfg = temp_config("");
     let out = cfg.dir.path().join("snapshots");
     std::fs::write(

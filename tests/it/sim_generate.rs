@@ -75,7 +75,7 @@ async fn hundred_thousand_agents_serve_a_deep_page() {
     println!("100k agents: start+generate {generated:?}, page 500 served in {served:?}");
 }
 
-/// Timing: `cargo test --release --test sim_generate -- --ignored --nocapture`.
+/// Timing: `cargo test --release --test it sim_generate -- --ignored --nocapture`.
 /// 100k agents with ~1M membership rows; median over many page requests.
 #[test]
 #[ignore]
