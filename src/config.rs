@@ -945,7 +945,7 @@ impl ProvisioningSection {
         range("provisioning.capacity", self.capacity as u64, 1, 1_000_000)?;
         range("provisioning.max_attempts", self.max_attempts as u64, 1, 50)?;
         for e in &self.manual_entitlements {
-            crate::provisioning::ids::EntitlementRef::parse(e).map_err(|err| {
+            crate::contract::ids::EntitlementRef::parse(e).map_err(|err| {
                 ConfigError::invalid("provisioning.manual_entitlements", err.to_string())
             })?;
         }

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::config_keys::{KeySpec, Kind};
-use crate::sync::mapping::{self, ResourceTypeDef};
+use crate::contract::ids::{self, ResourceTypeDef};
 
 fn resource_type_json(rt: &ResourceTypeDef) -> Value {
     let mut v = json!({
@@ -51,17 +51,17 @@ impl Features {
 /// annotation C1 reads.
 pub fn capabilities(features: &Features) -> Value {
     let prov = &features.provisioning;
-    let mut types = mapping::resource_types(features.include_end_users);
+    let mut types = ids::resource_types(features.include_end_users);
     types.sort_by_key(|rt| rt.id);
     let per_type: Vec<Value> = types
         .iter()
         .map(|rt| {
             let mut caps = vec!["CAPABILITY_SYNC"];
-            let grantable = rt.id == mapping::TEAM.id || rt.id == mapping::ROLE.id;
-            if grantable || (rt.id == mapping::AGENT.id && prov.enabled) {
+            let grantable = rt.id == ids::TEAM.id || rt.id == ids::ROLE.id;
+            if grantable || (rt.id == ids::AGENT.id && prov.enabled) {
                 caps.push("CAPABILITY_PROVISION");
             }
-            if rt.id == mapping::AGENT.id && prov.enabled && prov.allow_delete {
+            if rt.id == ids::AGENT.id && prov.enabled && prov.allow_delete {
                 caps.push("CAPABILITY_RESOURCE_DELETE");
             }
             json!({

@@ -7,13 +7,15 @@
 //! - `c1z/`       SnapshotWriter (SQLite off the actor thread), c1z reader, `inspect`;
 //! - `sim/`       the HaloITSM simulator used by tests, benches and the demo;
 //! - `pb`         the generated wire types (`c1.connector.v2`), shared by every layer;
-//! - `provisioning/` the journaled ProvisioningQueue, the ID contract, the control socket;
+//! - `contract/`  the shared vocabulary: the ID contract, Halo dates, the published-snapshot event;
+//! - `provisioning/` the journaled ProvisioningQueue, the control socket;
 //! - `telemetry/` every metric name, and one function per happening (plain values in);
 //! - `ticketing/` Halo ticket types as C1 ticket schemas; create, read, update tickets.
 
 pub mod actor_slot;
 pub mod c1z;
 pub mod config;
+pub mod contract;
 pub mod daemon;
 pub mod describe;
 pub mod halo;

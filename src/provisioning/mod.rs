@@ -1,7 +1,6 @@
 //! Provisioning: a persisted, verified queue that grants, revokes and manages
 //! agent accounts (issue 10, DESIGN.md §4).
 //!
-//! - `ids`: the ID contract both ways (format and parse);
 //! - `operation`: requests and the journaled operations;
 //! - `outcome`: the one outcome type and the classification of Halo errors;
 //! - `journal`: the SQLite journal (durable before acknowledged, one owner);
@@ -17,7 +16,6 @@ pub mod agent_changes;
 pub mod control_socket;
 mod fallback;
 pub mod fallback_resolver;
-pub mod ids;
 pub mod journal;
 pub mod operation;
 pub mod outcome;

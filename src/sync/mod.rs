@@ -1,5 +1,5 @@
 //! Full sync pipeline: SyncCoordinator, one syncer per resource type,
-//! Scheduler and Uploader. `mapping` holds the ID contract with C1.
+//! Scheduler and Uploader. `mapping` turns Halo objects into C1 messages.
 
 pub mod agent_syncer;
 pub mod coordinator;

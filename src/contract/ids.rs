@@ -1,7 +1,7 @@
-//! The ID contract with C1, both ways: every id the connector emits is
-//! formatted here, and every id C1 (or the CLI) hands back is parsed here.
-//! These ids end up in customers' policies, so their shape never changes
-//! (DESIGN.md §3):
+//! The ID contract with C1, both ways: the resource types this connector
+//! syncs, every id it emits (formatted here) and every id C1 (or the CLI)
+//! hands back (parsed here). These ids end up in customers' policies, so
+//! their shape never changes once released (DESIGN.md §3):
 //!
 //! | what | shape | example |
 //! |---|---|---|
@@ -14,11 +14,62 @@
 
 use std::fmt;
 
-/// Resource type ids (also `sync::mapping`'s `ResourceTypeDef::id`).
+/// Resource type ids (the `id` of the [`ResourceTypeDef`]s below).
 pub const AGENT_TYPE: &str = "agent";
 pub const TEAM_TYPE: &str = "team";
 pub const ROLE_TYPE: &str = "role";
 pub const END_USER_TYPE: &str = "user";
+
+/// A baton resource type this connector syncs.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceTypeDef {
+    pub id: &'static str,
+    pub display_name: &'static str,
+    /// `c1.connector.v2.ResourceType.Trait` enum name.
+    pub trait_name: &'static str,
+    pub description: &'static str,
+    /// Principals only: agents and end users carry no entitlements or grants of
+    /// their own (SkipEntitlementsAndGrants, as on the SDK's user types).
+    pub skip_entitlements_and_grants: bool,
+}
+
+pub const AGENT: ResourceTypeDef = ResourceTypeDef {
+    id: AGENT_TYPE,
+    display_name: "Agent",
+    trait_name: "TRAIT_USER",
+    description: "HaloITSM agents (technicians): the accounts, disabled ones included",
+    skip_entitlements_and_grants: true,
+};
+pub const TEAM: ResourceTypeDef = ResourceTypeDef {
+    id: TEAM_TYPE,
+    display_name: "Team",
+    trait_name: "TRAIT_GROUP",
+    description: "HaloITSM teams; membership is the `member` entitlement",
+    skip_entitlements_and_grants: false,
+};
+pub const ROLE: ResourceTypeDef = ResourceTypeDef {
+    id: ROLE_TYPE,
+    display_name: "Role",
+    trait_name: "TRAIT_ROLE",
+    description: "HaloITSM agent roles; holding one is the `assigned` entitlement",
+    skip_entitlements_and_grants: false,
+};
+pub const END_USER: ResourceTypeDef = ResourceTypeDef {
+    id: END_USER_TYPE,
+    display_name: "End user",
+    trait_name: "TRAIT_USER",
+    description: "HaloITSM end users (optional, sync.include_end_users)",
+    skip_entitlements_and_grants: true,
+};
+
+/// The resource types of a sync, in the order they are written.
+pub fn resource_types(include_end_users: bool) -> Vec<ResourceTypeDef> {
+    let mut v = vec![AGENT, TEAM, ROLE];
+    if include_end_users {
+        v.push(END_USER);
+    }
+    v
+}
 
 /// Entitlement slugs: `team:<id>:member`, `role:<guid>:assigned`.
 pub const TEAM_MEMBER_SLUG: &str = "member";
@@ -288,6 +339,15 @@ mod tests {
             agent_id: 42,
         };
         assert_eq!(g.to_string(), "role:7d0c-guid:assigned:agent:42");
+    }
+
+    #[test]
+    fn ids_follow_the_contract() {
+        let e = entitlement_id(TEAM.id, "3", TEAM_MEMBER_SLUG);
+        assert_eq!(e, "team:3:member");
+        assert_eq!(grant_id(&e, AGENT.id, "42"), "team:3:member:agent:42");
+        let r = entitlement_id(ROLE.id, "7d0c-guid", ROLE_ASSIGNED_SLUG);
+        assert_eq!(r, "role:7d0c-guid:assigned");
     }
 
     #[test]
