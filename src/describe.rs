@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config_keys::{KeySpec, Kind};
+use crate::config::keys::{KeySpec, Kind};
 use crate::contract::ids::{self, ResourceTypeDef};
 
 fn resource_type_json(rt: &ResourceTypeDef) -> Value {
@@ -27,7 +27,7 @@ fn resource_type_json(rt: &ResourceTypeDef) -> Value {
 pub struct Features {
     pub include_end_users: bool,
     pub ticketing: bool,
-    pub provisioning: crate::config::ProvisioningSection,
+    pub provisioning: crate::provisioning::settings::ProvisioningSection,
 }
 
 impl Features {
@@ -158,10 +158,10 @@ fn config_field(k: &KeySpec) -> Value {
     f
 }
 
-/// `baton-haloitsm config-schema`: every key of the config types (src/config_keys.rs),
+/// `baton-haloitsm config-schema`: every key of the config types (src/config/keys.rs),
 /// except the embedded simulator's.
 pub fn config_schema() -> Value {
-    let fields: Vec<Value> = crate::config_keys::keys()
+    let fields: Vec<Value> = crate::config::keys::keys()
         .iter()
         .filter(|k| !k.internal)
         .map(config_field)
@@ -248,7 +248,7 @@ mod tests {
         assert_eq!(caps_of(&off, "agent"), ["CAPABILITY_SYNC"]);
         let on = capabilities(&Features {
             include_end_users: true,
-            provisioning: crate::config::ProvisioningSection {
+            provisioning: crate::provisioning::settings::ProvisioningSection {
                 enabled: true,
                 ..Default::default()
             },

@@ -10,7 +10,9 @@
 //! - `contract/`  the shared vocabulary: the ID contract, Halo dates, the published-snapshot event;
 //! - `provisioning/` the journaled ProvisioningQueue, the control socket;
 //! - `telemetry/` every metric name, and one function per happening (plain values in);
-//! - `ticketing/` Halo ticket types as C1 ticket schemas; create, read, update tickets.
+//! - `ticketing/` Halo ticket types as C1 ticket schemas; create, read, update tickets;
+//! - `config/`    the config file: every capability's own settings type, loaded, overridden from
+//!   the environment and validated (`settings` holds what those types share).
 
 pub mod actor_slot;
 pub mod c1z;
@@ -23,6 +25,7 @@ pub mod logging;
 pub mod pb;
 pub mod provisioning;
 pub mod secret;
+pub mod settings;
 pub mod sim;
 pub mod sync;
 pub mod telemetry;
@@ -30,6 +33,3 @@ pub mod ticketing;
 
 // C1 service mode (issue 12): auth, the task loop over BatonService, uploads.
 pub mod c1;
-
-// Config keys derived from the config types (issue 12: one source for the config schema).
-pub mod config_keys;

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use super::operation::{NewAccount, Operation};
 use super::outcome::{AlreadyKind, FailureKind, Outcome};
-use crate::config::{ProvisioningSection, RoleWriteStrategy, TeamWriteStrategy};
+use super::settings::{ProvisioningSection, RoleWriteStrategy, TeamWriteStrategy};
 use crate::contract::ids::{AGENT_TYPE, EntitlementRef, GrantRef};
 use crate::halo::{Agent, ErrorKind, HaloClient, TeamAgent};
 

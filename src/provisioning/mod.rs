@@ -6,6 +6,7 @@
 //! - `journal`: the SQLite journal (durable before acknowledged, one owner);
 //! - `agent_changes`: one try of one operation (read, write, read back, verify);
 //! - `provisioning_queue`: the actor that schedules, retries and replays;
+//! - `settings`: the `[provisioning]` config section;
 //! - `control_socket`: the CLI's door into a running daemon;
 //! - `fallback_resolver`: resolves fallback tickets once a sync sees the change.
 //!
@@ -20,6 +21,7 @@ pub mod journal;
 pub mod operation;
 pub mod outcome;
 pub mod provisioning_queue;
+pub mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,7 +97,7 @@ impl Provisioning {
         queue: Slot<ProvisioningQueue>,
         journal: Journal,
         capacity: Arc<Semaphore>,
-        cfg: &crate::config::ProvisioningSection,
+        cfg: &settings::ProvisioningSection,
     ) -> Self {
         // Roughly the time for max_parallel agents' worth of work to drain.
         let retry_hint = cfg.retry_backoff.max(Duration::from_secs(1));

@@ -6,6 +6,7 @@ pub mod coordinator;
 pub mod mapping;
 pub mod role_syncer;
 pub mod scheduler;
+pub mod settings;
 pub mod syncer;
 pub mod team_syncer;
 pub mod uploader;
