@@ -362,7 +362,7 @@ fn print_json(v: &serde_json::Value) -> Result<(), Failure> {
 }
 
 fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
-    use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
+    use haloitsm_sim::{RateLimitConfig, SimConfig};
     let mut cfg: SimConfig = match &args.sim_config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -401,7 +401,7 @@ fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(Failure::failed)?;
-    rt.block_on(baton_haloitsm::sim::serve_until(cfg, args.listen, async {
+    rt.block_on(haloitsm_sim::serve_until(cfg, args.listen, async {
         daemon::shutdown::wait_for_signal().await;
     }))
     .with_context(|| format!("simulator on {}", args.listen))

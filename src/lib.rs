@@ -5,7 +5,6 @@
 //! - `halo/`      TokenManager and ApiGateway actors, typed endpoints over one paging helper;
 //! - `sync/`      SyncCoordinator, one syncer per resource type, Scheduler, Uploader;
 //! - `c1z/`       SnapshotWriter (SQLite off the actor thread), c1z reader, `inspect`;
-//! - `sim/`       the HaloITSM simulator used by tests, benches and the demo;
 //! - `pb`         the generated wire types (`c1.connector.v2`), shared by every layer;
 //! - `contract/`  the shared vocabulary: the ID contract, Halo dates, the published-snapshot event;
 //! - `provisioning/` the journaled ProvisioningQueue, the control socket;
@@ -26,7 +25,6 @@ pub mod pb;
 pub mod provisioning;
 pub mod secret;
 pub mod settings;
-pub mod sim;
 pub mod sync;
 pub mod telemetry;
 pub mod ticketing;

@@ -4,8 +4,8 @@
 mod halo_common;
 
 use baton_haloitsm::halo::{self, ErrorKind};
-use baton_haloitsm::sim::{ErrorStyle, QuirkConfig, SimConfig};
 use halo_common::{bounded, count_requests, settings, sim};
+use haloitsm_sim::{ErrorStyle, QuirkConfig, SimConfig};
 use serde_json::json;
 
 #[actix::test]

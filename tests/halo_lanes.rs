@@ -7,12 +7,12 @@ mod halo_common;
 use std::time::Duration;
 
 use baton_haloitsm::halo::{self, HaloRequest, HaloSettings, Lane};
-use baton_haloitsm::sim::SimConfig;
 use halo_common::{bounded, settings, sim};
+use haloitsm_sim::SimConfig;
 
 /// Bulk `/api/Team` requests that reached the simulator after `from` (a log
 /// length) and before the probe request (`/api/Roles`) did.
-fn bulk_ahead(log: &[baton_haloitsm::sim::LoggedRequest], from: usize) -> usize {
+fn bulk_ahead(log: &[haloitsm_sim::LoggedRequest], from: usize) -> usize {
     let probe = log
         .iter()
         .position(|r| r.path.eq_ignore_ascii_case("/api/Roles"))

@@ -5,9 +5,9 @@ mod halo_common;
 use std::time::{Duration, Instant};
 
 use baton_haloitsm::halo::{self, HaloSettings};
-use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
 use baton_haloitsm::telemetry;
 use halo_common::{METRICS, bounded, count_status, settings, sim};
+use haloitsm_sim::{RateLimitConfig, SimConfig};
 
 #[actix::test]
 async fn paced_requests_never_draw_a_429() {

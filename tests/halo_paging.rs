@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use baton_haloitsm::halo::{self, Agent, ErrorKind, HaloSettings};
-use baton_haloitsm::sim::{AgentPageRows, QuirkConfig, SimConfig, SimHandle};
 use futures::{Stream, StreamExt, TryStreamExt};
 use halo_common::{bounded, count_requests, settings, sim};
+use haloitsm_sim::{AgentPageRows, QuirkConfig, SimConfig, SimHandle};
 
 async fn collect<T>(
     stream: impl Stream<Item = halo::Result<Vec<T>>>,

@@ -6,9 +6,9 @@ mod halo_common;
 use std::time::Duration;
 
 use baton_haloitsm::halo::{self, ErrorKind, HaloSettings};
-use baton_haloitsm::sim::{NO_RESPONSE, SimConfig};
 use baton_haloitsm::telemetry;
 use halo_common::{METRICS, bounded, count_requests, settings, sim};
+use haloitsm_sim::{NO_RESPONSE, SimConfig};
 use serde_json::json;
 
 #[actix::test]

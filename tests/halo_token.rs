@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use actix::Actor;
 use baton_haloitsm::halo::{self, ErrorKind, GetToken, HaloSettings, TokenManager};
-use baton_haloitsm::sim::SimConfig;
 use futures::StreamExt;
 use halo_common::{SECRET, bounded, count_status, settings, sim};
+use haloitsm_sim::SimConfig;
 
 #[actix::test]
 async fn concurrent_callers_share_one_token_request() {

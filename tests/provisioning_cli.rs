@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use baton_haloitsm::provisioning::journal::{Journal, JournalError};
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 use support::{BIN, Daemon};
 
 fn write_config(dir: &Path, sim: &SimHandle, extra: &str) -> PathBuf {

@@ -294,8 +294,8 @@ async fn the_budget_holds_across_a_gateway_restart_tokens_included() {
     use baton_haloitsm::daemon::supervisor::{
         Backoff, Fault, GetStatus, InjectFault, Probing, Supervisor,
     };
-    use baton_haloitsm::sim::{RateLimitConfig, SimConfig, SimHandle};
     use baton_haloitsm::sync::coordinator::StartSync;
+    use haloitsm_sim::{RateLimitConfig, SimConfig, SimHandle};
 
     let sim = SimHandle::start(
         SimConfig {
@@ -421,9 +421,9 @@ mod paging_consistency {
     use baton_haloitsm::c1z::reader::Snapshot;
     use baton_haloitsm::c1z::snapshot_writer::SnapshotWriter;
     use baton_haloitsm::halo::{self, HaloSettings};
-    use baton_haloitsm::sim::{LatencyConfig, SimAgent, SimConfig, SimControl, SimHandle};
     use baton_haloitsm::sync::coordinator::{CoordinatorSettings, StartSync, SyncCoordinator};
     use baton_haloitsm::sync::syncer::SyncError;
+    use haloitsm_sim::{LatencyConfig, SimAgent, SimConfig, SimControl, SimHandle};
 
     async fn sim() -> SimHandle {
         SimHandle::start(

@@ -5,7 +5,7 @@ mod sim_support;
 
 use std::time::Duration;
 
-use baton_haloitsm::sim::{ErrorStyle, QuirkConfig, SimConfig};
+use haloitsm_sim::{ErrorStyle, QuirkConfig, SimConfig};
 use serde_json::Value;
 use sim_support::{client, start, token, token_response};
 

@@ -6,9 +6,7 @@ mod sim_support;
 
 use std::time::{Duration, Instant};
 
-use baton_haloitsm::sim::{
-    ErrorStyle, FaultConfig, LatencyConfig, NO_RESPONSE, QuirkConfig, SimConfig,
-};
+use haloitsm_sim::{ErrorStyle, FaultConfig, LatencyConfig, NO_RESPONSE, QuirkConfig, SimConfig};
 use serde_json::{Value, json};
 use sim_support::{Api, start};
 

@@ -5,7 +5,7 @@ mod sim_support;
 
 use std::time::Instant;
 
-use baton_haloitsm::sim::{SimConfig, SimHandle, generate_snapshot};
+use haloitsm_sim::{SimConfig, SimHandle, generate_snapshot};
 
 #[test]
 fn same_seed_same_tenant_different_seed_differs() {

@@ -5,7 +5,7 @@ mod sim_support;
 
 use std::collections::BTreeSet;
 
-use baton_haloitsm::sim::{AgentPageRows, QuirkConfig, SimAgent, SimConfig};
+use haloitsm_sim::{AgentPageRows, QuirkConfig, SimAgent, SimConfig};
 use sim_support::{Api, ids, start};
 
 fn cfg(agents: usize) -> SimConfig {

@@ -5,7 +5,7 @@ mod sim_support;
 
 use std::time::Duration;
 
-use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
+use haloitsm_sim::{RateLimitConfig, SimConfig};
 use sim_support::{Api, start, token_response};
 
 const BODY: &str = "Rate Limit Reached - 10 Requests per rolling 1 second window";

@@ -3,7 +3,7 @@
 
 mod sim_support;
 
-use baton_haloitsm::sim::{ErrorStyle, QuirkConfig, SimConfig};
+use haloitsm_sim::{ErrorStyle, QuirkConfig, SimConfig};
 use serde_json::{Value, json};
 use sim_support::{Api, start};
 

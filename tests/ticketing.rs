@@ -11,10 +11,10 @@ use std::time::Duration;
 use baton_haloitsm::halo::{self, HaloSettings};
 use baton_haloitsm::pb;
 use baton_haloitsm::pb::ticket_custom_field::Value as Cf;
-use baton_haloitsm::sim::{SimConfig, SimHandle};
 use baton_haloitsm::telemetry;
 use baton_haloitsm::ticketing::{ErrorKind, FallbackTicket, Ticketing, TicketingSettings};
 use halo_common::{bounded, count_requests, settings, sim};
+use haloitsm_sim::{SimConfig, SimHandle};
 
 fn service(sim: &SimHandle, s: TicketingSettings) -> Ticketing {
     service_with(settings(sim), s)

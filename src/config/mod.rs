@@ -124,7 +124,7 @@ pub struct SimulatorSection {
     /// Tenant size, credentials, rate limit, faults and quirks (see `baton-haloitsm simulate --help`).
     #[serde(default)]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
-    pub tenant: crate::sim::SimConfig,
+    pub tenant: haloitsm_sim::SimConfig,
 }
 
 fn default_sim_listen() -> SocketAddr {

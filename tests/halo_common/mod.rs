@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use baton_haloitsm::halo::HaloSettings;
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 
 pub const SECRET: &str = "sim-secret";
 

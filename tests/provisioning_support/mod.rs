@@ -12,7 +12,7 @@ use baton_haloitsm::provisioning::operation::OpRequest;
 use baton_haloitsm::provisioning::outcome::Outcome;
 
 use baton_haloitsm::provisioning::{Provisioning, Submission, WhenFull};
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 
 pub fn sim_config(agents: usize) -> SimConfig {
     SimConfig {
@@ -129,7 +129,7 @@ impl Harness {
             .1
     }
 
-    pub fn agent(&self, id: i64) -> baton_haloitsm::sim::SimAgent {
+    pub fn agent(&self, id: i64) -> haloitsm_sim::SimAgent {
         self.sim
             .control()
             .snapshot()
@@ -161,7 +161,7 @@ impl Harness {
     }
 
     /// The simulator's ticket whose id an outcome reported.
-    pub fn ticket(&self, id: &str) -> baton_haloitsm::sim::SimTicket {
+    pub fn ticket(&self, id: &str) -> haloitsm_sim::SimTicket {
         self.sim
             .control()
             .snapshot()

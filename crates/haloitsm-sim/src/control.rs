@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::config::{FaultConfig, LatencyConfig, QuirkConfig, RateLimitConfig};
-use super::error::SimError;
-use super::faults::Fault;
-use super::model::{SimAgent, TenantSnapshot};
-use super::request_log::LoggedRequest;
-use super::state::{Shared, lock, read, write};
+use crate::config::{FaultConfig, LatencyConfig, QuirkConfig, RateLimitConfig};
+use crate::error::SimError;
+use crate::faults::Fault;
+use crate::model::{SimAgent, TenantSnapshot};
+use crate::request_log::LoggedRequest;
+use crate::state::{Shared, lock, read, write};
 
 #[derive(Clone)]
 pub struct SimControl {
@@ -157,6 +157,6 @@ impl SimControl {
     pub fn agent_count(&self) -> usize {
         read(&self.shared.tenant)
             .agents
-            .count(crate::sim::tenant::agent_mask(true, true, true))
+            .count(crate::tenant::agent_mask(true, true, true))
     }
 }

@@ -4,7 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::sim::config::ErrorStyle;
+use crate::config::ErrorStyle;
 
 /// An error a handler answers with. Rendering is deferred so the style is chosen in one place.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::config::RateLimitConfig;
+use crate::config::RateLimitConfig;
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Admission {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::SimError;
+use crate::error::SimError;
 
 /// The whole simulator configuration. `Default` is a small tenant with no faults.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]

@@ -11,10 +11,10 @@ use super::paging::{MAX_PAGE_ROWS, PageRequest};
 use super::respond::Envelope;
 use super::respond::{self, json};
 use super::{ApiError, ApiResult, Ctx};
-use crate::sim::dates::NEVER;
-use crate::sim::model::{SimAction, SimCustomValue, SimField, SimStatus, SimTicket, SimTicketType};
-use crate::sim::state::{read, write};
-use crate::sim::tenant::{NewAction, NewTicket, Tenant};
+use crate::dates::NEVER;
+use crate::model::{SimAction, SimCustomValue, SimField, SimStatus, SimTicket, SimTicketType};
+use crate::state::{read, write};
+use crate::tenant::{NewAction, NewTicket, Tenant};
 
 // ---- ticket types ---------------------------------------------------------------------------
 

@@ -9,13 +9,13 @@ use rand::rngs::StdRng;
 use rand::seq::index;
 use rand::{Rng, RngCore, SeedableRng};
 
-use super::config::SimConfig;
-use super::dates;
-use super::error::SimError;
-use super::model::{
+use crate::config::SimConfig;
+use crate::dates;
+use crate::error::SimError;
+use crate::model::{
     FieldKind, SimAgent, SimField, SimRole, SimStatus, SimTeam, SimTicketType, SimUser, StatusKind,
 };
-use super::tenant::Tenant;
+use crate::tenant::Tenant;
 
 const FIRST_NAMES: &[&str] = &[
     "Alice", "Bob", "Carla", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi",

@@ -7,12 +7,12 @@ use super::body::{Fields, elements};
 use super::paging::{self, PageRequest};
 use super::respond::{self, json};
 use super::{ApiError, ApiResult, Ctx};
-use crate::sim::config::{AgentPageRows, ListWrites};
-use crate::sim::dates::NEVER;
-use crate::sim::error::SimError;
-use crate::sim::model::SimAgent;
-use crate::sim::state::{read, write};
-use crate::sim::tenant::{Tenant, agent_mask};
+use crate::config::{AgentPageRows, ListWrites};
+use crate::dates::NEVER;
+use crate::error::SimError;
+use crate::model::SimAgent;
+use crate::state::{read, write};
+use crate::tenant::{Tenant, agent_mask};
 
 /// The agent `GET /api/Agent/me` answers: agent 1 stands in for the API application's login agent.
 const ME_AGENT_ID: i64 = 1;

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use super::respond::{self, json};
 use super::{ApiError, ApiResult, Ctx};
-use crate::sim::model::SimRole;
-use crate::sim::state::read;
+use crate::model::SimRole;
+use crate::state::read;
 
 /// Halo's `NHD_Roles` names (the identity part).
 #[derive(Serialize)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::config::{FaultConfig, LatencyConfig};
+use crate::config::{FaultConfig, LatencyConfig};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Fault {

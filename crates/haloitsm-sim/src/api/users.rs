@@ -6,9 +6,9 @@ use serde::Serialize;
 use super::paging::{self, PageRequest};
 use super::respond::{Envelope, json};
 use super::{ApiResult, Ctx};
-use crate::sim::model::SimUser;
-use crate::sim::state::read;
-use crate::sim::tenant::user_mask;
+use crate::model::SimUser;
+use crate::state::read;
+use crate::tenant::user_mask;
 
 #[derive(Serialize)]
 struct UserView<'a> {

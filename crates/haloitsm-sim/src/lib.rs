@@ -1,5 +1,6 @@
 //! HaloITSM simulator (issue #3): a fake Halo tenant over real HTTP for tests, benches and
-//! the demo.
+//! the demo. A crate of its own (issue 16): it knows nothing of the connector, and the
+//! connector links it only for the demo's embedded tenant and the `simulate` subcommand.
 //!
 //! - `SimHandle::start` serves on the current tokio runtime (also inside an actix `System`);
 //!   `SimHandle::start_background` runs its own runtime on its own thread;
@@ -9,7 +10,7 @@
 //! - `ROUTES` is the single table of Halo routes served, checked against the OpenAPI document.
 //!
 //! Layout: `config` (all knobs), `generate` + `tenant` + `table` (data), `routes` + `server`
-//! (dispatch pipeline), `api/*` (one file per entity), `auth`, `rate_limit`, `faults`, `conn`
+//! (dispatch pipeline), `api/*` (one file per entity), `query`, `auth`, `rate_limit`, `faults`, `conn`
 //! (connection resets), `request_log`, `control` + `admin` (run-time switches).
 
 mod admin;
@@ -23,6 +24,7 @@ mod error;
 mod faults;
 mod generate;
 mod model;
+mod query;
 mod rate_limit;
 mod request_log;
 mod routes;

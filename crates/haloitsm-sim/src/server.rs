@@ -18,14 +18,15 @@ use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::admin;
-use super::api::{self, ApiError, Ctx, QueryParams};
-use super::conn::{ConnHandle, SimListener};
-use super::faults::Fault;
-use super::rate_limit::Admission;
-use super::request_log::NO_RESPONSE;
-use super::routes::{RouteMatch, match_route};
-use super::state::{Shared, lock};
+use crate::admin;
+use crate::api::{self, ApiError, Ctx};
+use crate::conn::{ConnHandle, SimListener};
+use crate::faults::Fault;
+use crate::query::QueryParams;
+use crate::rate_limit::Admission;
+use crate::request_log::NO_RESPONSE;
+use crate::routes::{RouteMatch, match_route};
+use crate::state::{Shared, lock};
 
 /// Largest request body read; Halo write bodies are small arrays.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -156,7 +157,7 @@ async fn pipeline(
     };
 
     if route.auth {
-        let ok = super::auth::bearer(req.headers())
+        let ok = crate::auth::bearer(req.headers())
             .is_some_and(|t| lock(&shared.tokens).is_valid(t, shared.clock.now()));
         if !ok {
             return Outcome::Answer(ApiError::unauthorized().render(style));

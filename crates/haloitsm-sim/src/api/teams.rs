@@ -13,10 +13,10 @@ use super::agents::{MembershipView, apply_list, membership};
 use super::body::{Fields, elements};
 use super::respond::{self, json};
 use super::{ApiError, ApiResult, Ctx};
-use crate::sim::config::ListWrites;
-use crate::sim::model::SimTeam;
-use crate::sim::state::{read, write};
-use crate::sim::tenant::Tenant;
+use crate::config::ListWrites;
+use crate::model::SimTeam;
+use crate::state::{read, write};
+use crate::tenant::Tenant;
 
 /// Halo's `SectionDetail` names.
 #[derive(Serialize)]
@@ -171,7 +171,7 @@ fn set_members(
     team_id: i64,
     posted: &[(i64, bool)],
     mode: ListWrites,
-) -> Result<(), crate::sim::error::SimError> {
+) -> Result<(), crate::error::SimError> {
     let before: Vec<i64> = tenant.team_members(team_id).collect();
     let managers_before: Vec<i64> = before
         .iter()

@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::QueryParams;
 use super::respond::{Envelope, json};
-use crate::sim::table::{ClassMask, PagedTable};
+use crate::query::QueryParams;
+use crate::table::{ClassMask, PagedTable};
 
 /// Hard server-side cap on rows per page.
 pub(crate) const MAX_PAGE_ROWS: u64 = 100;

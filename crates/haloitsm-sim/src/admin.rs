@@ -33,11 +33,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::config::{FaultConfig, LatencyConfig, QuirkConfig, RateLimitConfig};
-use super::control::SimControl;
-use super::error::SimError;
-use super::model::SimAgent;
-use super::state::Shared;
+use crate::config::{FaultConfig, LatencyConfig, QuirkConfig, RateLimitConfig};
+use crate::control::SimControl;
+use crate::error::SimError;
+use crate::model::SimAgent;
+use crate::state::Shared;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -80,7 +80,7 @@ async fn stats(State(s): State<Arc<Shared>>) -> Response {
     Json(json!({
         "token_requests": c.token_requests(),
         "rate_limited": c.rate_limited(),
-        "requests_logged": super::state::lock(&c.shared.log).len(),
+        "requests_logged": crate::state::lock(&c.shared.log).len(),
         "agents": c.agent_count(),
     }))
     .into_response()

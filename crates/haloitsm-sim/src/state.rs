@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::auth::{AuthSettings, TokenStore};
-use super::config::QuirkConfig;
-use super::faults::FaultState;
-use super::rate_limit::SlidingWindow;
-use super::request_log::RequestLog;
-use super::tenant::Tenant;
+use crate::auth::{AuthSettings, TokenStore};
+use crate::config::QuirkConfig;
+use crate::faults::FaultState;
+use crate::rate_limit::SlidingWindow;
+use crate::request_log::RequestLog;
+use crate::tenant::Tenant;
 
 pub(crate) struct Shared {
     pub auth: AuthSettings,

@@ -5,13 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::dates;
-use super::error::SimError;
-use super::model::{
+use crate::dates;
+use crate::error::SimError;
+use crate::model::{
     SimAction, SimAgent, SimRole, SimStatus, SimTeam, SimTicket, SimTicketType, SimUser,
     StatusKind, TenantSnapshot,
 };
-use super::table::{ClassMask, PagedTable};
+use crate::table::{ClassMask, PagedTable};
 
 /// Agent row class bits: which `GET /api/Agent` filters hide the row.
 const AGENT_DISABLED: u8 = 1;
@@ -72,7 +72,7 @@ pub(crate) struct NewTicket {
     pub team: Option<String>,
     pub priority_id: Option<i64>,
     pub category_1: Option<String>,
-    pub customfields: Vec<super::model::SimCustomValue>,
+    pub customfields: Vec<crate::model::SimCustomValue>,
 }
 
 pub(crate) struct NewAction {

@@ -13,7 +13,6 @@ mod teams;
 mod tickets;
 mod users;
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use axum::response::Response;
@@ -21,50 +20,11 @@ use serde_json::json;
 
 pub(crate) use error::{ApiError, ApiResult};
 
-use super::auth;
-use super::config::QuirkConfig;
-use super::routes::Endpoint;
-use super::state::{Shared, lock};
-
-/// Query parameters with lower-cased names (ASP.NET binds them case-insensitively).
-/// Unknown parameters are kept but never looked at, which is Halo's "silently ignored".
-#[derive(Debug, Default)]
-pub(crate) struct QueryParams(HashMap<String, String>);
-
-impl QueryParams {
-    pub(crate) fn parse(raw: &str) -> Self {
-        let mut map = HashMap::new();
-        for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
-            // First occurrence wins, like ASP.NET's scalar binding.
-            map.entry(k.to_ascii_lowercase())
-                .or_insert_with(|| v.into_owned());
-        }
-        Self(map)
-    }
-
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-
-    /// A boolean switch; anything but `true`/`1` (any case) is false.
-    pub(crate) fn flag(&self, name: &str) -> bool {
-        self.flag_or(name, false)
-    }
-
-    /// Like `flag`, but absent or unparsable values give `default`.
-    pub(crate) fn flag_or(&self, name: &str, default: bool) -> bool {
-        match self.get(name).map(str::trim) {
-            Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => true,
-            Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => false,
-            _ => default,
-        }
-    }
-
-    /// An integer; unparsable values count as absent rather than failing the request.
-    pub(crate) fn int(&self, name: &str) -> Option<i64> {
-        self.get(name)?.trim().parse().ok()
-    }
-}
+use crate::auth;
+use crate::config::QuirkConfig;
+use crate::query::QueryParams;
+use crate::routes::Endpoint;
+use crate::state::{Shared, lock};
 
 /// Everything a handler may look at.
 pub(crate) struct Ctx<'a> {

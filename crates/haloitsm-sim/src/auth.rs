@@ -12,6 +12,8 @@ use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use serde_json::json;
 
+use crate::query::QueryParams;
+
 /// Scopes Halo knows (reference §1.2); anything else is `invalid_scope`, as a live tenant answers
 /// for e.g. `read:agents`.
 const KNOWN_SCOPES: &[&str] = &[
@@ -121,7 +123,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 pub(crate) fn token_endpoint(
     settings: &AuthSettings,
     store: &mut TokenStore,
-    query: &super::api::QueryParams,
+    query: &QueryParams,
     body: &[u8],
     now: Instant,
 ) -> Response {
