@@ -31,3 +31,7 @@ pub mod ticketing;
 
 // C1 service mode (issue 12): auth, the task loop over BatonService, uploads.
 pub mod c1;
+
+// The layer order and the no-circles rule, checked over the sources (issue 16).
+#[cfg(test)]
+mod layering;
