@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use baton_haloitsm::halo::{self, HaloRequest, HaloSettings};
-use baton_haloitsm::sim::{SimConfig, SimHandle};
 use futures::StreamExt;
+use haloitsm_sim::{SimConfig, SimHandle};
 
 const ROUNDS: usize = 3;
 

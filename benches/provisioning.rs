@@ -25,8 +25,8 @@ use baton_haloitsm::halo::HaloClient;
 use baton_haloitsm::provisioning::journal::Journal;
 use baton_haloitsm::provisioning::operation::OpRequest;
 use baton_haloitsm::provisioning::{Provisioning, Submission, WhenFull};
-use baton_haloitsm::sim::{SimConfig, SimHandle};
 use baton_haloitsm::sync::coordinator::StartSync;
+use haloitsm_sim::{SimConfig, SimHandle};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 
 use baton_haloitsm::halo::{self, HaloSettings};
 use baton_haloitsm::pb;
-use baton_haloitsm::sim::{SimConfig, SimHandle};
 use baton_haloitsm::ticketing::{Ticketing, TicketingSettings};
+use haloitsm_sim::{SimConfig, SimHandle};
 use serde_json::json;
 
 const TYPES: usize = 20;

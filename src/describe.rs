@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::config_keys::{KeySpec, Kind};
-use crate::sync::mapping::{self, ResourceTypeDef};
+use crate::config::keys::{KeySpec, Kind};
+use crate::contract::ids::{self, ResourceTypeDef};
 
 fn resource_type_json(rt: &ResourceTypeDef) -> Value {
     let mut v = json!({
@@ -27,7 +27,7 @@ fn resource_type_json(rt: &ResourceTypeDef) -> Value {
 pub struct Features {
     pub include_end_users: bool,
     pub ticketing: bool,
-    pub provisioning: crate::config::ProvisioningSection,
+    pub provisioning: crate::provisioning::settings::ProvisioningSection,
 }
 
 impl Features {
@@ -51,17 +51,17 @@ impl Features {
 /// annotation C1 reads.
 pub fn capabilities(features: &Features) -> Value {
     let prov = &features.provisioning;
-    let mut types = mapping::resource_types(features.include_end_users);
+    let mut types = ids::resource_types(features.include_end_users);
     types.sort_by_key(|rt| rt.id);
     let per_type: Vec<Value> = types
         .iter()
         .map(|rt| {
             let mut caps = vec!["CAPABILITY_SYNC"];
-            let grantable = rt.id == mapping::TEAM.id || rt.id == mapping::ROLE.id;
-            if grantable || (rt.id == mapping::AGENT.id && prov.enabled) {
+            let grantable = rt.id == ids::TEAM.id || rt.id == ids::ROLE.id;
+            if grantable || (rt.id == ids::AGENT.id && prov.enabled) {
                 caps.push("CAPABILITY_PROVISION");
             }
-            if rt.id == mapping::AGENT.id && prov.enabled && prov.allow_delete {
+            if rt.id == ids::AGENT.id && prov.enabled && prov.allow_delete {
                 caps.push("CAPABILITY_RESOURCE_DELETE");
             }
             json!({
@@ -158,10 +158,10 @@ fn config_field(k: &KeySpec) -> Value {
     f
 }
 
-/// `baton-haloitsm config-schema`: every key of the config types (src/config_keys.rs),
+/// `baton-haloitsm config-schema`: every key of the config types (src/config/keys.rs),
 /// except the embedded simulator's.
 pub fn config_schema() -> Value {
-    let fields: Vec<Value> = crate::config_keys::keys()
+    let fields: Vec<Value> = crate::config::keys::keys()
         .iter()
         .filter(|k| !k.internal)
         .map(config_field)
@@ -248,7 +248,7 @@ mod tests {
         assert_eq!(caps_of(&off, "agent"), ["CAPABILITY_SYNC"]);
         let on = capabilities(&Features {
             include_end_users: true,
-            provisioning: crate::config::ProvisioningSection {
+            provisioning: crate::provisioning::settings::ProvisioningSection {
                 enabled: true,
                 ..Default::default()
             },

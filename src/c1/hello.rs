@@ -2,6 +2,7 @@
 //! capabilities. C1 refuses a registration with an empty field, so every field has a
 //! non-empty fallback (the SDK fills defaults for the same reason).
 
+use crate::contract::ids;
 use crate::pb::baton::BatonServiceHelloRequest;
 use crate::pb::baton::baton_service_hello_request::{BuildInfo, OsInfo};
 use crate::pb::{
@@ -73,7 +74,7 @@ pub fn connector_metadata(enabled: Enabled) -> ConnectorMetadata {
     if enabled.provisioning {
         per_type.push(Capability::Provision as i32);
     }
-    let resource_type_capabilities = mapping::resource_types(enabled.include_end_users)
+    let resource_type_capabilities = ids::resource_types(enabled.include_end_users)
         .iter()
         .map(|def| ResourceTypeCapability {
             resource_type: Some(mapping::resource_type_pb(def)),

@@ -9,7 +9,8 @@
 //! - `task_kind`: the kinds of task, with their metric labels;
 //! - `status`: the one mapping from outcomes to `google.rpc.Status` and retryability;
 //! - `upload`: UploadAsset streaming of a c1z from disk;
-//! - `hello`: what Hello answers.
+//! - `hello`: what Hello answers;
+//! - `settings`: the `[c1]` config section.
 //!
 //! Inside, imports point one way: link -> tasks -> status, task_kind.
 
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod credentials;
 pub mod hello;
 pub mod link;
+pub mod settings;
 pub mod status;
 pub mod task_kind;
 pub mod tasks;
@@ -26,8 +28,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::Config;
 use credentials::{ClientId, CredentialError, SigningKey};
+use settings::C1Section;
 
 /// Errors of the C1 layer.
 #[derive(Debug, thiserror::Error)]
@@ -72,8 +74,10 @@ pub struct C1Settings {
 
 impl C1Settings {
     /// `None` when service mode is off (no client id).
-    pub fn from_config(cfg: &Config) -> Result<Option<C1Settings>, C1Error> {
-        let c1 = &cfg.c1;
+    pub fn from_section(
+        c1: &C1Section,
+        enabled: hello::Enabled,
+    ) -> Result<Option<C1Settings>, C1Error> {
         let Some(id) = &c1.client_id else {
             return Ok(None);
         };
@@ -92,13 +96,9 @@ impl C1Settings {
             temp_dir: c1
                 .temp_dir
                 .clone()
-                .unwrap_or_else(|| crate::config::default_state_dir().join("c1-tmp")),
+                .unwrap_or_else(|| crate::settings::default_state_dir().join("c1-tmp")),
             keep_failed_upload: c1.keep_failed_upload,
-            enabled: hello::Enabled {
-                provisioning: cfg.provisioning.enabled,
-                ticketing: cfg.ticketing.enabled,
-                include_end_users: cfg.sync.include_end_users,
-            },
+            enabled,
             client_id,
         }))
     }

@@ -44,7 +44,7 @@ fn parse_rate(s: &str) -> Result<(u32, std::time::Duration), String> {
 }
 
 pub fn serve(args: &SimulateArgs) -> Result<(), Failure> {
-    use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
+    use haloitsm_sim::{RateLimitConfig, SimConfig};
     let mut cfg: SimConfig = match &args.sim_config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -83,7 +83,7 @@ pub fn serve(args: &SimulateArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(Failure::failed)?;
-    rt.block_on(baton_haloitsm::sim::serve_until(cfg, args.listen, async {
+    rt.block_on(haloitsm_sim::serve_until(cfg, args.listen, async {
         daemon::shutdown::wait_for_signal().await;
     }))
     .with_context(|| format!("simulator on {}", args.listen))

@@ -132,11 +132,11 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
 /// Start the embedded simulator when the config has one; returns its handle and URL.
 pub async fn start_simulator(
     cfg: &Config,
-) -> Result<(Option<crate::sim::SimHandle>, Option<url::Url>), DaemonError> {
+) -> Result<(Option<haloitsm_sim::SimHandle>, Option<url::Url>), DaemonError> {
     let Some(sim) = &cfg.simulator else {
         return Ok((None, None));
     };
-    let handle = crate::sim::SimHandle::start(sim.tenant.clone(), sim.listen)
+    let handle = haloitsm_sim::SimHandle::start(sim.tenant.clone(), sim.listen)
         .await
         .map_err(|e| DaemonError::Startup(format!("embedded simulator on {}: {e}", sim.listen)))?;
     let url = url::Url::parse(&handle.base_url())

@@ -200,8 +200,8 @@ pub fn add_c1(
     cfg: &Config,
     provisioning: Option<crate::provisioning::Provisioning>,
 ) {
-    use crate::c1::{C1Settings, auth::C1Auth, link::C1Link, tasks::Deps};
-    let settings = match C1Settings::from_config(cfg) {
+    use crate::c1::{auth::C1Auth, link::C1Link, tasks::Deps};
+    let settings = match cfg.c1_settings() {
         Ok(Some(s)) => s,
         Ok(None) => return,
         // The config loader already checked the formats; this only guards a mismatch.

@@ -37,22 +37,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::{Error, ErrorKind, Result};
+use super::lane::Lane;
 use super::rate_budget::{RateBudget, exponential};
 use super::settings::HaloSettings;
 use super::token_manager::{AccessToken, GetToken, InvalidateToken, TokenManager};
 use crate::actor_slot::Slot;
 use crate::telemetry;
-
-/// Which queue a request waits in for its share of the one rate budget.
-/// `Priority` (provisioning, ticketing, token requests) goes ahead of `Bulk`
-/// (sync paging), so a grant never waits behind a long sync; bulk requests
-/// only yield their turn, they are never dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lane {
-    #[default]
-    Bulk,
-    Priority,
-}
 
 /// One API call. `endpoint` is the route template (`/api/Agent/{id}`) used as
 /// the metrics label; `path` is the concrete path (`/api/Agent/42`).

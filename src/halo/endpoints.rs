@@ -15,8 +15,9 @@ use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::api_gateway::{ApiGateway, HaloRequest, HaloResponse, Lane};
+use super::api_gateway::{ApiGateway, HaloRequest, HaloResponse};
 use super::error::{Error, ErrorKind, Result};
+use super::lane::Lane;
 use super::model::{
     Action, Agent, AuthInfo, Role, Status, Team, TeamMembers, Ticket, TicketType, User,
 };

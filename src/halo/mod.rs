@@ -1,6 +1,7 @@
 //! HaloITSM client: TokenManager, ApiGateway, endpoints (issue #4).
 //!
 //! Layers, bottom up:
+//! - [`lane::Lane`]: the two queues (bulk, priority) of the one budget;
 //! - [`token_manager::TokenManager`] (actor) owns the OAuth token;
 //! - [`rate_budget::RateBudget`] (created once per process) holds pacing, the
 //!   in-flight cap and 429 pauses, shared by the two actors and by restarts;
@@ -22,6 +23,7 @@ use crate::actor_slot::Slot;
 pub mod api_gateway;
 pub mod endpoints;
 pub mod error;
+pub mod lane;
 pub mod model;
 pub mod outcome;
 pub mod paging;
@@ -29,9 +31,10 @@ pub mod rate_budget;
 pub mod settings;
 pub mod token_manager;
 
-pub use api_gateway::{ApiGateway, HaloRequest, HaloResponse, Lane};
+pub use api_gateway::{ApiGateway, HaloRequest, HaloResponse};
 pub use endpoints::HaloClient;
 pub use error::{Error, ErrorKind, Result};
+pub use lane::Lane;
 pub use model::*;
 pub use rate_budget::RateBudget;
 pub use settings::HaloSettings;

@@ -31,7 +31,7 @@ use rand::Rng;
 use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 
-use super::api_gateway::Lane;
+use super::lane::Lane;
 use super::settings::HaloSettings;
 use crate::telemetry;
 

@@ -1,16 +1,27 @@
-//! Plain settings for the Halo client layer.
+//! Settings of the Halo client layer, in two shapes:
 //!
-//! The daemon's config file (another module) maps into this struct; tests build
-//! it directly. `Default` holds the production defaults, except `base_url`,
-//! which has no sensible default and must always be set.
+//! - [`HaloSection`]: the `[halo]` section of the config file, as written there
+//!   (the config layer loads, overrides and validates it);
+//! - [`HaloSettings`]: the plain settings the client runs with; the config layer
+//!   maps the section into it, tests build it directly. `Default` holds the
+//!   production defaults, except `base_url`, which has no sensible default and
+//!   must always be set.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::secret::Secret;
 
-/// Halo silently caps every list at 100 rows (docs/reference/haloitsm-api.md §3), so larger
+/// Variable that carries the Halo client secret.
+pub const HALO_SECRET_ENV: &str = "BATON_HALO__CLIENT_SECRET";
+/// File name looked up in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`).
+pub const HALO_SECRET_CREDENTIAL: &str = "halo_client_secret";
+
+/// Halo silently caps every list at 100 rows (haloitsm-api.md §3), so larger
 /// page sizes are clamped to this.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
@@ -118,6 +129,99 @@ fn join(prefix: &str, path: &str, fallback: &Url) -> Url {
     // Both halves come from a valid URL and a route template we control, so
     // this only fails on a malformed path: fall back rather than panic.
     Url::parse(&format!("{prefix}{sep}{path}")).unwrap_or_else(|_| fallback.clone())
+}
+
+// ---- The `[halo]` config section -------------------------------------------------------------
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HaloSection {
+    /// Tenant URL, e.g. `https://acme.haloitsm.com`. The API is `{base_url}/api`.
+    #[schemars(extend("x-display-name" = "Halo URL"), example = "https://acme.haloitsm.com")]
+    pub base_url: Url,
+    /// Authorisation server, only when Halo shows a separate one (not `{base_url}/auth`).
+    #[serde(default)]
+    #[schemars(example = "https://auth.haloservicedesk.com")]
+    pub auth_url: Option<Url>,
+    /// Sent as `?tenant=` on the token request, only when set.
+    #[serde(default)]
+    #[schemars(example = &"acme")]
+    pub tenant: Option<String>,
+    /// Halo API application (Client ID and Secret (Services)).
+    #[schemars(example = "00000000-0000-0000-0000-000000000000")]
+    pub client_id: String,
+    /// Path of a file holding the client secret (e.g. under `$CREDENTIALS_DIRECTORY`).
+    #[serde(default)]
+    #[schemars(example = "/etc/baton-haloitsm/halo_client_secret")]
+    pub client_secret_file: Option<PathBuf>,
+    /// From `BATON_HALO__CLIENT_SECRET`, `halo.client_secret_file` or the systemd
+    /// credential `halo_client_secret`; never read from the config file.
+    #[serde(skip_deserializing, default)]
+    #[schemars(
+        with = "String",
+        extend("x-secret-env" = HALO_SECRET_ENV, "x-required" = true)
+    )]
+    pub client_secret: Secret,
+    /// OAuth scope. Agent, team and role writes need an admin-level application.
+    #[serde(default = "default_scope")]
+    pub scope: String,
+    /// Client-side request budget.
+    #[serde(default)]
+    pub rate_limit: RateLimitSection,
+    /// Requests in flight at once.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// Per-request timeout.
+    #[serde(default = "default_request_timeout", with = "humantime_serde")]
+    #[schemars(with = "crate::settings::HumanDuration")]
+    pub request_timeout: Duration,
+    /// Attempts per request (first try included) for retryable failures (5xx, resets, timeouts, 429).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Total time one request may spend retrying.
+    #[serde(default = "default_max_retry_elapsed", with = "humantime_serde")]
+    #[schemars(with = "crate::settings::HumanDuration")]
+    pub max_retry_elapsed: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSection {
+    /// Requests allowed per rolling `window`. Halo allows 300 per 5 minutes; stay below it.
+    pub requests: u32,
+    /// Rolling window of the budget.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::settings::HumanDuration")]
+    pub window: Duration,
+    /// Share of the budget sync paging leaves unused, so provisioning and
+    /// ticketing requests go without waiting during a long sync (0 to 0.5).
+    pub priority_reserve: f64,
+}
+
+impl Default for RateLimitSection {
+    fn default() -> Self {
+        RateLimitSection {
+            requests: 250,
+            window: Duration::from_secs(300),
+            priority_reserve: 0.1,
+        }
+    }
+}
+
+fn default_scope() -> String {
+    "all".into()
+}
+fn default_max_in_flight() -> usize {
+    4
+}
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_max_attempts() -> u32 {
+    6
+}
+fn default_max_retry_elapsed() -> Duration {
+    Duration::from_secs(600)
 }
 
 #[cfg(test)]

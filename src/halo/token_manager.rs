@@ -28,8 +28,8 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use serde::Deserialize;
 
-use super::api_gateway::Lane;
 use super::error::{Error, ErrorKind, Result};
+use super::lane::Lane;
 use super::rate_budget::RateBudget;
 use super::settings::HaloSettings;
 use crate::secret::Secret;

@@ -21,10 +21,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::ids::{AGENT_TYPE, EntitlementRef, GrantRef};
 use super::operation::{NewAccount, Operation};
 use super::outcome::{AlreadyKind, FailureKind, Outcome};
-use crate::config::{ProvisioningSection, RoleWriteStrategy, TeamWriteStrategy};
+use super::settings::{ProvisioningSection, RoleWriteStrategy, TeamWriteStrategy};
+use crate::contract::ids::{AGENT_TYPE, EntitlementRef, GrantRef};
 use crate::halo::{Agent, ErrorKind, HaloClient, TeamAgent};
 
 /// What one try came to.

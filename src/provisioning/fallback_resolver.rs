@@ -24,15 +24,15 @@ use std::path::Path;
 
 use actix::prelude::*;
 
-use super::ids::{
-    AGENT_TYPE, ROLE_ASSIGNED_SLUG, ROLE_TYPE, TEAM_MEMBER_SLUG, TEAM_TYPE, entitlement_id,
-    grant_id,
-};
 use super::journal::{Journal, OpId};
 use super::operation::Operation;
 use crate::c1z::reader::Snapshot;
+use crate::contract::events::SnapshotPublished;
+use crate::contract::ids::{
+    AGENT_TYPE, ROLE_ASSIGNED_SLUG, ROLE_TYPE, TEAM_MEMBER_SLUG, TEAM_TYPE, entitlement_id,
+    grant_id,
+};
 use crate::pb;
-use crate::sync::coordinator::SnapshotPublished;
 use crate::telemetry::provisioning as tm;
 use crate::ticketing::Ticketing;
 

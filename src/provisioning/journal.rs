@@ -525,7 +525,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provisioning::ids::{EntitlementRef, GrantRef};
+    use crate::contract::ids::{EntitlementRef, GrantRef};
 
     fn grant() -> Operation {
         Operation::Grant {

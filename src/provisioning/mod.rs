@@ -1,12 +1,12 @@
 //! Provisioning: a persisted, verified queue that grants, revokes and manages
 //! agent accounts (issue 10, docs/provisioning.md).
 //!
-//! - `ids`: the ID contract both ways (format and parse);
 //! - `operation`: requests and the journaled operations;
 //! - `outcome`: the one outcome type and the classification of Halo errors;
 //! - `journal`: the SQLite journal (durable before acknowledged, one owner);
 //! - `agent_changes`: one try of one operation (read, write, read back, verify);
 //! - `provisioning_queue`: the actor that schedules, retries and replays;
+//! - `settings`: the `[provisioning]` config section;
 //! - `control_socket`: the CLI's door into a running daemon;
 //! - `fallback_resolver`: resolves fallback tickets once a sync sees the change.
 //!
@@ -17,11 +17,11 @@ pub mod agent_changes;
 pub mod control_socket;
 mod fallback;
 pub mod fallback_resolver;
-pub mod ids;
 pub mod journal;
 pub mod operation;
 pub mod outcome;
 pub mod provisioning_queue;
+pub mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,7 +97,7 @@ impl Provisioning {
         queue: Slot<ProvisioningQueue>,
         journal: Journal,
         capacity: Arc<Semaphore>,
-        cfg: &crate::config::ProvisioningSection,
+        cfg: &settings::ProvisioningSection,
     ) -> Self {
         // Roughly the time for max_parallel agents' worth of work to drain.
         let retry_hint = cfg.retry_backoff.max(Duration::from_secs(1));

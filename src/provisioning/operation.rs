@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::EntitlementRef;
-use super::ids::{GrantRef, IdError, ResourceRef};
+use crate::contract::ids::EntitlementRef;
+use crate::contract::ids::{GrantRef, IdError, ResourceRef};
 
 /// A request as it arrives, ids unparsed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

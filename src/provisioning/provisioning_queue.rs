@@ -29,11 +29,11 @@ use futures::future::LocalBoxFuture;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::agent_changes::{self, Step};
-use super::ids::{EntitlementRef, TEAM_TYPE};
 use super::journal::{Journal, OpId, OpRecord};
 use super::operation::Operation;
 use super::outcome::{FailureKind, Outcome};
-use crate::config::{ProvisioningSection, TeamWriteStrategy};
+use super::settings::{ProvisioningSection, TeamWriteStrategy};
+use crate::contract::ids::{EntitlementRef, TEAM_TYPE};
 use crate::halo::{HaloClient, Lane};
 use crate::telemetry::provisioning as tm;
 

@@ -37,6 +37,8 @@ use crate::c1z::snapshot_writer::{
     AbortSnapshot, BeginSnapshot, FinishSnapshot, Rows, SnapshotWriter,
 };
 use crate::c1z::{SnapshotInfo, ksuid};
+use crate::contract::events::SnapshotPublished;
+use crate::contract::ids;
 use crate::halo::HaloClient;
 use crate::telemetry;
 
@@ -62,15 +64,6 @@ pub struct SyncReport {
     pub snapshot: SnapshotInfo,
     pub agents: u64,
     pub elapsed: Duration,
-}
-
-/// A sync's snapshot is published (renamed into place by the Uploader in daemon
-/// mode, finished in place otherwise). A notification: nobody answers it.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct SnapshotPublished {
-    pub path: PathBuf,
-    pub sync_id: String,
 }
 
 type Notify = Arc<dyn Fn(SnapshotPublished) + Send + Sync>;
@@ -335,7 +328,7 @@ async fn collect(
     include_end_users: bool,
     max_passes: u32,
 ) -> Result<AgentsSynced, SyncError> {
-    let types = mapping::resource_types(include_end_users)
+    let types = ids::resource_types(include_end_users)
         .iter()
         .map(mapping::resource_type_pb)
         .collect();

@@ -1,62 +1,18 @@
-//! The ID contract with C1: resource type ids, entitlement slugs and the shape
-//! of every id we emit. These ids end up in customers' policies, so they never
-//! change once released (docs/architecture.md §3).
+//! Halo objects as `c1.connector.v2` messages: resources, entitlements and
+//! grants, with the ids and resource types of the ID contract
+//! (`crate::contract::ids`) and baton's validation limits.
 
-/// A baton resource type this connector syncs.
-#[derive(Debug, Clone, Copy)]
-pub struct ResourceTypeDef {
-    pub id: &'static str,
-    pub display_name: &'static str,
-    /// `c1.connector.v2.ResourceType.Trait` enum name.
-    pub trait_name: &'static str,
-    pub description: &'static str,
-    /// Principals only: agents and end users carry no entitlements or grants of
-    /// their own (SkipEntitlementsAndGrants, as on the SDK's user types).
-    pub skip_entitlements_and_grants: bool,
-}
+use std::collections::BTreeMap;
 
-pub const AGENT: ResourceTypeDef = ResourceTypeDef {
-    id: crate::provisioning::ids::AGENT_TYPE,
-    display_name: "Agent",
-    trait_name: "TRAIT_USER",
-    description: "HaloITSM agents (technicians): the accounts, disabled ones included",
-    skip_entitlements_and_grants: true,
-};
-pub const TEAM: ResourceTypeDef = ResourceTypeDef {
-    id: crate::provisioning::ids::TEAM_TYPE,
-    display_name: "Team",
-    trait_name: "TRAIT_GROUP",
-    description: "HaloITSM teams; membership is the `member` entitlement",
-    skip_entitlements_and_grants: false,
-};
-pub const ROLE: ResourceTypeDef = ResourceTypeDef {
-    id: crate::provisioning::ids::ROLE_TYPE,
-    display_name: "Role",
-    trait_name: "TRAIT_ROLE",
-    description: "HaloITSM agent roles; holding one is the `assigned` entitlement",
-    skip_entitlements_and_grants: false,
-};
-pub const END_USER: ResourceTypeDef = ResourceTypeDef {
-    id: crate::provisioning::ids::END_USER_TYPE,
-    display_name: "End user",
-    trait_name: "TRAIT_USER",
-    description: "HaloITSM end users (optional, sync.include_end_users)",
-    skip_entitlements_and_grants: true,
-};
+use prost_types::{Struct, Value};
 
-// Id shapes and slugs are formatted (and parsed) in one place: provisioning::ids.
-pub use crate::provisioning::ids::{
-    ROLE_ASSIGNED_SLUG, TEAM_MEMBER_SLUG, entitlement_id, grant_id,
+use crate::contract::dates::parse_halo_date;
+use crate::contract::ids::{
+    AGENT, END_USER, ROLE, ROLE_ASSIGNED_SLUG, ResourceTypeDef, TEAM, TEAM_MEMBER_SLUG,
+    entitlement_id, grant_id,
 };
-
-/// The resource types of a sync, in the order they are written.
-pub fn resource_types(include_end_users: bool) -> Vec<ResourceTypeDef> {
-    let mut v = vec![AGENT, TEAM, ROLE];
-    if include_end_users {
-        v.push(END_USER);
-    }
-    v
-}
+use crate::halo::model::{Agent, Role, Team, User};
+use crate::pb;
 
 /// Baton's validation limits on a Resource (docs/reference/baton-compat.md §2).
 pub const MAX_DISPLAY_NAME_BYTES: usize = 1024;
@@ -82,14 +38,6 @@ pub fn truncate_to(mut s: String, max: usize) -> String {
 // the trait annotation *and* mirrored onto the Resource (the trait-level fields
 // are deprecated but still read). Every builder is a pure function of its input,
 // so the same tenant always encodes to the same bytes.
-
-use std::collections::BTreeMap;
-use std::str::FromStr;
-
-use prost_types::{Struct, Timestamp, Value};
-
-use crate::halo::model::{Agent, Role, Team, User};
-use crate::pb;
 
 pub fn resource_type_pb(def: &ResourceTypeDef) -> pb::ResourceType {
     let traits = match def.trait_name {
@@ -127,23 +75,6 @@ fn profile<'a>(pairs: impl IntoIterator<Item = (&'a str, Value)>) -> Struct {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     Struct { fields }
-}
-
-/// Halo dates are `2026-10-01T08:30:00` (no zone; the tenant's UTC) or the
-/// `1900-01-01` "unset" sentinel, which callers filter out first.
-pub fn parse_halo_date(s: &str) -> Option<Timestamp> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    // Anything after the seconds that is not a fraction is a zone designator.
-    let has_zone = s.get(19..).unwrap_or("").contains(['Z', 'z', '+', '-']);
-    let candidate = if has_zone {
-        s.to_string()
-    } else {
-        format!("{s}Z")
-    };
-    Timestamp::from_str(&candidate).ok()
 }
 
 fn user_status(disabled: bool) -> (pb::user_trait::Status, pb::Status) {
@@ -430,15 +361,6 @@ impl EntitlementRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_follow_the_contract() {
-        let e = entitlement_id(TEAM.id, "3", TEAM_MEMBER_SLUG);
-        assert_eq!(e, "team:3:member");
-        assert_eq!(grant_id(&e, AGENT.id, "42"), "team:3:member:agent:42");
-        let r = entitlement_id(ROLE.id, "7d0c-guid", ROLE_ASSIGNED_SLUG);
-        assert_eq!(r, "role:7d0c-guid:assigned");
-    }
 
     #[test]
     fn long_role_notes_and_names_are_cut_at_a_char_boundary() {

@@ -1,11 +1,12 @@
 //! Full sync pipeline: SyncCoordinator, one syncer per resource type,
-//! Scheduler and Uploader. `mapping` holds the ID contract with C1.
+//! Scheduler and Uploader. `mapping` turns Halo objects into C1 messages.
 
 pub mod agent_syncer;
 pub mod coordinator;
 pub mod mapping;
 pub mod role_syncer;
 pub mod scheduler;
+pub mod settings;
 pub mod syncer;
 pub mod team_syncer;
 pub mod uploader;

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 
 use super::error::{Error, Result};
 use super::schema::{FieldKind, kind_of};
+use crate::contract::dates::parse_halo_date;
 use crate::halo::CustomField;
 use crate::pb;
 use crate::pb::ticket_custom_field::Value as Cf;
-use crate::sync::mapping::parse_halo_date;
 
 fn variant(v: &Cf) -> &'static str {
     match v {

@@ -1,4 +1,5 @@
-//! The `[ticketing]` config section, used as is by the ticketing service.
+//! The `[ticketing]` config section, used as is by the ticketing service (the config
+//! layer loads and validates it).
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ pub struct TicketingSettings {
     /// How long ticket types, statuses and field definitions are reused before Halo is asked
     /// again. C1 polls schemas and tickets; a few minutes keeps that to a few requests.
     #[serde(with = "humantime_serde")]
-    #[schemars(with = "crate::config_keys::HumanDuration")]
+    #[schemars(with = "crate::settings::HumanDuration")]
     pub cache_ttl: Duration,
     /// Only these ticket types become schemas (ids or names, case-insensitive); empty = all
     /// types agents can select.
@@ -50,39 +51,6 @@ impl Default for TicketingSettings {
 }
 
 impl TicketingSettings {
-    /// Range checks serde cannot express: `(key, message)` of the first problem.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        if self.cache_ttl > Duration::from_secs(86_400) {
-            return Err(("ticketing.cache_ttl", "must be at most 24h".into()));
-        }
-        if self.labels_to.trim().is_empty() {
-            return Err((
-                "ticketing.labels_to",
-                "must be `category` or a custom field name".into(),
-            ));
-        }
-        if self.request_key_field.trim().is_empty() {
-            return Err((
-                "ticketing.request_key_field",
-                "must be `details-marker` or a custom field name".into(),
-            ));
-        }
-        if !(1..=100_000).contains(&self.max_cached_types) {
-            return Err(("ticketing.max_cached_types", "must be 1..=100000".into()));
-        }
-        if self
-            .fallback_resolved_status
-            .as_deref()
-            .is_some_and(|s| s.trim().is_empty())
-        {
-            return Err((
-                "ticketing.fallback_resolved_status",
-                "must not be empty when set".into(),
-            ));
-        }
-        Ok(())
-    }
-
     /// The custom field holding the request key, if one is configured.
     pub fn request_key_custom_field(&self) -> Option<&str> {
         let f = self.request_key_field.trim();
@@ -93,47 +61,5 @@ impl TicketingSettings {
     pub fn labels_custom_field(&self) -> Option<&str> {
         let f = self.labels_to.trim();
         (!f.eq_ignore_ascii_case(LABELS_TO_CATEGORY)).then_some(f)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-    use std::path::Path;
-
-    use crate::config::{Config, HALO_SECRET_ENV};
-
-    const MIN: &str = "[halo]\nbase_url = \"https://a.b\"\nclient_id = \"c\"\n";
-
-    fn load(extra: &str, env: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
-        let mut vars: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        vars.insert(HALO_SECRET_ENV.into(), "x".into());
-        Config::from_toml_str(&format!("{MIN}{extra}"), Path::new("t.toml"), &vars)
-    }
-
-    #[test]
-    fn section_defaults_env_overrides_and_refusals() {
-        let cfg = load("", &[]).unwrap();
-        assert!(!cfg.ticketing.enabled);
-        assert_eq!(cfg.ticketing.request_key_custom_field(), None);
-        let cfg = load(
-            "[ticketing]\ninclude_types = [\"2\", \"Access Request\"]\nrequest_key_field = \"CFC1RequestKey\"\n",
-            &[("BATON_TICKETING__ENABLED", "true"), ("BATON_TICKETING__CACHE_TTL", "90s")],
-        )
-        .unwrap();
-        assert!(cfg.ticketing.enabled);
-        assert_eq!(cfg.ticketing.cache_ttl.as_secs(), 90);
-        assert_eq!(cfg.ticketing.include_types.len(), 2);
-        assert_eq!(
-            cfg.ticketing.request_key_custom_field(),
-            Some("CFC1RequestKey")
-        );
-        let e = load("[ticketing]\nbogus = 1\n", &[]).unwrap_err();
-        assert!(e.to_string().contains("bogus"), "{e}");
-        let e = load("[ticketing]\nlabels_to = \" \"\n", &[]).unwrap_err();
-        assert!(e.to_string().contains("ticketing.labels_to"), "{e}");
     }
 }

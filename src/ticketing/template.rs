@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::error::{Error, Result};
 use super::schema::{FieldKind, empty_value, kind_of};
+use crate::contract::dates::parse_halo_date;
 use crate::pb;
 use crate::pb::ticket_custom_field::Value as Cf;
-use crate::sync::mapping::parse_halo_date;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,10 +3,10 @@
 use url::Url;
 
 use super::fields;
+use crate::contract::dates::parse_halo_date;
 use crate::halo::model::is_unset_date;
 use crate::halo::{Status, Ticket};
 use crate::pb;
-use crate::sync::mapping::parse_halo_date;
 
 const MARKER_OPEN: &str = "[c1-request-key:";
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 use baton_haloitsm::pb;
 use baton_haloitsm::pb::baton::baton_service_finish_task_request::FinalState;
 use baton_haloitsm::pb::baton::{Task, task};
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 use prost::Message;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

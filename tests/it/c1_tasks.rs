@@ -9,7 +9,7 @@
 use baton_haloitsm::pb;
 use baton_haloitsm::pb::baton::baton_service_finish_task_request::FinalState;
 use baton_haloitsm::pb::baton::{BatonServiceFinishTaskRequest, Task, task};
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 use prost::Message;
 use prost_types::{Struct, Value, value::Kind};
 

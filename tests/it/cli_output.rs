@@ -161,7 +161,7 @@ fn config_schema_lists_every_key_and_overrides_are_checked() {
     assert_eq!(top, ["constraints", "displayName", "fields", "helpUrl"]);
     let fields = v["fields"].as_array().unwrap();
     let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
-    let want: Vec<&str> = baton_haloitsm::config_keys::keys()
+    let want: Vec<&str> = baton_haloitsm::config::keys::keys()
         .iter()
         .filter(|k| !k.internal)
         .map(|k| k.key.as_str())

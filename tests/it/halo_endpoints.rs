@@ -2,7 +2,7 @@
 //! body style gives a readable Validation message; 403, 404 map to their kinds.
 
 use baton_haloitsm::halo::{self, ErrorKind};
-use baton_haloitsm::sim::{ErrorStyle, QuirkConfig, SimConfig};
+use haloitsm_sim::{ErrorStyle, QuirkConfig, SimConfig};
 use serde_json::json;
 
 use crate::support::halo::{bounded, settings};

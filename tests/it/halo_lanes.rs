@@ -5,14 +5,14 @@
 use std::time::Duration;
 
 use baton_haloitsm::halo::{self, HaloRequest, HaloSettings, Lane};
-use baton_haloitsm::sim::SimConfig;
+use haloitsm_sim::SimConfig;
 
 use crate::support::halo::{bounded, settings};
 use crate::support::sim::{count_requests, start};
 
 /// Bulk `/api/Team` requests that reached the simulator after `from` (a log
 /// length) and before the probe request (`/api/Roles`) did.
-fn bulk_ahead(log: &[baton_haloitsm::sim::LoggedRequest], from: usize) -> usize {
+fn bulk_ahead(log: &[haloitsm_sim::LoggedRequest], from: usize) -> usize {
     let probe = log
         .iter()
         .position(|r| r.path.eq_ignore_ascii_case("/api/Roles"))

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use baton_haloitsm::halo::{self, HaloSettings};
-use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
+use haloitsm_sim::{RateLimitConfig, SimConfig};
 use baton_haloitsm::telemetry;
 
 use crate::support::halo::{bounded, settings};

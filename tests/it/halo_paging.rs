@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use baton_haloitsm::halo::{self, Agent, ErrorKind, HaloSettings};
-use baton_haloitsm::sim::{AgentPageRows, QuirkConfig, SimConfig};
+use haloitsm_sim::{AgentPageRows, QuirkConfig, SimConfig};
 use futures::{Stream, StreamExt, TryStreamExt};
 
 use crate::support::halo::{bounded, settings};

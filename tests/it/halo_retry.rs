@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use baton_haloitsm::halo::{self, ErrorKind, HaloSettings};
-use baton_haloitsm::sim::{NO_RESPONSE, SimConfig};
+use haloitsm_sim::{NO_RESPONSE, SimConfig};
 use baton_haloitsm::telemetry;
 use serde_json::json;
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use actix::Actor;
 use baton_haloitsm::actor_slot::Slot;
 use baton_haloitsm::halo::{self, ErrorKind, GetToken, HaloSettings, TokenManager};
-use baton_haloitsm::sim::SimConfig;
+use haloitsm_sim::SimConfig;
 use futures::StreamExt;
 
 use crate::support::halo::{SECRET, bounded, settings};

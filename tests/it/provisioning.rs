@@ -9,7 +9,7 @@ use baton_haloitsm::c1z::reader::Snapshot;
 use baton_haloitsm::provisioning::journal::OpStatus;
 use baton_haloitsm::provisioning::operation::{NewAccount, OpRequest};
 use baton_haloitsm::provisioning::outcome::{AlreadyKind, FailureKind, Outcome};
-use baton_haloitsm::sim::{ListWrites, QuirkConfig};
+use haloitsm_sim::{ListWrites, QuirkConfig};
 use baton_haloitsm::sync::coordinator::StartSync;
 
 use crate::support::metrics::ran_in_own_process;
@@ -572,7 +572,7 @@ async fn a_grant_during_a_large_sync_is_served_ahead_of_its_pages() {
             })
             .await
     });
-    let paged = |r: &baton_haloitsm::sim::LoggedRequest| {
+    let paged = |r: &haloitsm_sim::LoggedRequest| {
         r.path == "/api/Agent" && r.query.contains("page_no")
     };
     for _ in 0..200 {
@@ -617,7 +617,7 @@ async fn a_full_queue_answers_queue_full_with_a_hint_or_makes_the_submitter_wait
     use baton_haloitsm::provisioning::{Submission, SubmitError, WhenFull};
     let dir = tempfile::tempdir().unwrap();
     let mut sim = sim_config(5);
-    sim.latency = baton_haloitsm::sim::LatencyConfig {
+    sim.latency = haloitsm_sim::LatencyConfig {
         fixed: std::time::Duration::from_millis(100),
         jitter: std::time::Duration::ZERO,
     };

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use baton_haloitsm::provisioning::journal::{Journal, JournalError};
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 
 use crate::support::daemon::{BIN, Daemon};
 use crate::support::provisioning;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use baton_haloitsm::provisioning::control_socket::{self, ControlRequest, ControlResponse};
 use baton_haloitsm::provisioning::journal::OpStatus;
 use baton_haloitsm::provisioning::operation::OpRequest;
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -87,7 +87,7 @@ fn acknowledged_operations_survive_sigkill() {
             users: 0,
             teams_per_agent: 3,
             // Slow enough that some kills land while Halo requests are in flight.
-            latency: baton_haloitsm::sim::LatencyConfig {
+            latency: haloitsm_sim::LatencyConfig {
                 fixed: Duration::from_millis(2),
                 jitter: Duration::from_millis(2),
             },

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use baton_haloitsm::halo::ErrorKind;
 use baton_haloitsm::provisioning::outcome::{AlreadyKind, FailureKind, Outcome};
-use baton_haloitsm::sim::{ListWrites, QuirkConfig};
+use haloitsm_sim::{ListWrites, QuirkConfig};
 use serde_json::json;
 
 use crate::support::provisioning::*;

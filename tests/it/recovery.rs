@@ -313,7 +313,7 @@ async fn the_budget_holds_across_a_gateway_restart_tokens_included() {
     use baton_haloitsm::daemon::supervisor::{
         Backoff, Fault, GetStatus, InjectFault, Probing, Supervisor,
     };
-    use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
+    use haloitsm_sim::{RateLimitConfig, SimConfig};
     use baton_haloitsm::sync::coordinator::StartSync;
 
     let sim = start(SimConfig {
@@ -442,7 +442,7 @@ mod paging_consistency {
     use baton_haloitsm::c1z::reader::Snapshot;
     use baton_haloitsm::c1z::snapshot_writer::SnapshotWriter;
     use baton_haloitsm::halo;
-    use baton_haloitsm::sim::{LatencyConfig, SimAgent, SimConfig, SimControl, SimHandle};
+    use haloitsm_sim::{LatencyConfig, SimAgent, SimConfig, SimControl, SimHandle};
     use baton_haloitsm::sync::coordinator::{CoordinatorSettings, StartSync, SyncCoordinator};
     use baton_haloitsm::sync::syncer::SyncError;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use baton_haloitsm::sim::{ErrorStyle, QuirkConfig, SimConfig};
+use haloitsm_sim::{ErrorStyle, QuirkConfig, SimConfig};
 use serde_json::Value;
 
 use crate::support::sim::{client, get_json_no_auth, start, token, token_response};

@@ -4,9 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use baton_haloitsm::sim::{
-    ErrorStyle, FaultConfig, LatencyConfig, NO_RESPONSE, QuirkConfig, SimConfig,
-};
+use haloitsm_sim::{ErrorStyle, FaultConfig, LatencyConfig, NO_RESPONSE, QuirkConfig, SimConfig};
 use serde_json::{Value, json};
 
 use crate::support::sim::{Api, get_json_no_auth, start, token_response};

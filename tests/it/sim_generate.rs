@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use baton_haloitsm::sim::{SimConfig, SimHandle, generate_snapshot};
+use haloitsm_sim::{SimConfig, SimHandle, generate_snapshot};
 
 use crate::support::sim::{Api, start};
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use baton_haloitsm::sim::ROUTES;
+use haloitsm_sim::ROUTES;
 use serde_json::Value;
 
 const SPEC: &str = "../shared/fixtures/halo/openapi-v2.json";

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use baton_haloitsm::sim::{AgentPageRows, QuirkConfig, SimAgent, SimConfig};
+use haloitsm_sim::{AgentPageRows, QuirkConfig, SimAgent, SimConfig};
 
 use crate::support::sim::{Api, ids, start};
 

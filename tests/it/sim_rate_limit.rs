@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use baton_haloitsm::sim::{RateLimitConfig, SimConfig};
+use haloitsm_sim::{RateLimitConfig, SimConfig};
 
 use crate::support::sim::{Api, get_json_no_auth, start, token_response};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use baton_haloitsm::sim::{SimConfig, SimHandle, serve_until};
+use haloitsm_sim::{SimConfig, SimHandle, serve_until};
 
 use crate::support::sim::{Api, client};
 
@@ -52,7 +52,7 @@ fn start_background_from_a_plain_thread_and_shut_down() {
             sim.control()
                 .requests()
                 .iter()
-                .any(|r| r.status == baton_haloitsm::sim::NO_RESPONSE)
+                .any(|r| r.status == haloitsm_sim::NO_RESPONSE)
         };
         for _ in 0..1000 {
             if unanswered() {

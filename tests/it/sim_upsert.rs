@@ -1,7 +1,7 @@
 //! Write semantics: agent upsert (create, partial update, teams/roles replace, delete), the
 //! 400s in every error style, bad bodies, plus teams, roles, ticket types, tickets and actions.
 
-use baton_haloitsm::sim::{ErrorStyle, QuirkConfig, SimConfig};
+use haloitsm_sim::{ErrorStyle, QuirkConfig, SimConfig};
 use serde_json::{Value, json};
 
 use crate::support::sim::{Api, ids, start};

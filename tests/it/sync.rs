@@ -14,11 +14,11 @@ use baton_haloitsm::c1z::reader::Snapshot;
 use baton_haloitsm::c1z::snapshot_writer::SnapshotWriter;
 use baton_haloitsm::halo;
 use baton_haloitsm::pb;
-use baton_haloitsm::sim::{SimConfig, SimHandle};
 use baton_haloitsm::sync::coordinator::{
     CancelSync, CoordinatorSettings, StartSync, SyncCoordinator, SyncReport,
 };
 use baton_haloitsm::sync::syncer::SyncError;
+use haloitsm_sim::{SimConfig, SimHandle};
 
 use crate::support::c1z;
 use crate::support::halo::unpaced;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use baton_haloitsm::halo::{self, HaloSettings};
 use baton_haloitsm::pb;
 use baton_haloitsm::pb::ticket_custom_field::Value as Cf;
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 use baton_haloitsm::telemetry;
 use baton_haloitsm::ticketing::{ErrorKind, FallbackTicket, Ticketing, TicketingSettings};
 

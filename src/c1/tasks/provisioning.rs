@@ -20,7 +20,7 @@ use crate::pb::baton::task::{
     ActionInvokeTask, CreateAccountTask, DeleteResourceTask, GrantTask, RevokeTask,
 };
 use crate::pb::{self, pack_any};
-use crate::provisioning::ids::AGENT_TYPE;
+use crate::contract::ids::AGENT_TYPE;
 use crate::provisioning::operation::{NewAccount, OpRequest, Operation};
 use crate::provisioning::outcome::{AlreadyKind, Outcome as ProvOutcome};
 use crate::provisioning::{Provisioning, Submission, WhenFull};
@@ -302,7 +302,7 @@ fn grant_response(
     outcome: ProvOutcome,
 ) -> Result<pb::GrantManagerServiceGrantResponse, TaskFailure> {
     let (_, annotations) = settle(outcome)?;
-    let grant_id = crate::provisioning::ids::grant_id(
+    let grant_id = crate::contract::ids::grant_id(
         &entitlement.id,
         principal.id.as_ref().map_or("", |p| &p.resource_type),
         principal.id.as_ref().map_or("", |p| &p.resource),

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use baton_haloitsm::halo::HaloSettings;
-use baton_haloitsm::sim::SimHandle;
+use haloitsm_sim::SimHandle;
 
 pub const SECRET: &str = "sim-secret";
 

@@ -10,7 +10,7 @@ use baton_haloitsm::provisioning::journal::{Journal, OpId};
 use baton_haloitsm::provisioning::operation::OpRequest;
 use baton_haloitsm::provisioning::outcome::{FailureKind, Outcome};
 use baton_haloitsm::provisioning::{Provisioning, Submission, WhenFull};
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 
 pub fn sim_config(agents: usize) -> SimConfig {
     SimConfig {
@@ -126,7 +126,7 @@ impl Harness {
             .id
     }
 
-    pub fn agent(&self, id: i64) -> baton_haloitsm::sim::SimAgent {
+    pub fn agent(&self, id: i64) -> haloitsm_sim::SimAgent {
         self.sim
             .control()
             .snapshot()
@@ -158,7 +158,7 @@ impl Harness {
     }
 
     /// The simulator's ticket whose id an outcome reported.
-    pub fn ticket(&self, id: &str) -> baton_haloitsm::sim::SimTicket {
+    pub fn ticket(&self, id: &str) -> haloitsm_sim::SimTicket {
         self.sim
             .control()
             .snapshot()

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 use serde_json::Value;
 
 pub async fn start(cfg: SimConfig) -> SimHandle {

@@ -1,0 +1,98 @@
+//! The one paging implementation, shared by `GET /api/Agent` and `GET /api/Users`.
+//!
+//! Halo semantics: `pageinate=true` turns paging on; `page_no` is 1-based; whatever
+//! `page_size` asks, at most 100 rows come back, and the offset is computed from the rows
+//! actually served (so page 2 of `page_size=1000` starts at row 101). The envelope echoes the
+//! *requested* `page_size`: a client that stops on "fewer rows than page_size" stops after one
+//! page, which is exactly the HaloAPI#90 trap live tenants set.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+
+use super::respond::{Envelope, json};
+use crate::query::QueryParams;
+use crate::table::{ClassMask, PagedTable};
+
+/// Hard server-side cap on rows per page.
+pub(crate) const MAX_PAGE_ROWS: u64 = 100;
+/// `page_size` when paging is on but no usable size was given.
+pub(crate) const DEFAULT_PAGE_SIZE: u64 = 50;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PageRequest {
+    pub page_no: u64,
+    pub page_size: u64,
+}
+
+impl PageRequest {
+    /// `None` unless `pageinate=true`.
+    pub(crate) fn from_query(q: &QueryParams) -> Option<Self> {
+        if !q.flag("pageinate") {
+            return None;
+        }
+        let page_size = q
+            .int("page_size")
+            .filter(|n| *n > 0)
+            .map_or(DEFAULT_PAGE_SIZE, |n| n as u64);
+        let page_no = q.int("page_no").filter(|n| *n > 0).map_or(1, |n| n as u64);
+        Some(Self { page_no, page_size })
+    }
+
+    fn rows(&self) -> u64 {
+        self.page_size.min(MAX_PAGE_ROWS)
+    }
+
+    fn offset(&self) -> usize {
+        usize::try_from(self.page_no.saturating_sub(1).saturating_mul(self.rows()))
+            .unwrap_or(usize::MAX)
+    }
+}
+
+/// Serves one page of `table` filtered by `mask`. `key: None` answers a bare array.
+pub(crate) fn respond<'t, T, V: Serialize>(
+    table: &'t PagedTable<T>,
+    mask: ClassMask,
+    req: PageRequest,
+    key: Option<&str>,
+    warning: Option<&str>,
+    view: impl Fn(&'t T) -> V,
+) -> Response {
+    let rows: Vec<V> = table
+        .page(mask, req.offset(), req.rows() as usize)
+        .into_iter()
+        .map(view)
+        .collect();
+    match key {
+        None => json(StatusCode::OK, &rows),
+        Some(key) => json(
+            StatusCode::OK,
+            &Envelope {
+                page: Some((req.page_no, req.page_size)),
+                record_count: table.count(mask),
+                key,
+                rows: &rows,
+                warning,
+            },
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_request_defaults_and_cap() {
+        let q = QueryParams::parse("pageinate=True&page_size=1000&page_no=3&bogus=1");
+        let r = PageRequest::from_query(&q).unwrap();
+        assert_eq!(
+            (r.page_no, r.page_size, r.rows(), r.offset()),
+            (3, 1000, 100, 200)
+        );
+        let q = QueryParams::parse("pageinate=true&page_size=abc&page_no=0");
+        let r = PageRequest::from_query(&q).unwrap();
+        assert_eq!((r.page_no, r.page_size), (1, DEFAULT_PAGE_SIZE));
+        assert!(PageRequest::from_query(&QueryParams::parse("page_size=5")).is_none());
+    }
+}
