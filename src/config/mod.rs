@@ -9,7 +9,7 @@
 //! levels, e.g. `BATON_HALO__BASE_URL`, `BATON_HALO__RATE_LIMIT__REQUESTS`).
 //! Only variables that contain `__` are read here: baton's own flag variables
 //! (`BATON_LOG_LEVEL`, `BATON_FILE`, ...) belong to the CLI and must not trip
-//! the unknown-key check (reference/rust-stack.md §3).
+//! the unknown-key check (docs/reference/rust-stack.md §3).
 //!
 //! The config layer sits above the capabilities and assembles them: each capability
 //! owns its settings type (`halo::settings::HaloSection`, `sync::settings::SyncSection`,

@@ -1,7 +1,7 @@
 //! The ID contract with C1, both ways: the resource types this connector
 //! syncs, every id it emits (formatted here) and every id C1 (or the CLI)
 //! hands back (parsed here). These ids end up in customers' policies, so
-//! their shape never changes once released (DESIGN.md §3):
+//! their shape never changes once released (docs/architecture.md §3):
 //!
 //! | what | shape | example |
 //! |---|---|---|

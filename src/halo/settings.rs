@@ -21,7 +21,7 @@ pub const HALO_SECRET_ENV: &str = "BATON_HALO__CLIENT_SECRET";
 /// File name looked up in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`).
 pub const HALO_SECRET_CREDENTIAL: &str = "halo_client_secret";
 
-/// Halo silently caps every list at 100 rows (haloitsm-api.md §3), so larger
+/// Halo silently caps every list at 100 rows (docs/reference/haloitsm-api.md §3), so larger
 /// page sizes are clamped to this.
 pub const MAX_PAGE_SIZE: u32 = 100;
 

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::query::QueryParams;
 
-/// Scopes Halo knows (reference §1.2); anything else is `invalid_scope`, as a live tenant answers
+/// Scopes Halo knows (docs/reference/haloitsm-api.md §1.2); anything else is `invalid_scope`, as a live tenant answers
 /// for e.g. `read:agents`.
 const KNOWN_SCOPES: &[&str] = &[
     "all",
