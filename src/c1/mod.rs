@@ -5,19 +5,21 @@
 //! - `credentials`: client id / secret parsing and the Ed25519 JWS client assertion;
 //! - `auth`: C1Auth, the actor that owns the C1 bearer token;
 //! - `link`: C1Link, the actor that owns the gRPC channel and the task loop;
-//! - `dispatch`: one function, one arm per task type;
-//! - `status`: the one mapping from outcomes to `google.rpc.Status`;
+//! - `tasks`: the tasks, one family per file (sync, provisioning, tickets, actions);
+//! - `task_kind`: the kinds of task, with their metric labels;
+//! - `status`: the one mapping from outcomes to `google.rpc.Status` and retryability;
 //! - `upload`: UploadAsset streaming of a c1z from disk;
-//! - `hello`, `actions`: what Hello and the action tasks answer.
+//! - `hello`: what Hello answers.
+//!
+//! Inside, imports point one way: link -> tasks -> status, task_kind.
 
-pub mod actions;
 pub mod auth;
 pub mod credentials;
-pub mod dispatch;
-pub mod engines;
 pub mod hello;
 pub mod link;
 pub mod status;
+pub mod task_kind;
+pub mod tasks;
 pub mod upload;
 
 use std::path::PathBuf;

@@ -1,52 +1,127 @@
 //! The one place where a task's outcome becomes what C1 receives in FinishTask: a
 //! `google.rpc.Status` plus the success/error final state with its retryability.
 //!
+//! Two tables live here and nowhere else:
+//! - [`code`]: failure kind -> gRPC code. The failure kind of a Halo error comes from the one
+//!   classification in `halo::outcome` (provisioning outcomes carry it, ticketing errors name
+//!   it with `ErrorKind::outcome`), so Halo kind -> failure kind -> code is one chain.
+//! - [`retryable`]: task kind and code -> whether C1 may run the task again. Tasks only say
+//!   what went wrong (a code and a message); FinishTask asks this table.
+//!
 //! Retryability follows the SDK (docs/reference/baton-compat.md §4.3): provisioning errors are
-//! non-retryable, ticket creation is retryable, an unsupported task type is final.
+//! non-retryable, ticket creation is retryable, a sync that failed may run again, an
+//! unsupported task type is final.
 
 use prost_types::Any;
 use tonic::Code;
 
+use super::task_kind::TaskKind;
+use crate::halo::outcome::FailureKind;
 use crate::pb::baton::BatonServiceFinishTaskRequest;
 use crate::pb::baton::baton_service_finish_task_request::{Error, FinalState, Success};
 use crate::pb::rpc;
 
-/// Why a task failed, with the gRPC code C1 sees and whether C1 may retry it.
+/// The gRPC code C1 sees for a failure kind.
+pub fn code(kind: FailureKind) -> Code {
+    match kind {
+        FailureKind::InvalidArgument => Code::InvalidArgument,
+        FailureKind::NotFound => Code::NotFound,
+        FailureKind::PermissionDenied => Code::PermissionDenied,
+        FailureKind::Unauthenticated => Code::Unauthenticated,
+        FailureKind::FailedPrecondition => Code::FailedPrecondition,
+        FailureKind::VerificationFailed => Code::Aborted,
+        FailureKind::Unavailable => Code::Unavailable,
+        FailureKind::Internal => Code::Internal,
+    }
+}
+
+/// Whether C1 may run a failed task of `kind` again.
+pub fn retryable(kind: TaskKind, code: Code) -> bool {
+    match code {
+        // Stopped rather than failed (C1 cancelled it, or its heartbeats lapsed).
+        Code::Cancelled => return true,
+        // A capability switched off or a refusal by configuration: a retry meets the same.
+        Code::FailedPrecondition => return false,
+        _ => {}
+    }
+    match kind {
+        // A failed sync or upload: the next run may well succeed.
+        TaskKind::SyncFull => true,
+        // The SDK sends every ticket-creation error retryable.
+        TaskKind::CreateTicket => true,
+        // The SDK sends provisioning errors non-retryable; the journal already retried
+        // what was transient.
+        TaskKind::Grant
+        | TaskKind::Revoke
+        | TaskKind::CreateAccount
+        | TaskKind::DeleteResource
+        | TaskKind::ActionInvoke => false,
+        // Reads answer what is there; asking again answers the same.
+        TaskKind::GetTicket
+        | TaskKind::ListTicketSchemas
+        | TaskKind::BulkCreateTickets
+        | TaskKind::BulkGetTickets
+        | TaskKind::ActionListSchemas
+        | TaskKind::ActionGetSchema
+        | TaskKind::ActionStatus => false,
+        // Not a FinishTask at all (answered with Hello), but C1 could ask again.
+        TaskKind::Hello => true,
+        TaskKind::Unsupported => false,
+    }
+}
+
+/// Why a task failed: the gRPC code C1 sees and a message. Whether C1 may retry is not the
+/// task's call: [`finish_request`] asks [`retryable`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskFailure {
     pub code: Code,
     pub message: String,
-    pub retryable: bool,
     /// The connector's response, when it produced one even though the task failed.
     pub response: Option<Any>,
 }
 
 impl TaskFailure {
-    pub fn new(code: Code, message: impl Into<String>, retryable: bool) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         TaskFailure {
             code,
             message: message.into(),
-            retryable,
             response: None,
         }
     }
 
-    /// A capability that is switched off: the SDK's noop provisioner / ticketer answer.
-    pub fn disabled(what: &str) -> Self {
+    /// A failure of a known kind (a provisioning outcome, a ticketing error).
+    pub fn of(kind: FailureKind, message: impl Into<String>) -> Self {
+        Self::new(code(kind), message)
+    }
+
+    /// A ticketing error as C1 sees it.
+    pub fn ticketing(e: &crate::ticketing::Error) -> Self {
+        Self::of(e.kind().outcome(), e.to_string())
+    }
+
+    /// A change that was not automated but handed to a person through a Halo ticket: not
+    /// done, so never reported as a success.
+    pub fn ticketed(ticket_id: &str, reason: &str) -> Self {
         Self::new(
-            Code::FailedPrecondition,
-            format!("{what} is not enabled"),
-            false,
+            Code::Aborted,
+            format!(
+                "not changed automatically ({reason}); HaloITSM ticket {ticket_id} asks a person to make the change"
+            ),
         )
     }
 
-    pub fn unsupported() -> Self {
-        Self::new(Code::Unimplemented, "unsupported task type", false)
+    /// A capability that is switched off: the SDK's noop provisioner / ticketer answer.
+    pub fn disabled(what: &str) -> Self {
+        Self::new(Code::FailedPrecondition, format!("{what} is not enabled"))
     }
 
-    /// C1 cancelled the task (heartbeat said so) or the daemon is shutting down.
+    pub fn unsupported() -> Self {
+        Self::new(Code::Unimplemented, "unsupported task type")
+    }
+
+    /// C1 cancelled the task (heartbeat said so), or its heartbeats kept failing.
     pub fn cancelled(message: impl Into<String>) -> Self {
-        Self::new(Code::Cancelled, message, true)
+        Self::new(Code::Cancelled, message)
     }
 }
 
@@ -79,52 +154,6 @@ impl Outcome {
     }
 }
 
-/// A provisioning failure as C1 sees it. Provisioning errors are final for C1
-/// (the SDK sends them non-retryable); the code follows the outcome's kind.
-pub fn provisioning_failure(
-    kind: crate::provisioning::outcome::FailureKind,
-    message: &str,
-) -> TaskFailure {
-    use crate::provisioning::outcome::FailureKind as K;
-    let code = match kind {
-        K::InvalidArgument => Code::InvalidArgument,
-        K::NotFound => Code::NotFound,
-        K::PermissionDenied => Code::PermissionDenied,
-        K::Unauthenticated => Code::Unauthenticated,
-        K::FailedPrecondition => Code::FailedPrecondition,
-        K::VerificationFailed => Code::Aborted,
-        K::Unavailable => Code::Unavailable,
-        K::Internal => Code::Internal,
-    };
-    TaskFailure::new(code, message, false)
-}
-
-/// A change that was not automated but handed to a person through a Halo
-/// ticket: not done, so never reported as a success.
-pub fn ticketed_failure(ticket_id: &str, reason: &str) -> TaskFailure {
-    TaskFailure::new(
-        Code::Aborted,
-        format!(
-            "not changed automatically ({reason}); HaloITSM ticket {ticket_id} asks a person to make the change"
-        ),
-        false,
-    )
-}
-
-/// A ticketing error as C1 sees it (retryability is set by the task's arm).
-pub fn ticketing_failure(e: &crate::ticketing::Error) -> TaskFailure {
-    use crate::ticketing::ErrorKind as K;
-    let code = match e.kind() {
-        K::InvalidArgument | K::HaloRejected => Code::InvalidArgument,
-        K::NotFound => Code::NotFound,
-        K::PermissionDenied => Code::PermissionDenied,
-        K::Unavailable => Code::Unavailable,
-        K::FailedPrecondition => Code::FailedPrecondition,
-        K::Internal => Code::Internal,
-    };
-    TaskFailure::new(code, e.to_string(), false)
-}
-
 /// A `google.rpc.Status` for a gRPC code and message.
 pub fn rpc_status(code: Code, message: &str) -> rpc::Status {
     rpc::Status {
@@ -134,10 +163,11 @@ pub fn rpc_status(code: Code, message: &str) -> rpc::Status {
     }
 }
 
-/// The FinishTask request for `outcome`.
+/// The FinishTask request for `outcome` of a task of `kind`.
 pub fn finish_request(
     host_id: &str,
     task_id: &str,
+    kind: TaskKind,
     outcome: Outcome,
 ) -> BatonServiceFinishTaskRequest {
     let (status, final_state) = match outcome {
@@ -154,7 +184,7 @@ pub fn finish_request(
         Outcome::Failed(f) => (
             rpc_status(f.code, &f.message),
             FinalState::Error(Error {
-                non_retryable: !f.retryable,
+                non_retryable: !retryable(kind, f.code),
                 annotations: Vec::new(),
                 response: f.response,
             }),
@@ -171,21 +201,148 @@ pub fn finish_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::halo::ErrorKind as HaloKind;
+
+    fn finish(kind: TaskKind, outcome: Outcome) -> (rpc::Status, Option<FinalState>) {
+        let req = finish_request("h", "t", kind, outcome);
+        (req.status.expect("status"), req.final_state)
+    }
+
+    fn non_retryable(state: &Option<FinalState>) -> bool {
+        match state {
+            Some(FinalState::Error(e)) => e.non_retryable,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    /// Every Halo kind down the whole chain: failure kind, gRPC code, and what C1 is told
+    /// about a retry when a provisioning task or a ticket creation fails with it.
+    #[test]
+    fn every_halo_kind_down_the_chain() {
+        use FailureKind as F;
+        // (halo kind, failure kind, code, retryable as grant, retryable as create_ticket)
+        let table = [
+            (
+                HaloKind::Validation,
+                F::InvalidArgument,
+                Code::InvalidArgument,
+                false,
+                true,
+            ),
+            (HaloKind::NotFound, F::NotFound, Code::NotFound, false, true),
+            (
+                HaloKind::Permission,
+                F::PermissionDenied,
+                Code::PermissionDenied,
+                false,
+                true,
+            ),
+            (
+                HaloKind::Auth,
+                F::Unauthenticated,
+                Code::Unauthenticated,
+                false,
+                true,
+            ),
+            (
+                HaloKind::RateLimited,
+                F::Unavailable,
+                Code::Unavailable,
+                false,
+                true,
+            ),
+            (
+                HaloKind::Transient,
+                F::Unavailable,
+                Code::Unavailable,
+                false,
+                true,
+            ),
+            (HaloKind::Protocol, F::Internal, Code::Internal, false, true),
+            (HaloKind::Config, F::Internal, Code::Internal, false, true),
+            (HaloKind::Internal, F::Internal, Code::Internal, false, true),
+        ];
+        assert_eq!(table.len(), HaloKind::ALL.len());
+        for (halo, kind, grpc, as_grant, as_ticket) in table {
+            assert_eq!(F::of_halo(halo), kind, "{halo}");
+            assert_eq!(code(kind), grpc, "{halo}");
+            let e = crate::ticketing::Error::from(crate::halo::Error::new(halo, "x"));
+            assert_eq!(
+                TaskFailure::ticketing(&e).code,
+                grpc,
+                "{halo} via ticketing"
+            );
+            let failed = || Outcome::Failed(TaskFailure::of(kind, "x"));
+            let (status, state) = finish(TaskKind::Grant, failed());
+            assert_eq!(status.code, grpc as i32, "{halo}");
+            assert_eq!(!non_retryable(&state), as_grant, "{halo} as grant");
+            let (_, state) = finish(TaskKind::CreateTicket, failed());
+            assert_eq!(!non_retryable(&state), as_ticket, "{halo} as create_ticket");
+        }
+    }
+
+    #[test]
+    fn every_failure_kind_has_a_code() {
+        use FailureKind as F;
+        let table = [
+            (F::InvalidArgument, Code::InvalidArgument),
+            (F::NotFound, Code::NotFound),
+            (F::PermissionDenied, Code::PermissionDenied),
+            (F::Unauthenticated, Code::Unauthenticated),
+            (F::FailedPrecondition, Code::FailedPrecondition),
+            (F::VerificationFailed, Code::Aborted),
+            (F::Unavailable, Code::Unavailable),
+            (F::Internal, Code::Internal),
+        ];
+        assert_eq!(table.len(), F::ALL.len());
+        for (kind, grpc) in table {
+            assert_eq!(code(kind), grpc, "{kind:?}");
+        }
+        // Every ticketing kind names one of them, with the code C1 saw before.
+        for kind in crate::ticketing::ErrorKind::ALL {
+            let e = crate::ticketing::Error::new(kind, "x");
+            assert_eq!(TaskFailure::ticketing(&e).code, code(kind.outcome()));
+        }
+    }
+
+    /// Every task kind: what a failure of it tells C1 about a retry.
+    #[test]
+    fn every_task_kind_has_its_retry_rule() {
+        let retried = [TaskKind::SyncFull, TaskKind::CreateTicket, TaskKind::Hello];
+        for kind in TaskKind::ALL {
+            for grpc in [
+                Code::Unavailable,
+                Code::Internal,
+                Code::InvalidArgument,
+                Code::NotFound,
+            ] {
+                assert_eq!(
+                    retryable(kind, grpc),
+                    retried.contains(&kind),
+                    "{kind} {grpc:?}"
+                );
+            }
+            assert!(
+                retryable(kind, Code::Cancelled),
+                "{kind}: cancelled may run again"
+            );
+            assert!(
+                !retryable(kind, Code::FailedPrecondition),
+                "{kind}: switched off"
+            );
+        }
+        assert!(!retryable(TaskKind::Unsupported, Code::Unimplemented));
+    }
 
     #[test]
     fn disabled_capability_is_failed_precondition_and_final() {
-        let req = finish_request(
-            "h",
-            "t",
+        let (status, state) = finish(
+            TaskKind::CreateTicket,
             Outcome::Failed(TaskFailure::disabled("provisioning")),
         );
-        let status = req.status.expect("status");
         assert_eq!(status.code, Code::FailedPrecondition as i32);
         assert_eq!(status.message, "provisioning is not enabled");
-        match req.final_state {
-            Some(FinalState::Error(e)) => assert!(e.non_retryable),
-            other => panic!("expected an error, got {other:?}"),
-        }
+        assert!(non_retryable(&state));
     }
 
     #[test]
@@ -194,9 +351,9 @@ mod tests {
             type_url: "t".into(),
             value: vec![1],
         };
-        let req = finish_request("h", "t", Outcome::ok(Some(any.clone())));
-        assert_eq!(req.status.map(|s| s.code), Some(0));
-        match req.final_state {
+        let (status, state) = finish(TaskKind::Grant, Outcome::ok(Some(any.clone())));
+        assert_eq!(status.code, 0);
+        match state {
             Some(FinalState::Success(s)) => assert_eq!(s.response, Some(any)),
             other => panic!("expected success, got {other:?}"),
         }

@@ -200,7 +200,7 @@ pub fn add_c1(
     cfg: &Config,
     provisioning: Option<crate::provisioning::Provisioning>,
 ) {
-    use crate::c1::{C1Settings, auth::C1Auth, dispatch::Deps, link::C1Link};
+    use crate::c1::{C1Settings, auth::C1Auth, link::C1Link, tasks::Deps};
     let settings = match C1Settings::from_config(cfg) {
         Ok(Some(s)) => s,
         Ok(None) => return,
@@ -215,11 +215,8 @@ pub fn add_c1(
     p.children.push(spec);
     let deps = Deps {
         coordinator: Some(p.coordinator.clone()),
-        provisioning: provisioning
-            .map(|h| std::rc::Rc::new(h) as std::rc::Rc<dyn crate::c1::dispatch::Provisioning>),
-        ticketing: cfg.ticketing.enabled.then(|| {
-            std::rc::Rc::new(p.ticketing.clone()) as std::rc::Rc<dyn crate::c1::dispatch::Ticketing>
-        }),
+        provisioning,
+        ticketing: cfg.ticketing.enabled.then(|| p.ticketing.clone()),
     };
     let (spec, _link) = ChildSpec::start("c1_link", MAILBOX, move || {
         C1Link::new(settings.clone(), auth.clone(), deps.clone())

@@ -23,6 +23,7 @@ pub mod api_gateway;
 pub mod endpoints;
 pub mod error;
 pub mod model;
+pub mod outcome;
 pub mod paging;
 pub mod rate_budget;
 pub mod settings;

@@ -1,17 +1,21 @@
-//! One outcome type for every provisioning operation, and the one place Halo
-//! errors are classified into it. The C1 link maps `Outcome` to gRPC statuses
-//! (and annotations) in one place of its own; the CLI prints it as JSON.
+//! One outcome type for every provisioning operation. Halo errors are classified into its
+//! failure kinds by the table in `halo::outcome`, which ticketing uses too. The C1 link maps
+//! `Outcome` to gRPC statuses (and annotations) in `c1::status`; the CLI prints it as JSON.
 //!
-//! | outcome | meaning | C1 mapping (suggested) |
+//! | outcome | meaning | C1 mapping (`c1::status`) |
 //! |---|---|---|
 //! | `ok` | the change was made and read back | OK |
 //! | `already` | nothing to do; `kind` says why | OK + GrantAlreadyExists / GrantAlreadyRevoked annotation |
-//! | `ticketed` | could not be automated; a Halo ticket describes it | OK + the ticket id |
+//! | `ticketed` | could not be automated; a Halo ticket describes it | ABORTED naming the ticket (not done, so not a success) |
 //! | `failed` | see `FailureKind` | the status named there |
 
 use serde::{Deserialize, Serialize};
 
-use crate::halo::{Error as HaloError, ErrorKind};
+use crate::halo::Error as HaloError;
+
+/// Why an operation failed: the failure kinds both capabilities share, with the one
+/// classification of Halo errors ([`FailureKind::of_halo`]).
+pub use crate::halo::outcome::FailureKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -47,62 +51,6 @@ pub enum AlreadyKind {
     AlreadyDisabled,
     /// Delete of an agent Halo no longer has.
     AlreadyDeleted,
-}
-
-/// Why an operation failed. Complete: every failure is one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    /// Wrong id shape, non-agent principal, or Halo's 400 (message attached). gRPC INVALID_ARGUMENT.
-    InvalidArgument,
-    /// Unknown agent/team/role (Halo 404). gRPC NOT_FOUND.
-    NotFound,
-    /// Halo 403: the API application lacks a permission (Halo's message names it). gRPC PERMISSION_DENIED.
-    PermissionDenied,
-    /// Halo refused our credentials. gRPC UNAUTHENTICATED.
-    Unauthenticated,
-    /// Refused by configuration: provisioning disabled, delete not allowed,
-    /// a manual entitlement without a fallback ticket type. gRPC FAILED_PRECONDITION.
-    FailedPrecondition,
-    /// The write was accepted but the read-back shows it did not take, or
-    /// something else changed. gRPC ABORTED (or FAILED_PRECONDITION).
-    VerificationFailed,
-    /// Transient failures (429, 5xx, resets, timeouts) outlasted the retry limit. gRPC UNAVAILABLE.
-    Unavailable,
-    /// Halo answered something we cannot interpret, or a bug on our side. gRPC INTERNAL.
-    Internal,
-}
-
-impl FailureKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureKind::InvalidArgument => "invalid_argument",
-            FailureKind::NotFound => "not_found",
-            FailureKind::PermissionDenied => "permission_denied",
-            FailureKind::Unauthenticated => "unauthenticated",
-            FailureKind::FailedPrecondition => "failed_precondition",
-            FailureKind::VerificationFailed => "verification_failed",
-            FailureKind::Unavailable => "unavailable",
-            FailureKind::Internal => "internal",
-        }
-    }
-
-    /// Only `Unavailable` may succeed if tried again later.
-    pub fn is_transient(self) -> bool {
-        self == FailureKind::Unavailable
-    }
-
-    /// The one classification of Halo errors.
-    pub fn of_halo(kind: ErrorKind) -> FailureKind {
-        match kind {
-            ErrorKind::Validation => FailureKind::InvalidArgument,
-            ErrorKind::NotFound => FailureKind::NotFound,
-            ErrorKind::Permission => FailureKind::PermissionDenied,
-            ErrorKind::Auth => FailureKind::Unauthenticated,
-            ErrorKind::RateLimited | ErrorKind::Transient => FailureKind::Unavailable,
-            ErrorKind::Protocol | ErrorKind::Config | ErrorKind::Internal => FailureKind::Internal,
-        }
-    }
 }
 
 impl Outcome {

@@ -29,6 +29,7 @@ pub const RESULTS: &[&str] = &[
     "invalid_argument",
     "not_found",
     "permission_denied",
+    "unauthenticated",
     "unavailable",
     "halo_rejected",
     "failed_precondition",

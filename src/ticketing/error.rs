@@ -1,13 +1,16 @@
 //! The one error type of the ticketing layer.
 //!
-//! Every failure is classified once into a small `Copy` [`ErrorKind`], so the C1 layer maps
-//! it to a gRPC code in one place and metrics label it without looking at messages. Halo
-//! errors arrive already classified and scrubbed of secrets (`halo::Error`); their message is
-//! kept, so a 400 on create reaches C1 with Halo's own words.
+//! Every failure is classified once into a small `Copy` [`ErrorKind`], so that metrics label
+//! it without looking at messages, and the C1 layer maps its shared [`FailureKind`]
+//! ([`ErrorKind::outcome`]) to a gRPC code in one place. Halo errors arrive already classified
+//! and scrubbed of secrets (`halo::Error`); what they mean is decided by the one table in
+//! `halo::outcome`, which provisioning uses too. Their message is kept, so a 400 on create
+//! reaches C1 with Halo's own words.
 
 use std::fmt;
 
 use crate::halo;
+use crate::halo::outcome::FailureKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -16,8 +19,10 @@ pub enum ErrorKind {
     InvalidArgument,
     /// No such schema, ticket or status.
     NotFound,
-    /// Halo refused our credentials or permissions.
+    /// Halo refused a permission (403): the API application may not do this.
     PermissionDenied,
+    /// Halo refused our credentials (expired or revoked secret, a 401 after a token refresh).
+    Unauthenticated,
     /// Halo is unreachable, rate limited or answering 5xx: worth a retry later.
     Unavailable,
     /// Halo answered the request with a 400-class refusal (its message attached).
@@ -29,10 +34,11 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::InvalidArgument,
         ErrorKind::NotFound,
         ErrorKind::PermissionDenied,
+        ErrorKind::Unauthenticated,
         ErrorKind::Unavailable,
         ErrorKind::HaloRejected,
         ErrorKind::FailedPrecondition,
@@ -45,6 +51,7 @@ impl ErrorKind {
             ErrorKind::InvalidArgument => "invalid_argument",
             ErrorKind::NotFound => "not_found",
             ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::HaloRejected => "halo_rejected",
             ErrorKind::FailedPrecondition => "failed_precondition",
@@ -52,14 +59,32 @@ impl ErrorKind {
         }
     }
 
+    /// The shared failure kind this is (what C1 is told): Halo's refusal is an invalid argument
+    /// like our own.
+    pub fn outcome(self) -> FailureKind {
+        match self {
+            ErrorKind::InvalidArgument | ErrorKind::HaloRejected => FailureKind::InvalidArgument,
+            ErrorKind::NotFound => FailureKind::NotFound,
+            ErrorKind::PermissionDenied => FailureKind::PermissionDenied,
+            ErrorKind::Unauthenticated => FailureKind::Unauthenticated,
+            ErrorKind::Unavailable => FailureKind::Unavailable,
+            ErrorKind::FailedPrecondition => FailureKind::FailedPrecondition,
+            ErrorKind::Internal => FailureKind::Internal,
+        }
+    }
+
+    /// A Halo error, classified by the shared table (`FailureKind::of_halo`); ticketing only
+    /// names Halo's own refusal apart, because its message is passed on as Halo wrote it.
     fn from_halo(kind: halo::ErrorKind) -> ErrorKind {
-        use halo::ErrorKind as H;
-        match kind {
-            H::Auth | H::Permission => ErrorKind::PermissionDenied,
-            H::NotFound => ErrorKind::NotFound,
-            H::Validation => ErrorKind::HaloRejected,
-            H::RateLimited | H::Transient => ErrorKind::Unavailable,
-            H::Protocol | H::Config | H::Internal => ErrorKind::Internal,
+        match FailureKind::of_halo(kind) {
+            FailureKind::InvalidArgument => ErrorKind::HaloRejected,
+            FailureKind::NotFound => ErrorKind::NotFound,
+            FailureKind::PermissionDenied => ErrorKind::PermissionDenied,
+            FailureKind::Unauthenticated => ErrorKind::Unauthenticated,
+            FailureKind::FailedPrecondition => ErrorKind::FailedPrecondition,
+            FailureKind::Unavailable => ErrorKind::Unavailable,
+            // A read-back check is provisioning's; Halo errors never classify as one.
+            FailureKind::VerificationFailed | FailureKind::Internal => ErrorKind::Internal,
         }
     }
 }
@@ -120,5 +145,27 @@ impl From<halo::Error> for Error {
             e.to_string()
         };
         Error { kind, message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ticketing and provisioning tell C1 the same about every Halo error.
+    #[test]
+    fn halo_errors_mean_what_the_shared_table_says() {
+        for kind in halo::ErrorKind::ALL {
+            let e = Error::from(halo::Error::new(kind, "x"));
+            assert_eq!(e.kind().outcome(), FailureKind::of_halo(kind), "{kind}");
+        }
+        assert_eq!(
+            Error::from(halo::Error::new(halo::ErrorKind::Auth, "x")).kind(),
+            ErrorKind::Unauthenticated
+        );
+        assert_eq!(
+            Error::from(halo::Error::new(halo::ErrorKind::Validation, "x")).kind(),
+            ErrorKind::HaloRejected
+        );
     }
 }

@@ -11,20 +11,29 @@
 //! says which, so callers can tell the user).
 //!
 //! Every failure is an `Error` naming the file; nothing here panics on input.
+//!
+//! Files: `decoded.rs` (the payload into a private temp database), `sync_runs.rs`
+//! (layout probes and the sync picked), `row_counts.rs` (`Snapshot::stats`).
 
-use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+mod decoded;
+mod row_counts;
+mod sync_runs;
+
+use std::fs::File;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use prost::{Message, Name};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 
+use self::decoded::TempDb;
+use self::sync_runs::{has_column, pick_sync, table_names};
 use super::envelope::{self, Format};
 use super::error::{Error, Result};
 use super::schema::{self, REQUIRED_TABLES};
-use super::stats::SyncStats;
 use crate::pb;
+
+pub use self::row_counts::SnapshotStats;
 
 /// The SDK's default cap on the decoded database (`BATON_DECODER_MAX_DECODED_SIZE_MB`).
 pub const DEFAULT_MAX_DECODED_BYTES: u64 = 10 << 30;
@@ -58,15 +67,6 @@ pub struct SyncRunInfo {
     pub is_latest_finished_full: bool,
 }
 
-/// Counts for the selected sync, computed from the rows, plus the writer's
-/// cached `stats` JSON when it has one.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SnapshotStats {
-    pub counts: SyncStats,
-    pub assets: u64,
-    pub cached: Option<SyncStats>,
-}
-
 /// An opened c1z. The decoded database is deleted when this is dropped.
 pub struct Snapshot {
     conn: Connection,
@@ -93,16 +93,7 @@ impl Snapshot {
             }
         }
 
-        let db = TempDb::create(opts.temp_dir.as_deref())?;
-        {
-            let mut out = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&db.path)
-                .map_err(|e| Error::io("open", &db.path, e))?;
-            envelope::decode_payload(&mut input, path, &mut out, &db.path, opts.max_decoded_bytes)?;
-            check_and_unwal(&mut out, path, &db.path)?;
-        }
+        let db = TempDb::decode(&mut input, path, opts)?;
 
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&db.path, flags).map_err(|e| Error::NotC1z {
@@ -238,83 +229,6 @@ impl Snapshot {
         Ok(out)
     }
 
-    /// Row counts of the selected sync, per table and per resource type.
-    pub fn stats(&self) -> Result<SnapshotStats> {
-        let sq = |ctx: &'static str| {
-            let p = self.path.clone();
-            move |e| Error::sqlite(&p, ctx, e)
-        };
-        let sync_id = self.sync.as_ref().map(|s| s.sync_id.clone());
-        let count = |table: &str| -> rusqlite::Result<u64> {
-            let sql = format!("SELECT count(*) FROM {table} WHERE ?1 IS NULL OR sync_id = ?1");
-            self.conn
-                .query_row(&sql, [&sync_id], |r| r.get::<_, i64>(0))
-                .map(|n| n.max(0) as u64)
-        };
-        let by_type = |table: &str| -> rusqlite::Result<BTreeMap<String, u64>> {
-            let sql = format!(
-                "SELECT resource_type_id, count(*) FROM {table} WHERE ?1 IS NULL OR sync_id = ?1 \
-                 GROUP BY resource_type_id ORDER BY resource_type_id"
-            );
-            let mut stmt = self.conn.prepare(&sql)?;
-            let rows = stmt.query_map([&sync_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
-            })?;
-            rows.collect()
-        };
-        let mut counts = SyncStats {
-            resource_types: count(schema::RESOURCE_TYPES).map_err(sq("count"))?,
-            resources: count(schema::RESOURCES).map_err(sq("count"))?,
-            entitlements: count(schema::ENTITLEMENTS).map_err(sq("count"))?,
-            grants: count(schema::GRANTS).map_err(sq("count"))?,
-            resources_by_resource_type: by_type(schema::RESOURCES).map_err(sq("count"))?,
-            entitlements_by_resource_type: by_type(schema::ENTITLEMENTS).map_err(sq("count"))?,
-            grants_by_resource_type: by_type(schema::GRANTS).map_err(sq("count"))?,
-        };
-        // Every resource type is listed, with 0 where empty, as the SDK does.
-        let type_ids: Vec<String> = {
-            let sql = format!(
-                "SELECT external_id FROM {} WHERE ?1 IS NULL OR sync_id = ?1",
-                schema::RESOURCE_TYPES
-            );
-            let mut stmt = self.conn.prepare(&sql).map_err(sq("count"))?;
-            stmt.query_map([&sync_id], |r| r.get::<_, String>(0))
-                .and_then(|rows| rows.collect())
-                .map_err(sq("count"))?
-        };
-        counts.list_every_type(type_ids.iter().map(String::as_str));
-        let tables = table_names(&self.conn).map_err(sq("read schema"))?;
-        let assets = if tables.iter().any(|t| t == schema::ASSETS) {
-            count(schema::ASSETS).map_err(sq("count"))?
-        } else {
-            0
-        };
-        let cached = match &sync_id {
-            Some(id)
-                if has_column(&self.conn, schema::SYNC_RUNS, "stats")
-                    .map_err(sq("read schema"))? =>
-            {
-                self.conn
-                    .query_row(
-                        "SELECT stats FROM v1_sync_runs WHERE sync_id = ?1",
-                        [id],
-                        |r| r.get::<_, Option<String>>(0),
-                    )
-                    .optional()
-                    .map_err(sq("read stats"))?
-                    .flatten()
-                    // A cache in a shape we do not know is just not shown.
-                    .and_then(|json| serde_json::from_str::<SyncStats>(&json).ok())
-            }
-            _ => None,
-        };
-        Ok(SnapshotStats {
-            counts,
-            assets,
-            cached,
-        })
-    }
-
     /// Streams `(id, data, expansion)` of one table's rows in the selected sync.
     fn scan(
         &self,
@@ -376,130 +290,4 @@ fn decode<M: Message + Default>(data: &[u8]) -> Result<M> {
         row_id: 0,
         cause,
     })
-}
-
-fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    rows.collect()
-}
-
-fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
-    let mut stmt = conn.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?;
-    stmt.exists((table, column))
-}
-
-/// Chooses the sync to show: the latest finished `full` sync, else the latest sync.
-fn pick_sync(conn: &Connection) -> rusqlite::Result<Option<SyncRunInfo>> {
-    // Oldest layouts have `is_partial` instead of `sync_type`; older than that, neither.
-    let type_expr = if has_column(conn, schema::SYNC_RUNS, "sync_type")? {
-        "sync_type"
-    } else if has_column(conn, schema::SYNC_RUNS, "is_partial")? {
-        "CASE WHEN is_partial THEN 'partial' ELSE 'full' END"
-    } else {
-        "'full'"
-    };
-    let sql = format!(
-        "SELECT sync_id, {type_expr}, CAST(started_at AS TEXT), CAST(ended_at AS TEXT) \
-         FROM v1_sync_runs ORDER BY id"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let runs: Vec<SyncRunInfo> = stmt
-        .query_map([], |r| {
-            Ok(SyncRunInfo {
-                sync_id: r.get(0)?,
-                sync_type: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                started_at: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                ended_at: r.get(3)?,
-                is_latest_finished_full: false,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    // Timestamps share one fixed-width layout, so text order is time order; ties go to the later row.
-    let finished = runs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.ended_at.is_some() && r.sync_type == "full")
-        .max_by(|(ia, a), (ib, b)| a.ended_at.cmp(&b.ended_at).then(ia.cmp(ib)))
-        .map(|(_, r)| r.clone());
-    if let Some(mut run) = finished {
-        run.is_latest_finished_full = true;
-        return Ok(Some(run));
-    }
-    Ok(runs
-        .iter()
-        .enumerate()
-        .max_by(|(ia, a), (ib, b)| a.started_at.cmp(&b.started_at).then(ia.cmp(ib)))
-        .map(|(_, r)| r.clone()))
-}
-
-/// Checks the SQLite header, and turns a WAL-mode header into a rollback one:
-/// the payload is a checkpointed database without its `-wal` file, and a
-/// read-only open of a WAL database would want to create `-shm`/`-wal` files.
-fn check_and_unwal(out: &mut File, src: &Path, db: &Path) -> Result<()> {
-    let mut header = [0u8; 100];
-    out.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io("seek", db, e))?;
-    let n = read_full(out, &mut header).map_err(|e| Error::io("read", db, e))?;
-    if n < header.len() || &header[..16] != b"SQLite format 3\0" {
-        return Err(Error::NotC1z {
-            path: src.to_path_buf(),
-            reason: "payload is not a SQLite database".into(),
-        });
-    }
-    // Bytes 18/19: file format write/read version, 2 = WAL, 1 = rollback journal.
-    if header[18] == 2 || header[19] == 2 {
-        out.seek(SeekFrom::Start(18))
-            .map_err(|e| Error::io("seek", db, e))?;
-        out.write_all(&[1, 1])
-            .map_err(|e| Error::io("write", db, e))?;
-    }
-    Ok(())
-}
-
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
-}
-
-/// The decoded database: a private temp file, removed (with any SQLite side
-/// files) on drop.
-struct TempDb {
-    path: PathBuf,
-}
-
-impl TempDb {
-    fn create(dir: Option<&Path>) -> Result<TempDb> {
-        let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
-        let path = dir.join(format!("baton-c1z-{:016x}.db", rand::random::<u64>()));
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        opts.open(&path)
-            .map_err(|e| Error::io("create", &path, e))?;
-        Ok(TempDb { path })
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
-        for suffix in ["-journal", "-wal", "-shm"] {
-            let mut side = self.path.clone().into_os_string();
-            side.push(suffix);
-            let _ = fs::remove_file(PathBuf::from(side));
-        }
-    }
 }

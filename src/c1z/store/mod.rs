@@ -27,16 +27,25 @@
 //! - Rows are encoded into recycled buffers: no allocation per row once warm.
 //! - The finished database is streamed through zstd level 1 with two workers
 //!   (single-threaded: +0.4 s; level 3: +0.7 s for a 5% smaller file).
+//!
+//! Files: `options.rs` (the tuning knobs), `snapshot_info.rs` (what `finish`
+//! reports), `work_files.rs` (the private temp directory and database, the temp
+//! c1z and the durable rename).
+
+mod options;
+mod snapshot_info;
+mod work_files;
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
+use self::work_files::{TempFile, WorkDir, open_private_db, sync_parent_dir, temp_name};
 use super::encode::{Kind, Record, Row};
-use super::envelope::{self, Compression};
+use super::envelope;
 use super::error::{Error, Result};
 use super::loader::{Loader, TableSql};
 use super::schema::TABLES;
@@ -45,108 +54,8 @@ use super::timestamp;
 use super::upsert::Table;
 use crate::pb;
 
-/// Tuning knobs. `Default` is what the daemon and the bench use; the fields
-/// exist so the bench can show what each choice is worth.
-#[derive(Clone, Debug)]
-pub struct StoreOptions {
-    /// SQLite page size. Larger pages mean fewer, fuller B-tree pages.
-    pub page_size: u32,
-    /// SQLite page cache (and sorter memory) in KiB.
-    pub cache_kib: u32,
-    /// Helper threads for SQLite's sorter when building indexes.
-    pub sorter_threads: u32,
-    /// Index builds keep SQLite's sorter runs in memory (`temp_store = MEMORY`)
-    /// when the largest table's estimated index keys fit in this many KiB, and
-    /// spill to temp files otherwise, so memory stays bounded for any tenant.
-    pub sorter_memory_kib: u32,
-    /// A table's pending batch is written to SQLite once it holds this many rows...
-    pub flush_rows: usize,
-    /// ...or this many encoded bytes.
-    pub flush_bytes: usize,
-    /// Rows per multi-row INSERT statement.
-    pub rows_per_insert: usize,
-    /// Build bulk-table indexes after the load (true) or keep them during it (false).
-    pub defer_indexes: bool,
-    pub compression: Compression,
-    /// Test hook: hash every external id to the same value so that the
-    /// collision paths run. Never set outside tests.
-    #[doc(hidden)]
-    pub constant_hash: bool,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        StoreOptions {
-            page_size: 65536,
-            cache_kib: 8 * 1024,
-            sorter_threads: 0,
-            sorter_memory_kib: 16 * 1024,
-            // Up to ~4 batches per table are alive at once (pending, queued,
-            // being inserted, returned for reuse), so these bound the row
-            // buffers. 16k rows / 8 MiB put ~60 MB of buffers in circulation
-            // at 100k agents; 4k / 2 MiB cut the sync's peak RSS from 103 to
-            // 68 MB at no measurable cost (a transaction per 4k rows is cheap
-            // with journal_mode=OFF).
-            flush_rows: 4096,
-            flush_bytes: 2 << 20,
-            rows_per_insert: 32,
-            defer_indexes: true,
-            compression: Compression::default(),
-            constant_hash: false,
-        }
-    }
-}
-
-/// Row counts per table.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub resource_types: u64,
-    pub resources: u64,
-    pub entitlements: u64,
-    pub grants: u64,
-}
-
-impl SnapshotInfo {
-    /// The plain values telemetry reports for a published snapshot.
-    pub fn published(&self, elapsed: Duration) -> crate::telemetry::snapshot::Published<'_> {
-        let c = &self.counts;
-        let p = &self.phases;
-        crate::telemetry::snapshot::Published {
-            path: &self.path,
-            sync_id: &self.sync_id,
-            bytes: self.bytes,
-            db_bytes: self.db_bytes,
-            rows: [c.resource_types, c.resources, c.entitlements, c.grants],
-            phases: [p.rows, p.indexes, p.compress],
-            elapsed,
-        }
-    }
-}
-
-/// A published snapshot.
-#[derive(Clone, Debug)]
-pub struct SnapshotInfo {
-    /// Where the c1z now is.
-    pub path: PathBuf,
-    pub sync_id: String,
-    /// Size of the c1z file.
-    pub bytes: u64,
-    /// Size of the SQLite database inside it.
-    pub db_bytes: u64,
-    pub counts: Counts,
-    pub phases: Phases,
-}
-
-/// Where the time went, for `snapshot_phase_seconds`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Phases {
-    /// From `create` to the end of `end_sync` (all rows in SQLite).
-    pub rows: Duration,
-    /// Building the deferred indexes.
-    pub indexes: Duration,
-    /// Compressing, fsyncing and renaming.
-    pub compress: Duration,
-}
+pub use self::options::StoreOptions;
+pub use self::snapshot_info::{Counts, Phases, SnapshotInfo};
 
 struct SyncRun {
     id: String,
@@ -540,30 +449,6 @@ impl Drop for Store {
     }
 }
 
-fn open_private_db(path: &Path, opts: &StoreOptions) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn =
-        Connection::open_with_flags(path, flags).map_err(|e| Error::sqlite(path, "open", e))?;
-    // The file is private until renamed and discarded on any failure, so
-    // durability features buy nothing here: no journal, no fsync, no locking
-    // round trips. page_size must be set before the first table exists.
-    let pragmas = format!(
-        "PRAGMA page_size = {};
-         PRAGMA journal_mode = OFF;
-         PRAGMA synchronous = OFF;
-         PRAGMA locking_mode = EXCLUSIVE;
-         PRAGMA temp_store = FILE;
-         PRAGMA cache_size = -{};
-         PRAGMA threads = {};",
-        opts.page_size, opts.cache_kib, opts.sorter_threads
-    );
-    conn.execute_batch(&pragmas)
-        .map_err(|e| Error::sqlite(path, "configure", e))?;
-    Ok(conn)
-}
-
 /// `discovered_at` for a batch: formatted at most once a millisecond, because
 /// formatting per row would cost more than the rest of the put.
 struct Clock {
@@ -585,71 +470,5 @@ impl Clock {
             self.text = timestamp::now();
         }
         &self.text
-    }
-}
-
-/// `<dest>.<random>.<suffix>` in `dest`'s directory.
-fn temp_name(dest: &Path, suffix: &str) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "snapshot.c1z".into());
-    dest.with_file_name(format!("{name}.{:016x}.{suffix}", rand::random::<u64>()))
-}
-
-/// The private working directory; removed with everything in it on drop.
-struct WorkDir {
-    path: PathBuf,
-}
-
-impl WorkDir {
-    fn create(dest: &Path) -> Result<WorkDir> {
-        let path = temp_name(dest, "tmp");
-        let mut b = fs::DirBuilder::new();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            b.mode(0o700);
-        }
-        b.create(&path)
-            .map_err(|e| Error::io("create temp dir", &path, e))?;
-        Ok(WorkDir { path })
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
-/// A temp file removed on drop unless disarmed (after the rename).
-struct TempFile(Option<PathBuf>);
-
-impl TempFile {
-    fn path(&self) -> &Path {
-        self.0.as_deref().unwrap_or(Path::new(""))
-    }
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_file(p);
-        }
-    }
-}
-
-/// Makes the rename durable. Best effort: some file systems refuse to fsync a directory.
-fn sync_parent_dir(path: &Path) {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
     }
 }

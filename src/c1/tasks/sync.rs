@@ -1,0 +1,123 @@
+//! sync_full: one sync into a temp file while heartbeating, then the upload; the task is
+//! finished only after the upload succeeded. A cancel cancels the sync and uploads nothing.
+//! Syncs run one at a time even when tasks run concurrently.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tonic::Code;
+
+use super::Uplink;
+use crate::actor_slot::Slot;
+use crate::c1::C1Settings;
+use crate::c1::status::{Outcome, TaskFailure};
+use crate::pb::baton::task::SyncFullTask;
+use crate::sync::coordinator::{CancelSync, IsSyncing, StartSync, SyncCoordinator};
+
+/// A sync_full task. Its options (targeted resources, skips) are not ours to honour: the
+/// connector always syncs everything it is configured for.
+#[derive(Debug)]
+pub struct Command(pub SyncFullTask);
+
+/// The coordinator that runs syncs, and what sync_full needs of the settings.
+pub struct SyncTasks {
+    coordinator: Option<Slot<SyncCoordinator>>,
+    skip_full_sync: bool,
+    temp_dir: PathBuf,
+    keep_failed_upload: Duration,
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+impl SyncTasks {
+    pub fn new(settings: &C1Settings, coordinator: Option<Slot<SyncCoordinator>>) -> Self {
+        SyncTasks {
+            coordinator,
+            skip_full_sync: settings.skip_full_sync,
+            temp_dir: settings.temp_dir.clone(),
+            keep_failed_upload: settings.keep_failed_upload,
+            one_at_a_time: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub async fn run(
+        &self,
+        link: &impl Uplink,
+        task_id: &str,
+        _task: Command,
+        next_heartbeat: Option<Duration>,
+    ) -> Result<Outcome, TaskFailure> {
+        if self.skip_full_sync {
+            return Err(TaskFailure::new(
+                Code::FailedPrecondition,
+                "full syncs are disabled on this connector (skip_full_sync)",
+            ));
+        }
+        let _one_at_a_time = self.one_at_a_time.lock().await;
+        std::fs::create_dir_all(&self.temp_dir).map_err(|e| {
+            TaskFailure::new(
+                Code::Internal,
+                format!("cannot create {}: {e}", self.temp_dir.display()),
+            )
+        })?;
+        let dest = self.temp_dir.join(format!("task-{task_id}.c1z"));
+        let Some(coordinator) = self.coordinator.as_ref().map(Slot::addr) else {
+            return Err(TaskFailure::disabled("sync"));
+        };
+        let start = coordinator.send(StartSync {
+            reason: "c1",
+            dest: Some(dest.clone()),
+        });
+        let report = match link.with_heartbeats(task_id, next_heartbeat, start).await {
+            Ok(Ok(Ok(report))) => report,
+            Ok(Ok(Err(e))) => {
+                return Err(TaskFailure::new(
+                    Code::Unavailable,
+                    format!("sync failed: {e}"),
+                ));
+            }
+            Ok(Err(e)) => {
+                return Err(TaskFailure::new(
+                    Code::Unavailable,
+                    format!("sync coordinator is not running: {e}"),
+                ));
+            }
+            Err(cancelled) => {
+                // Stop the sync we started and wait for it to wind down: nothing is published.
+                if coordinator.send(CancelSync).await.unwrap_or(false) {
+                    while coordinator.send(IsSyncing).await.unwrap_or(false) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                let _ = std::fs::remove_file(&dest);
+                return Err(cancelled);
+            }
+        };
+        let path = report.snapshot.path.clone();
+        match link.upload(task_id, &path).await {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&path);
+                Ok(Outcome::ok(None))
+            }
+            Err(e) => {
+                keep_for_diagnosis(path.clone(), self.keep_failed_upload);
+                Err(TaskFailure::new(
+                    Code::Unavailable,
+                    format!(
+                        "upload failed after 3 attempts ({e}); c1z kept at {}",
+                        path.display()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// A failed upload's file stays for `keep`, then goes (a restart forgets it; the start-up
+/// temp cleanup of the state dir does not touch the C1 temp dir).
+fn keep_for_diagnosis(path: PathBuf, keep: Duration) {
+    tracing::warn!(path = %path.display(), keep_s = keep.as_secs(), "keeping the c1z whose upload failed");
+    actix::spawn(async move {
+        tokio::time::sleep(keep).await;
+        let _ = std::fs::remove_file(&path);
+    });
+}
