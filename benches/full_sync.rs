@@ -252,7 +252,7 @@ fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -
         String::from_utf8_lossy(&o.stderr)
     );
     let line = String::from_utf8_lossy(&o.stdout).to_string();
-    // "<path>: sync <id> with R resources, E entitlements, G grants (B bytes) in Ts; peak_rss_bytes=.. cpu_seconds=.."
+    // "<path>: <type> sync <id> with R resources, E entitlements, G grants (B bytes) in Ts; peak_rss_bytes=.. cpu_seconds=.."
     let after_with = line.split(" with ").nth(1).unwrap_or_default();
     let counts: Vec<u64> = after_with
         .split(|c: char| !c.is_ascii_digit())
