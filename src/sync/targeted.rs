@@ -12,10 +12,18 @@
 //!   Halo ignores it the answer stays right and costs a full agent listing;
 //! - end user: `GET /api/Users/{id}` (1).
 //!
+//! Many agent targets: past [`AGENT_LIST_THRESHOLD`] agents, the first page of the
+//! agent list (which tells the tenant's size) decides whether paging the whole
+//! list is cheaper than one read per agent, and takes the cheaper path. A target
+//! the listing did not show (deleted, or skipped by shifting offsets) is then
+//! read on its own, so the answer is the same either way.
+//!
 //! A target Halo no longer has (404) is skipped with a warning and the sync goes
 //! on, as baton-sdk's syncer skips a NotFound from `GetResource`. Any other
 //! failure fails the sync with the resource named; nothing is published.
 //! Rows come from the same mapping code as the full sync.
+
+use std::collections::HashSet;
 
 use futures::{StreamExt, TryStreamExt};
 
@@ -30,6 +38,9 @@ use crate::provisioning::ids::{ROLE_ASSIGNED_SLUG, ResourceRef, TEAM_MEMBER_SLUG
 /// many resources; the gateway's budget paces them anyway.
 const CONCURRENT_READS: usize = 8;
 
+/// Past this many agent targets, listing every agent may cost fewer requests.
+pub const AGENT_LIST_THRESHOLD: usize = 100;
+
 /// What a targeted sync wrote.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TargetsSynced {
@@ -40,13 +51,25 @@ pub struct TargetsSynced {
 /// The rows of one target, or `None` when Halo no longer has it.
 type Read = Option<(Vec<pb::Resource>, Vec<pb::Entitlement>, Vec<pb::Grant>)>;
 
-/// Reads every target of `run.plan` and writes its rows, in the order given.
+/// Reads every target of `run.plan` and writes its rows.
 pub async fn sync_targets(
     run: &SyncRun,
     include_end_users: bool,
 ) -> Result<TargetsSynced, SyncError> {
     let client = run.client.clone().with_lane(Lane::Priority);
-    let targets = run.plan.targets().to_vec();
+    let mut targets = run.plan.targets().to_vec();
+    let mut done = TargetsSynced::default();
+    let agents: HashSet<i64> = targets
+        .iter()
+        .filter_map(|t| match t {
+            ResourceRef::Agent(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    if agents.len() > AGENT_LIST_THRESHOLD {
+        let listed = list_agents(run, &client, &agents, &mut done).await?;
+        targets.retain(|t| !matches!(t, ResourceRef::Agent(id) if listed.contains(id)));
+    }
     let mut reads = futures::stream::iter(targets)
         .map(|target| {
             let client = client.clone();
@@ -61,7 +84,6 @@ pub async fn sync_targets(
             }
         })
         .buffered(CONCURRENT_READS);
-    let mut done = TargetsSynced::default();
     while let Some((target, rows)) = reads.try_next().await? {
         run.cancel.check()?;
         let Some((resources, entitlements, grants)) = rows else {
@@ -76,6 +98,50 @@ pub async fn sync_targets(
     }
     tracing::info!(sync_id = %run.sync_id, found = done.found, not_found = done.not_found, "targeted resources synced");
     Ok(done)
+}
+
+/// Pages the agent list if that costs fewer requests than reading `wanted` one
+/// by one (the first page's `record_count` tells), writing the wanted agents it
+/// sees. Answers the ids it wrote; the caller reads the rest on their own.
+async fn list_agents(
+    run: &SyncRun,
+    client: &HaloClient,
+    wanted: &HashSet<i64>,
+    done: &mut TargetsSynced,
+) -> Result<HashSet<i64>, SyncError> {
+    let mut seen = HashSet::new();
+    let mut pages = std::pin::pin!(client.agent_pages());
+    let mut first = true;
+    while let Some(page) = pages.next().await {
+        run.cancel.check()?;
+        let page = page.map_err(|source| SyncError::Target {
+            resource: format!("{} agents (listed)", wanted.len()),
+            source,
+        })?;
+        if first {
+            first = false;
+            let pages_needed = page
+                .record_count
+                .map_or(u64::MAX, |n| n.div_ceil(page.rows.len().max(1) as u64));
+            if pages_needed >= wanted.len() as u64 {
+                return Ok(seen);
+            }
+            tracing::info!(sync_id = %run.sync_id, targets = wanted.len(), pages = pages_needed, "many agent targets: listing the agents is cheaper than reading each");
+        }
+        let mut resources = Vec::new();
+        let mut grants = Vec::new();
+        for agent in page.rows.iter().filter(|a| wanted.contains(&a.id)) {
+            if seen.insert(agent.id) {
+                let (r, _, g) = agent_rows(agent);
+                resources.extend(r);
+                grants.extend(g);
+            }
+        }
+        run.write(Rows::Resources(resources)).await?;
+        run.write(Rows::Grants(grants)).await?;
+    }
+    done.found += seen.len() as u64;
+    Ok(seen)
 }
 
 async fn read(client: &HaloClient, target: &ResourceRef, include_end_users: bool) -> halo::Result<Read> {
