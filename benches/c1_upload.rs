@@ -1,4 +1,4 @@
-//! C1 service-mode benchmark against the fake C1 (tests/support/fake_c1.rs) on loopback.
+//! C1 service-mode benchmark against the fake C1 (tests/it/support/fake_c1.rs) on loopback.
 //!
 //!   cargo bench --bench c1_upload                    # 100,000 agents
 //!   C1_UPLOAD_AGENTS=10000 cargo bench --bench c1_upload
@@ -15,8 +15,9 @@
 //! The fake C1 runs on the same thread (actix System) as the connector, so both sides' work is
 //! in the figures; the fake discards upload bytes so memory growth is the connector's.
 
-#[path = "../tests/support/fake_c1.rs"]
-mod fake_c1;
+// The tests' support folder: one copy, shared.
+#[path = "../tests/it/support/mod.rs"]
+mod support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,7 +30,7 @@ use baton_haloitsm::c1::link::{C1Link, Link};
 use baton_haloitsm::c1::tasks::Deps;
 use baton_haloitsm::c1::{C1Settings, hello, upload};
 use baton_haloitsm::pb::baton::{Task, task};
-use fake_c1::{CLIENT_ID, FakeC1, Script, task_id};
+use support::fake_c1::{CLIENT_ID, FakeC1, Script, task_id};
 
 const BIN: &str = env!("CARGO_BIN_EXE_baton-haloitsm");
 const RSS_FLOOR_MB: f64 = 16.0;

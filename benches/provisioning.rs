@@ -12,9 +12,9 @@
 //! 3. Grant latency p50/p95, idle and during a running 10,000-agent sync under
 //!    the same scaled budget. Goal: p95 during the sync ≤ 2× idle p95.
 
-// The tests' set-up (config over a simulator): one copy, shared.
-#[path = "../tests/provisioning_support/mod.rs"]
-mod provisioning_support;
+// The tests' support folder (config over a simulator): one copy, shared.
+#[path = "../tests/it/support/mod.rs"]
+mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -54,13 +54,13 @@ fn sim(agents: usize) -> SimHandle {
 }
 
 fn config(dir: &Path, sim: &SimHandle, requests: u32, window: &str) -> Config {
-    let text = provisioning_support::config_text(
+    let text = support::provisioning::config_text(
         dir,
         &sim.base_url(),
         &format!("[halo.rate_limit]\nrequests = {requests}\nwindow = \"{window}\""),
         "max_parallel = 4",
     );
-    provisioning_support::load(dir, &text)
+    support::provisioning::load(dir, &text)
 }
 
 /// Grant then revoke one team per agent, spread over `agents` agents.

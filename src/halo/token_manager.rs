@@ -75,6 +75,11 @@ struct Fetched {
 
 type RefreshFuture = Shared<BoxFuture<'static, Result<Fetched>>>;
 
+/// Where the token manager reads the time for refresh, expiry and the
+/// auth-failure cooldown: the monotonic system clock, unless a test steps its
+/// own (`TokenManager::with_clock`) to cross a token's lifetime without waiting.
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 pub struct TokenManager {
     settings: Arc<HaloSettings>,
     budget: Arc<RateBudget>,
@@ -84,6 +89,7 @@ pub struct TokenManager {
     inflight: Option<RefreshFuture>,
     generation: u64,
     rejected: Option<(Instant, Error)>,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for TokenManager {
@@ -120,7 +126,14 @@ impl TokenManager {
             inflight: None,
             generation: 0,
             rejected: None,
+            clock: Arc::new(Instant::now),
         }
+    }
+
+    /// The same manager, reading the time from `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The in-flight refresh, starting one if none is running.
@@ -134,6 +147,7 @@ impl TokenManager {
             self.settings.clone(),
             self.budget.clone(),
             self.generation,
+            self.clock.clone(),
         )
         .boxed()
         .shared();
@@ -148,7 +162,7 @@ impl TokenManager {
                         act.cached = Some(fetched);
                     }
                     Err(e) if e.kind() == ErrorKind::Auth => {
-                        act.rejected = Some((Instant::now() + AUTH_FAILURE_COOLDOWN, e));
+                        act.rejected = Some(((act.clock)() + AUTH_FAILURE_COOLDOWN, e));
                     }
                     Err(_) => {}
                 }
@@ -166,7 +180,7 @@ impl Handler<GetToken> for TokenManager {
     type Result = ResponseFuture<Result<AccessToken>>;
 
     fn handle(&mut self, _: GetToken, ctx: &mut Context<Self>) -> Self::Result {
-        let now = Instant::now();
+        let now = (self.clock)();
         if let Some((until, err)) = &self.rejected {
             if now < *until {
                 let err = err.clone();
@@ -225,12 +239,14 @@ async fn fetch_token(
     settings: Arc<HaloSettings>,
     budget: Arc<RateBudget>,
     generation: u64,
+    clock: Clock,
 ) -> Result<Fetched> {
     let started = Instant::now();
+    let queued_at = clock();
     let result = match budget.admit(Lane::Priority).await {
         Ok(turn) => {
             // Lifetimes count from when the request is sent, not queued.
-            let result = request_token(http, &settings, generation, Instant::now()).await;
+            let result = request_token(http, &settings, generation, clock()).await;
             match &result {
                 Err(e) if e.kind() == ErrorKind::RateLimited => {
                     budget.rate_limited(TOKEN_ENDPOINT, None);
@@ -252,7 +268,7 @@ async fn fetch_token(
         result
             .as_ref()
             .ok()
-            .map(|f| f.expires_at.saturating_duration_since(started)),
+            .map(|f| f.expires_at.saturating_duration_since(queued_at)),
     );
     result
 }

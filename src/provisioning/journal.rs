@@ -131,10 +131,16 @@ struct Inner {
     _lock: File,
 }
 
+/// Where the journal reads the time for its timestamps and for retention: the
+/// system clock, unless a test sets its own (`Journal::with_clock`) to step time
+/// by hand instead of sleeping.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
 #[derive(Clone)]
 pub struct Journal {
     path: Arc<PathBuf>,
     inner: Arc<Mutex<Inner>>,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for Journal {
@@ -143,9 +149,8 @@ impl std::fmt::Debug for Journal {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+fn epoch_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
@@ -221,7 +226,18 @@ impl Journal {
                 conn,
                 _lock: lock_file,
             })),
+            clock: Arc::new(SystemTime::now),
         })
+    }
+
+    /// The same journal, reading the time from `clock` from now on.
+    pub fn with_clock(mut self, clock: Clock) -> Journal {
+        self.clock = clock;
+        self
+    }
+
+    fn now_ms(&self) -> i64 {
+        epoch_ms((self.clock)())
     }
 
     pub fn path(&self) -> &Path {
@@ -284,7 +300,7 @@ impl Journal {
                     return Ok(Submitted { id, existing: true });
                 }
             }
-            let now = now_ms();
+            let now = self.now_ms();
             tx.execute(
                 "INSERT INTO operations (kind, serial_key, payload, status, requested_by, created_at, updated_at, c1_task_id)
                  VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?5, ?6)",
@@ -302,7 +318,7 @@ impl Journal {
             c.execute(
                 "UPDATE operations SET status = 'running', attempts = attempts + 1, updated_at = ?2
                  WHERE id = ?1 AND status != 'finished'",
-                params![id, now_ms()],
+                params![id, self.now_ms()],
             )
             .map(|_| ())
         })
@@ -314,7 +330,7 @@ impl Journal {
             c.execute(
                 "UPDATE operations SET status = 'queued', message = ?2, updated_at = ?3
                  WHERE id = ?1 AND status != 'finished'",
-                params![id, last_error, now_ms()],
+                params![id, last_error, self.now_ms()],
             )
             .map(|_| ())
         })
@@ -333,7 +349,7 @@ impl Journal {
             }
             _ => (None, None),
         };
-        let now = now_ms();
+        let now = self.now_ms();
         self.with(|c| {
             c.execute(
                 "UPDATE operations SET status = 'finished', result = ?2, outcome = ?3, message = ?4,
@@ -453,7 +469,7 @@ impl Journal {
         self.with(|c| {
             c.execute(
                 "UPDATE operations SET reported = 1, updated_at = ?2 WHERE c1_task_id = ?1 AND status = 'finished'",
-                params![c1_task_id, now_ms()],
+                params![c1_task_id, self.now_ms()],
             )
             .map(|n| n > 0)
         })
@@ -470,7 +486,7 @@ impl Journal {
 
     /// The fallback ticket of `id` was resolved (noted and moved); false if it already was.
     pub fn mark_fallback_resolved(&self, id: OpId) -> Result<bool, JournalError> {
-        let now = now_ms();
+        let now = self.now_ms();
         self.with(|c| {
             c.execute(
                 "UPDATE operations SET fallback_resolved_at = ?2, updated_at = ?2
@@ -483,7 +499,7 @@ impl Journal {
 
     /// Drop finished operations older than `retention` (unreported C1 outcomes are kept).
     pub fn prune(&self, retention: Duration) -> Result<usize, JournalError> {
-        let cutoff = now_ms().saturating_sub(retention.as_millis() as i64);
+        let cutoff = self.now_ms().saturating_sub(retention.as_millis() as i64);
         self.with(|c| {
             c.execute(
                 "DELETE FROM operations WHERE status = 'finished' AND finished_at < ?1

@@ -1,7 +1,7 @@
 //! The one route table for the Halo-facing API.
 //!
 //! The dispatcher matches requests against `ROUTES` and the OpenAPI conformance test
-//! (`tests/sim_openapi.rs`) checks the same table, so the served surface cannot drift from
+//! (`tests/it/sim_openapi.rs`) checks the same table, so the served surface cannot drift from
 //! what is tested. Matching is our own (a few lines) rather than axum's `Router` because Halo
 //! treats path case as insignificant (`/api/agent` and `/api/Agent` both work on live tenants).
 

@@ -1,0 +1,217 @@
+//! What a user sees from the binary: `inspect … | head` ends quietly, an error
+//! names its cause once, `capabilities` follows the config.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use baton_haloitsm::c1z::{Store, ksuid};
+use baton_haloitsm::pb;
+
+use crate::support::daemon::BIN;
+
+fn command() -> Command {
+    let mut c = Command::new(BIN);
+    // A stray BATON_* variable in the test environment must not change the outcome.
+    c.env_remove("BATON_CONFIG").env_remove("BATON_LOG_LEVEL");
+    c
+}
+
+/// A c1z whose `inspect resources` table is far larger than a pipe buffer.
+fn big_snapshot(path: &Path) {
+    let mut store = Store::create(path).unwrap();
+    store.start_sync(&ksuid::new()).unwrap();
+    store
+        .put_resource_types(&[pb::ResourceType {
+            id: "agent".into(),
+            display_name: "Agent".into(),
+            traits: vec![pb::resource_type::Trait::User as i32],
+            ..Default::default()
+        }])
+        .unwrap();
+    let rows: Vec<pb::Resource> = (0..5_000)
+        .map(|i| pb::Resource {
+            id: Some(pb::ResourceId {
+                resource_type: "agent".into(),
+                resource: i.to_string(),
+                baton_resource: false,
+            }),
+            display_name: format!("Agent number {i} with a reasonably long display name"),
+            ..Default::default()
+        })
+        .collect();
+    store.put_resources(&rows).unwrap();
+    store.end_sync().unwrap();
+    store.finish(path).unwrap();
+}
+
+#[test]
+fn inspect_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.c1z");
+    big_snapshot(&path);
+    let mut child = command()
+        .args(["inspect", path.to_str().unwrap(), "resources"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one chunk, like `head`, then close our end while the writer still
+    // has well over a pipe buffer (64 KiB) to write.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 512];
+    let n = stdout.read(&mut first).unwrap();
+    assert!(n > 0);
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.to_lowercase().contains("broken pipe"), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn an_error_names_its_cause_once() {
+    let out = command()
+        .args(["inspect", "/nonexistent/none.c1z", "stats"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(65), "{stderr}");
+    assert!(stderr.contains("/nonexistent/none.c1z"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+
+    let out = command()
+        .args(["--config", "/nonexistent/config.toml", "check-config"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+fn capability_ids(config: &Path) -> Vec<String> {
+    let out = command()
+        .args(["--config", config.to_str().unwrap(), "capabilities"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["resourceTypeCapabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["resourceType"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn capabilities_follow_include_end_users() {
+    let dir = tempfile::tempdir().unwrap();
+    // No config file: the defaults (no end users).
+    assert_eq!(
+        capability_ids(&dir.path().join("none.toml")),
+        ["agent", "role", "team"]
+    );
+    for (include, want) in [
+        (true, vec!["agent", "role", "team", "user"]),
+        (false, vec!["agent", "role", "team"]),
+    ] {
+        let cfg = dir.path().join(format!("c{include}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "[halo]\nbase_url = \"http://127.0.0.1:1\"\nclient_id = \"sim-client\"\n\
+                 [simulator]\nlisten = \"127.0.0.1:0\"\n\
+                 [sync]\ninclude_end_users = {include}\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(capability_ids(&cfg), want);
+    }
+}
+
+/// `config-schema` lists every config key (derived from the config types), in baton's shape;
+/// a misspelt override variable is refused at `check-config` with the section's known keys.
+#[test]
+fn config_schema_lists_every_key_and_overrides_are_checked() {
+    let out = command().arg("config-schema").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut top: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    top.sort_unstable();
+    assert_eq!(top, ["constraints", "displayName", "fields", "helpUrl"]);
+    let fields = v["fields"].as_array().unwrap();
+    let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    let want: Vec<&str> = baton_haloitsm::config_keys::keys()
+        .iter()
+        .filter(|k| !k.internal)
+        .map(|k| k.key.as_str())
+        .collect();
+    assert_eq!(names, want);
+    let field = |name: &str| fields.iter().find(|f| f["name"] == name).unwrap();
+    assert_eq!(
+        field("halo.rate_limit.window")["stringField"]["defaultValue"],
+        "5m"
+    );
+    assert_eq!(
+        field("sync.max_consistency_passes")["intField"]["defaultValue"],
+        3
+    );
+    assert_eq!(field("sync.on_start")["boolField"]["defaultValue"], true);
+    assert!(field("ticketing.include_types")["stringSliceField"]["defaultValue"].is_array());
+    assert_eq!(field("halo.base_url")["isRequired"], true);
+    for secret in ["halo.client_secret", "c1.client_secret"] {
+        assert_eq!(field(secret)["isSecret"], true);
+        assert_eq!(field(secret)["stringField"]["defaultValue"], "");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "[halo]\nbase_url = \"https://acme.haloitsm.com\"\nclient_id = \"c\"\n",
+    )
+    .unwrap();
+    let check = |var: &str| {
+        command()
+            .args(["--config", cfg.to_str().unwrap(), "check-config"])
+            .env("BATON_HALO__CLIENT_SECRET", "x")
+            .env(var, "30m")
+            .output()
+            .unwrap()
+    };
+    let ok = check("BATON_SYNC__INTERVAL");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("interval = \"30m\""));
+    let bad = check("BATON_SYNC__INTERVL");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("BATON_SYNC__INTERVL"), "{stderr}");
+    assert!(
+        stderr.contains("known in [sync]: interval, jitter"),
+        "{stderr}"
+    );
+}

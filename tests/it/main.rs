@@ -1,0 +1,45 @@
+//! The integration tests: one binary, one module per file, each named `<area>_<subject>`
+//! (`cargo test --test it halo_` runs an area, `cargo test --test it sync::` one file).
+//!
+//! One binary rather than one per file because every test binary links the whole crate:
+//! with a binary per file, linking was most of CI's time.
+//!
+//! The tests share this process, so none of them sets an environment variable (children
+//! get theirs through `Command::env`), changes the current directory or binds a fixed
+//! port: every server listens on 127.0.0.1:0. A test that reads the process-wide metrics
+//! (`telemetry::*`) runs alone in a child process (`support::metrics`).
+
+mod support;
+
+mod c1_crash;
+mod c1_service;
+mod c1_tasks;
+mod c1z_fixtures;
+mod c1z_inspect;
+mod c1z_reader_errors;
+mod c1z_snapshot_writer;
+mod c1z_store;
+mod cli_output;
+mod daemon;
+mod halo_endpoints;
+mod halo_lanes;
+mod halo_pacing;
+mod halo_paging;
+mod halo_retry;
+mod halo_token;
+mod provisioning;
+mod provisioning_cli;
+mod provisioning_crash;
+mod provisioning_team_strategy;
+mod recovery;
+mod sim_auth;
+mod sim_faults;
+mod sim_generate;
+mod sim_openapi;
+mod sim_paging;
+mod sim_rate_limit;
+mod sim_runtime;
+mod sim_upsert;
+mod supervision;
+mod sync;
+mod ticketing;
