@@ -42,4 +42,5 @@ mod sim_runtime;
 mod sim_upsert;
 mod supervision;
 mod sync;
+mod sync_targeted;
 mod ticketing;
