@@ -8,6 +8,13 @@
 //! get theirs through `Command::env`), changes the current directory or binds a fixed
 //! port: every server listens on 127.0.0.1:0. A test that reads the process-wide metrics
 //! (`telemetry::*`) runs alone in a child process (`support::metrics`).
+//!
+//! Time: a test about a lifetime, a window or a retention steps a clock by hand (the
+//! simulator's `freeze_clock`/`advance_clock`, `Journal::with_clock`,
+//! `TokenManager::with_clock`) or runs on tokio's paused clock (`supervision`). A test
+//! that waits for something to happen polls for it with a bound and never asserts an
+//! upper bound on wall time; the only timed sleeps left are the seeded crash points of
+//! the crash tests and the sampler of `sync`'s writer-pacing test.
 
 mod support;
 
