@@ -5,6 +5,11 @@
 //!   FULL_SYNC_AGENTS=100000 cargo bench --bench full_sync
 //!   FULL_SYNC_BUDGET=1 cargo bench --bench full_sync   # also: Halo's rolling window, scaled
 //!
+//! After the full syncs, on the largest tenant: **targeted syncs** (`sync -f
+//! --sync-resources`) of 1 agent, of 1 team with about 100 members, of 1 role, and
+//! of 10,000 agents, each against the full sync measured in the same run (requests
+//! and wall); with FULL_SYNC_BUDGET, the first three also under the scaled window.
+//!
 //! Tenant shape: 1,000 teams, 200 roles, up to 5 teams and 3 roles per agent
 //! (about 4.9 memberships per agent), no end users, no latency.
 //!
@@ -220,6 +225,17 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 
 /// `requests`/`window` is the daemon's budget; None = unpaced.
 fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -> Run {
+    run_scoped(sim, agents, dir, budget, &[])
+}
+
+/// A sync with baton's scope flags (`--sync-resources ...`); no baseline for those.
+fn run_scoped(
+    sim: &Sim,
+    agents: usize,
+    dir: &Path,
+    budget: Option<(u32, &str)>,
+    scope: &[&str],
+) -> Run {
     let (requests, window) = budget.unwrap_or((100_000, "1s"));
     let cfg = dir.join(format!("bench-{agents}.toml"));
     std::fs::write(
@@ -242,6 +258,7 @@ fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -
         .arg(&cfg)
         .args(["sync", "-f"])
         .arg(&out)
+        .args(scope)
         .env("BATON_HALO__CLIENT_SECRET", "sim-secret")
         .output()
         .expect("run sync");
@@ -252,7 +269,7 @@ fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -
         String::from_utf8_lossy(&o.stderr)
     );
     let line = String::from_utf8_lossy(&o.stdout).to_string();
-    // "<path>: sync <id> with R resources, E entitlements, G grants (B bytes) in Ts; peak_rss_bytes=.. cpu_seconds=.."
+    // "<path>: <type> sync <id> with R resources, E entitlements, G grants (B bytes) in Ts; peak_rss_bytes=.. cpu_seconds=.."
     let after_with = line.split(" with ").nth(1).unwrap_or_default();
     let counts: Vec<u64> = after_with
         .split(|c: char| !c.is_ascii_digit())
@@ -267,13 +284,15 @@ fn run_sync(sim: &Sim, agents: usize, dir: &Path, budget: Option<(u32, &str)>) -
         (after.0 - before.0, after.1 - before.1)
     };
     let logged = sim_requests(&sim.base_url);
-    let (baseline, parsed) = if budget.is_none() {
+    let (baseline, parsed) = if budget.is_none() && scope.is_empty() {
         fetch_and_parse(&sim.base_url, &logged)
     } else {
         // Under a budget the pacing sets the time; a baseline would measure it too.
         (Duration::ZERO, agents)
     };
-    assert_eq!(parsed, agents, "the baseline read every agent");
+    if scope.is_empty() {
+        assert_eq!(parsed, agents, "the baseline read every agent");
+    }
     Run {
         agents,
         wall,
@@ -312,6 +331,7 @@ fn main() {
         "floor req"
     );
     let mut runs = Vec::new();
+    let mut last_sim = None;
     for &agents in &sizes {
         let sim = start_sim(agents, None);
         let r = run_sync(&sim, agents, dir.path(), None);
@@ -333,6 +353,10 @@ fn main() {
             floor
         );
         runs.push(r);
+        last_sim = Some((sim, agents));
+    }
+    if let (Some((sim, agents)), Some(full)) = (&last_sim, runs.last()) {
+        targeted(sim, *agents, full, dir.path());
     }
     if runs.len() >= 2 {
         let (a, b) = (&runs[0], &runs[runs.len() - 1]);
@@ -370,5 +394,94 @@ fn main() {
             100_000usize.div_ceil(100) + 3,
             (100_000usize.div_ceil(100) + 3) as f64 / (250.0 / 300.0)
         );
+    }
+}
+
+/// A team with about `n` members, and a role, of the simulator's tenant.
+fn pick_targets(sim: &Sim, n: usize) -> (String, String, usize, usize) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let v: serde_json::Value = reqwest::get(format!("{}/_sim/snapshot", sim.base_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let agents = v["agents"].as_array().cloned().unwrap_or_default();
+        let mut members = std::collections::HashMap::<i64, usize>::new();
+        let mut holders = std::collections::HashMap::<String, usize>::new();
+        for a in &agents {
+            for t in a["team_ids"].as_array().into_iter().flatten() {
+                *members.entry(t.as_i64().unwrap_or(0)).or_default() += 1;
+            }
+            for r in a["role_ids"].as_array().into_iter().flatten() {
+                *holders.entry(r.as_str().unwrap_or("").to_string()).or_default() += 1;
+            }
+        }
+        let (team, size) = members
+            .iter()
+            .min_by_key(|(_, m)| m.abs_diff(n))
+            .map(|(t, m)| (*t, *m))
+            .unwrap_or((1, 0));
+        let (role, held) = holders
+            .iter()
+            .min_by_key(|(_, h)| **h)
+            .map(|(r, h)| (r.clone(), *h))
+            .unwrap_or_default();
+        (format!("team:{team}"), format!("role:{role}"), size, held)
+    })
+}
+
+fn targeted(sim: &Sim, agents: usize, full: &Run, dir: &Path) {
+    let (team, role, members, holders) = pick_targets(sim, 100);
+    let many: Vec<String> = (1..=10_000.min(agents)).map(|i| format!("agent:{i}")).collect();
+    let many = many.join(",");
+    let cases: Vec<(String, String)> = vec![
+        ("1 agent".into(), "agent:5".into()),
+        (format!("1 team ({members} members)"), team),
+        (format!("1 role ({holders} holders)"), role),
+        (format!("{} agents", 10_000.min(agents)), many),
+    ];
+    println!();
+    println!("Targeted syncs on the {agents}-agent tenant, against its full sync (same run, unpaced)");
+    println!(
+        "{:<28} {:>9} {:>9} {:>12} {:>12}",
+        "target", "requests", "wall s", "full/ours req", "full/ours wall"
+    );
+    for (name, ids) in &cases {
+        let r = run_scoped(sim, agents, dir, None, &["--sync-resources", ids]);
+        println!(
+            "{:<28} {:>9} {:>9.2} {:>12.1}x {:>13.1}x",
+            name,
+            r.requests,
+            r.wall.as_secs_f64(),
+            full.requests as f64 / r.requests.max(1) as f64,
+            full.wall.as_secs_f64() / r.wall.as_secs_f64()
+        );
+    }
+    println!(
+        "full sync: {} requests in {:.2} s; under Halo's 250 requests / 5 min a request costs 1.2 s of budget",
+        full.requests,
+        full.wall.as_secs_f64()
+    );
+    if std::env::var("FULL_SYNC_BUDGET").is_ok() {
+        // The scaled window (300/30 s in the simulator, 250/30 s for the daemon): the
+        // targeted reads of the first three cases, paced.
+        let paced = start_sim(agents, Some("300/30s"));
+        let (team, role, _, _) = pick_targets(&paced, 100);
+        println!();
+        println!("Targeted syncs under the scaled window (simulator 300/30s, daemon 250/30s)");
+        for (name, ids) in [("1 agent", "agent:5".to_string()), ("1 team", team), ("1 role", role)] {
+            let r = run_scoped(&paced, agents, dir, Some((250, "30s")), &["--sync-resources", &ids]);
+            println!(
+                "{name:<10} {} requests, {} answered 429, {:.2} s",
+                r.requests,
+                r.rate_limited,
+                r.wall.as_secs_f64()
+            );
+        }
     }
 }

@@ -56,7 +56,8 @@ pub fn capabilities(features: &Features) -> Value {
     let per_type: Vec<Value> = types
         .iter()
         .map(|rt| {
-            let mut caps = vec!["CAPABILITY_SYNC"];
+            // Every type has a targeted read (sync::targeted), as the SDK's Get.
+            let mut caps = vec!["CAPABILITY_SYNC", "CAPABILITY_TARGETED_SYNC"];
             let grantable = rt.id == ids::TEAM.id || rt.id == ids::ROLE.id;
             if grantable || (rt.id == ids::AGENT.id && prov.enabled) {
                 caps.push("CAPABILITY_PROVISION");
@@ -71,10 +72,14 @@ pub fn capabilities(features: &Features) -> Value {
             })
         })
         .collect();
+    // As connectorbuilder derives them: the types' targeted syncs add both
+    // targeted capabilities at connector level.
     let mut connector = vec![
         "CAPABILITY_SYNC",
         "CAPABILITY_PROVISION",
         "CAPABILITY_ACCOUNT_PROVISIONING",
+        "CAPABILITY_TARGETED_SYNC",
+        "CAPABILITY_SERVICE_MODE_TARGETED_SYNC",
     ];
     if features.ticketing {
         connector.push("CAPABILITY_TICKETING");

@@ -70,7 +70,8 @@ pub fn os_info() -> OsInfo {
 
 /// Connector metadata with capabilities from the same resource-type table the sync uses.
 pub fn connector_metadata(enabled: Enabled) -> ConnectorMetadata {
-    let mut per_type = vec![Capability::Sync as i32];
+    // Every type has a targeted read (sync::targeted), as the SDK's Get.
+    let mut per_type = vec![Capability::Sync as i32, Capability::TargetedSync as i32];
     if enabled.provisioning {
         per_type.push(Capability::Provision as i32);
     }
@@ -81,7 +82,12 @@ pub fn connector_metadata(enabled: Enabled) -> ConnectorMetadata {
             capabilities: per_type.clone(),
         })
         .collect();
-    let mut connector_capabilities = vec![Capability::Sync as i32];
+    // As connectorbuilder derives them: the types' targeted syncs add both.
+    let mut connector_capabilities = vec![
+        Capability::Sync as i32,
+        Capability::TargetedSync as i32,
+        Capability::ServiceModeTargetedSync as i32,
+    ];
     if enabled.provisioning {
         connector_capabilities.extend([
             Capability::Provision as i32,

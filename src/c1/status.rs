@@ -45,8 +45,9 @@ pub fn retryable(kind: TaskKind, code: Code) -> bool {
         _ => {}
     }
     match kind {
-        // A failed sync or upload: the next run may well succeed.
-        TaskKind::SyncFull => true,
+        // A failed sync or upload: the next run may well succeed; options C1 sent
+        // that we refuse (a malformed target, an unknown storage engine) stay refused.
+        TaskKind::SyncFull => code != Code::InvalidArgument,
         // The SDK sends every ticket-creation error retryable.
         TaskKind::CreateTicket => true,
         // The SDK sends provisioning errors non-retryable; the journal already retried
@@ -316,9 +317,11 @@ mod tests {
                 Code::InvalidArgument,
                 Code::NotFound,
             ] {
+                // A sync C1 asked for with options we refuse stays refused.
+                let refused_sync = kind == TaskKind::SyncFull && grpc == Code::InvalidArgument;
                 assert_eq!(
                     retryable(kind, grpc),
-                    retried.contains(&kind),
+                    retried.contains(&kind) && !refused_sync,
                     "{kind} {grpc:?}"
                 );
             }

@@ -52,6 +52,8 @@ const THREAD_CHECK_EVERY: Duration = Duration::from_millis(100);
 pub struct BeginSnapshot {
     pub sync_id: String,
     pub dest: PathBuf,
+    /// `v1_sync_runs.sync_type`: `full`, `partial` or `resources_only`.
+    pub sync_type: &'static str,
 }
 
 /// A batch of rows for one table.
@@ -346,7 +348,7 @@ impl WriterThread {
         }
         let started = Instant::now();
         let mut store = Store::create_with(&msg.dest, self.options.clone())?;
-        store.start_sync(&msg.sync_id)?;
+        store.start_sync_as(&msg.sync_id, msg.sync_type)?;
         self.open = Some(Open {
             store,
             sync_id: msg.sync_id,

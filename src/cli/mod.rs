@@ -70,11 +70,13 @@ pub enum Command {
         #[arg(long, env = "BATON_SKIP_FULL_SYNC")]
         skip_full_sync: bool,
     },
-    /// Run one full sync into a c1z file, then exit.
+    /// Run one sync into a c1z file, then exit: full, or narrowed with baton's flags.
     Sync {
         /// Output c1z path.
         #[arg(short = 'f', long, env = "BATON_FILE", default_value = "sync.c1z")]
         file: PathBuf,
+        #[command(flatten)]
+        scope: sync::ScopeArgs,
     },
     /// Validate the config file and print the effective config (secrets redacted).
     CheckConfig,
@@ -235,10 +237,12 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             tickets::run(cfg, command)
         }
         Command::ConfigSchema => describe::config_schema(),
-        Command::Sync { file } => {
+        Command::Sync { file, scope } => {
+            // A malformed id is refused before the config is even read: no request goes out.
+            let plan = scope.plan().map_err(Failure::config)?;
             let cfg = load_config(&cli)?;
             init_logging(&cli, Some(&cfg))?;
-            sync::one_sync(cfg, file.clone())
+            sync::one_sync(cfg, file.clone(), plan)
         }
         Command::Grant { .. }
         | Command::Revoke { .. }

@@ -83,6 +83,8 @@ pub mod routes {
     pub const AGENT_WRITE: &str = "/api/Agent";
     pub const TEAM: &str = "/api/Team/{id}";
     pub const TEAM_WRITE: &str = "/api/Team";
+    pub const ROLE: &str = "/api/Roles/{id}";
+    pub const USER: &str = "/api/Users/{id}";
     pub const TICKET_TYPE: &str = "/api/TicketType/{id}";
     pub const TICKET: &str = "/api/Tickets/{id}";
     pub const TICKET_WRITE: &str = "/api/Tickets";
@@ -240,6 +242,41 @@ impl HaloClient {
         let req = HaloRequest::get(routes::TEAM, item_path(routes::TEAM, id))
             .query("includeagents", "true");
         self.one(req).await
+    }
+
+    /// One team read twice over from one answer: the team as the team list
+    /// gives it, and its member rows (targeted sync: one request per team).
+    pub async fn get_team(&self, id: i64) -> Result<(Team, TeamMembers)> {
+        let req = HaloRequest::get(routes::TEAM, item_path(routes::TEAM, id))
+            .query("includeagents", "true");
+        let value: Value = self.one(req).await?;
+        let parse = |what| {
+            move |e: serde_json::Error| {
+                Error::protocol(format!("{what} does not parse: {e}")).with_endpoint(routes::TEAM)
+            }
+        };
+        let team = serde_json::from_value(value.clone()).map_err(parse("team"))?;
+        let members = serde_json::from_value(value).map_err(parse("team members"))?;
+        Ok((team, members))
+    }
+
+    /// One role by its GUID (Halo types this `id` as a string).
+    pub async fn get_role(&self, id: &str) -> Result<Role> {
+        let path = routes::ROLE.replace("{id}", &url_segment(id));
+        self.one(HaloRequest::get(routes::ROLE, path)).await
+    }
+
+    pub async fn get_user(&self, id: i64) -> Result<User> {
+        self.one(HaloRequest::get(routes::USER, item_path(routes::USER, id)))
+            .await
+    }
+
+    /// The agents Halo lists under `role=<id_int>` (an int passed as a string,
+    /// docs/reference/haloitsm-api.md §6.1), with their roles. Unverified that
+    /// Halo filters on it: the caller keeps only rows that do hold the role.
+    pub fn agents_with_role(&self, role_id_int: i64) -> impl Stream<Item = Result<Vec<Agent>>> + 'static {
+        let extra = vec![("role".to_string(), role_id_int.to_string())];
+        self.paged(routes::AGENTS, extra).map(|page| page.map(|p| p.rows))
     }
 
     /// Ticket type with its `fields`.
@@ -405,6 +442,19 @@ async fn first_page<T>(stream: impl Stream<Item = Result<Listed<T>>>) -> Result<
         .next()
         .await
         .map_or_else(|| Ok(Vec::new()), |page| page.map(|p| p.rows))
+}
+
+/// A GUID goes into the path as it is; anything else a role id could hold is
+/// percent-encoded so that it stays one path segment.
+fn url_segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 fn route_query(route: &ListRoute) -> Vec<(String, String)> {

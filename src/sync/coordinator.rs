@@ -27,8 +27,10 @@ use actix::prelude::*;
 
 use super::agent_syncer::{AgentSyncer, AgentsSynced, SyncAgents};
 use super::mapping;
+use super::plan::{SyncPlan, SyncType};
 use super::role_syncer::{RoleSyncer, SyncRoles};
 use super::syncer::{Cancel, SyncError, SyncRun};
+use super::targeted;
 use super::team_syncer::{SyncTeams, TeamSyncer};
 use super::uploader::{Publish, Uploader};
 use super::user_syncer::{SyncUsers, UserSyncer};
@@ -53,6 +55,18 @@ pub struct StartSync {
     pub dest: Option<PathBuf>,
 }
 
+/// Ask for a sync of less than everything (C1's `SyncFullTask` options, or the
+/// `sync` command's baton flags). A `partial` or `resources_only` sync is never
+/// published into the snapshot directory and never announced as a snapshot:
+/// the daemon's own snapshots stay full.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<SyncReport, SyncError>")]
+pub struct StartScopedSync {
+    pub reason: &'static str,
+    pub dest: Option<PathBuf>,
+    pub plan: SyncPlan,
+}
+
 /// Cancel the running sync, if any. Answers whether one was running.
 #[derive(Message)]
 #[rtype(result = "bool")]
@@ -61,6 +75,7 @@ pub struct CancelSync;
 #[derive(Debug, Clone)]
 pub struct SyncReport {
     pub sync_id: String,
+    pub sync_type: SyncType,
     pub snapshot: SnapshotInfo,
     pub agents: u64,
     pub elapsed: Duration,
@@ -163,9 +178,24 @@ impl Actor for SyncCoordinator {
 impl Handler<StartSync> for SyncCoordinator {
     type Result = ResponseActFuture<Self, Result<SyncReport, SyncError>>;
 
-    fn handle(&mut self, msg: StartSync, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: StartSync, ctx: &mut Self::Context) -> Self::Result {
+        let scoped = StartScopedSync {
+            reason: msg.reason,
+            dest: msg.dest,
+            plan: SyncPlan::full(),
+        };
+        <Self as Handler<StartScopedSync>>::handle(self, scoped, ctx)
+    }
+}
+
+impl Handler<StartScopedSync> for SyncCoordinator {
+    type Result = ResponseActFuture<Self, Result<SyncReport, SyncError>>;
+
+    fn handle(&mut self, msg: StartScopedSync, _: &mut Self::Context) -> Self::Result {
+        let plan = Arc::new(msg.plan);
+        let sync_type = plan.sync_type();
         if let Some(running) = &self.running {
-            telemetry::sync::sync_refused(msg.reason, &running.sync_id);
+            telemetry::sync::sync_refused(msg.reason, sync_type.as_str(), &running.sync_id);
             let err = SyncError::AlreadyRunning(running.sync_id.clone());
             return Box::pin(actix::fut::ready(Err(err)));
         }
@@ -176,21 +206,28 @@ impl Handler<StartSync> for SyncCoordinator {
             cancel: cancel.clone(),
             writer: self.writer.clone(),
         });
-        let staged = msg.dest.is_none() && self.uploader.is_some();
+        // Only a full sync is published (staged, then renamed into place by the
+        // Uploader); any other kind is written where it was asked for, or beside
+        // the snapshots under a name the Uploader never touches.
+        let staged = msg.dest.is_none() && self.uploader.is_some() && sync_type == SyncType::Full;
         let dest = msg.dest.unwrap_or_else(|| {
             let name = if staged {
                 super::uploader::staged_name(&sync_id)
             } else {
-                format!("sync-{sync_id}.c1z")
+                match sync_type {
+                    SyncType::Full => format!("sync-{sync_id}.c1z"),
+                    other => format!("{other}-{sync_id}.c1z"),
+                }
             };
             self.settings.output_dir.join(name)
         });
-        tracing::info!(sync_id, reason = msg.reason, dest = %dest.display(), "sync started");
+        tracing::info!(sync_id, reason = msg.reason, sync_type = %sync_type, targets = plan.targets().len(), dest = %dest.display(), "sync started");
         let run = SyncRun {
             sync_id: sync_id.clone(),
             client: self.client.clone(),
             writer: self.writer.addr(),
             cancel,
+            plan,
         };
         let include_end_users = self.settings.include_end_users;
         let max_passes = self.settings.max_consistency_passes;
@@ -211,7 +248,7 @@ impl Handler<StartSync> for SyncCoordinator {
                 }
                 let (mut snapshot, agents) =
                     run_sync(&run, dest, include_end_users, max_passes).await?;
-                if let Some(up) = uploader {
+                if let Some(up) = uploader.filter(|_| staged) {
                     snapshot.path =
                         up.send(Publish(snapshot.clone()))
                             .await
@@ -220,12 +257,15 @@ impl Handler<StartSync> for SyncCoordinator {
                                 source,
                             })??;
                 }
-                published.notify(SnapshotPublished {
-                    path: snapshot.path.clone(),
-                    sync_id: run.sync_id.clone(),
-                });
+                if sync_type == SyncType::Full {
+                    published.notify(SnapshotPublished {
+                        path: snapshot.path.clone(),
+                        sync_id: run.sync_id.clone(),
+                    });
+                }
                 Ok(SyncReport {
                     sync_id: run.sync_id.clone(),
+                    sync_type,
                     snapshot,
                     agents: agents.agents,
                     elapsed: started.elapsed(),
@@ -237,12 +277,18 @@ impl Handler<StartSync> for SyncCoordinator {
                 match &res {
                     Ok(r) => telemetry::sync::sync_succeeded(
                         &r.sync_id,
+                        sync_type.as_str(),
                         r.elapsed,
                         r.snapshot.counts.resources,
                         r.snapshot.counts.entitlements,
                         r.snapshot.counts.grants,
                     ),
-                    Err(e) => telemetry::sync::sync_failed(&sync_id, started.elapsed(), e),
+                    Err(e) => telemetry::sync::sync_failed(
+                        &sync_id,
+                        sync_type.as_str(),
+                        started.elapsed(),
+                        e,
+                    ),
                 }
                 res
             }),
@@ -295,6 +341,7 @@ async fn run_sync(
         .send(BeginSnapshot {
             sync_id: run.sync_id.clone(),
             dest,
+            sync_type: run.plan.sync_type().as_str(),
         })
         .await
         .map_err(mailbox("snapshot_writer"))??;
@@ -333,28 +380,53 @@ async fn collect(
         .map(mapping::resource_type_pb)
         .collect();
     run.write(Rows::ResourceTypes(types)).await?;
+    if run.plan.is_targeted() {
+        targeted::sync_targets(run, include_end_users).await?;
+        return Ok(AgentsSynced::default());
+    }
+    let plan = &run.plan;
+    // The agent list carries every grant, so it is paged whenever agents or any
+    // grant is asked for; teams and roles are listed whenever it is (a grant
+    // needs its entitlement), and skipped only when nothing needs them.
+    let need_agents = plan.includes_type(ids::AGENT.id)
+        || (plan.writes_grants()
+            && (plan.includes_type(ids::TEAM.id) || plan.includes_type(ids::ROLE.id)));
+    let need_teams = need_agents || plan.includes_type(ids::TEAM.id);
+    let need_roles = need_agents || plan.includes_type(ids::ROLE.id);
+    let include_end_users = include_end_users && plan.includes_type(ids::END_USER.id);
 
     // Teams and roles are one request each; agents need their entitlements.
-    let teams = TeamSyncer::new(run.clone()).start();
-    let roles = RoleSyncer::new(run.clone()).start();
-    let (teams, roles) = futures::join!(teams.send(SyncTeams), roles.send(SyncRoles));
-    let teams = teams.map_err(mailbox("team_syncer"))??;
-    let roles = roles.map_err(mailbox("role_syncer"))??;
+    let teams = async {
+        if !need_teams {
+            return Ok(Default::default());
+        }
+        let teams = TeamSyncer::new(run.clone()).start();
+        Ok(teams.send(SyncTeams).await.map_err(mailbox("team_syncer"))??.entitlements)
+    };
+    let roles = async {
+        if !need_roles {
+            return Ok(Default::default());
+        }
+        let roles = RoleSyncer::new(run.clone()).start();
+        Ok(roles.send(SyncRoles).await.map_err(mailbox("role_syncer"))??.entitlements)
+    };
+    let (teams, roles): (Result<_, SyncError>, Result<_, SyncError>) = futures::join!(teams, roles);
+    let (teams, roles) = (teams?, roles?);
 
-    let agents = AgentSyncer::new(
-        run.clone(),
-        Arc::new(teams.entitlements),
-        Arc::new(roles.entitlements),
-        max_passes,
-    )
-    .start();
-    let agents = agents.send(SyncAgents);
+    let agents = async {
+        if !need_agents {
+            return Ok(AgentsSynced::default());
+        }
+        let agents = AgentSyncer::new(run.clone(), Arc::new(teams), Arc::new(roles), max_passes)
+            .start();
+        Ok(agents.send(SyncAgents).await.map_err(mailbox("agent_syncer"))??)
+    };
     if include_end_users {
         let users = UserSyncer::new(run.clone()).start();
         let (agents, users) = futures::join!(agents, users.send(SyncUsers));
         users.map_err(mailbox("user_syncer"))??;
-        Ok(agents.map_err(mailbox("agent_syncer"))??)
+        agents
     } else {
-        Ok(agents.await.map_err(mailbox("agent_syncer"))??)
+        agents.await
     }
 }

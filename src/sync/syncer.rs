@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix::Addr;
 
+use super::plan::SyncPlan;
 use crate::c1z::snapshot_writer::{Rows, SnapshotWriter, WriteRows};
 use crate::halo::HaloClient;
+use crate::pb;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -15,6 +17,12 @@ pub enum SyncError {
     AlreadyRunning(String),
     #[error("halo: {0}")]
     Halo(#[from] crate::halo::Error),
+    /// A targeted resource whose read failed for good (not a 404: that is skipped).
+    #[error("targeted resource {resource}: {source}")]
+    Target {
+        resource: String,
+        source: crate::halo::Error,
+    },
     #[error("snapshot: {0}")]
     Snapshot(#[from] crate::c1z::Error),
     #[error("{0}")]
@@ -66,12 +74,15 @@ pub struct SyncRun {
     pub client: HaloClient,
     pub writer: Addr<SnapshotWriter>,
     pub cancel: Cancel,
+    /// What this sync holds; rows outside it never reach the writer.
+    pub plan: Arc<SyncPlan>,
 }
 
 impl SyncRun {
     /// Hand a batch to the writer and wait until it is written: the bounded
     /// hand-off that makes a slow writer slow the syncers down.
     pub async fn write(&self, rows: Rows) -> Result<(), SyncError> {
+        let rows = scope(&self.plan, rows);
         if rows.is_empty() {
             return Ok(());
         }
@@ -87,5 +98,39 @@ impl SyncRun {
                 source,
             })??;
         Ok(())
+    }
+}
+
+/// Keeps the rows `plan` asks for. The one place a filtered sync is filtered, so
+/// the syncers stay the same for every kind of sync. A grant belongs to the type
+/// of its entitlement's resource, as the SDK lists grants per resource.
+fn scope(plan: &SyncPlan, rows: Rows) -> Rows {
+    let type_of = |r: Option<&pb::Resource>| {
+        r.and_then(|r| r.id.as_ref())
+            .map(|id| id.resource_type.clone())
+            .unwrap_or_default()
+    };
+    match rows {
+        Rows::ResourceTypes(mut v) => {
+            v.retain(|t| plan.includes_type(&t.id));
+            Rows::ResourceTypes(v)
+        }
+        Rows::Resources(mut v) => {
+            v.retain(|r| plan.includes_type(&type_of(Some(r))));
+            Rows::Resources(v)
+        }
+        Rows::Entitlements(mut v) => {
+            v.retain(|e| plan.writes_entitlements() && plan.includes_type(&type_of(e.resource.as_ref())));
+            Rows::Entitlements(v)
+        }
+        Rows::Grants(mut v) => {
+            v.retain(|g| {
+                plan.writes_grants()
+                    && plan.includes_type(&type_of(
+                        g.entitlement.as_ref().and_then(|e| e.resource.as_ref()),
+                    ))
+            });
+            Rows::Grants(v)
+        }
     }
 }

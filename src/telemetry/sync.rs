@@ -4,19 +4,20 @@
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use prometheus::{Gauge, Histogram, IntCounterVec};
+use prometheus::{Gauge, HistogramVec, IntCounterVec};
 
 static RUNS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     super::counter_vec(
         "sync_runs_total",
-        "Full syncs by result (success, failure, refused).",
-        &["result"],
+        "Syncs by result (success, failure, refused) and type (full, partial, resources_only).",
+        &["result", "type"],
     )
 });
-static DURATION: LazyLock<Histogram> = LazyLock::new(|| {
-    super::histogram(
+static DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+    super::histogram_vec(
         "sync_duration_seconds",
-        "Wall time of finished full syncs.",
+        "Wall time of finished syncs, by type (full, partial, resources_only).",
+        &["type"],
         vec![1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0],
     )
 });
@@ -64,10 +65,15 @@ static RETRY_PENDING: LazyLock<prometheus::IntGauge> = LazyLock::new(|| {
 
 pub const RESULTS: &[&str] = &["success", "failure", "refused"];
 pub const KINDS: &[&str] = &["resource", "entitlement", "grant"];
+/// `v1_sync_runs.sync_type` values, the `type` label.
+pub const TYPES: &[&str] = &["full", "partial", "resources_only"];
 
 pub fn init() {
-    for r in RESULTS {
-        let _ = RUNS.get_metric_with_label_values(&[r]);
+    for t in TYPES {
+        for r in RESULTS {
+            let _ = RUNS.get_metric_with_label_values(&[r, t]);
+        }
+        let _ = DURATION.get_metric_with_label_values(&[t]);
     }
     for k in KINDS {
         let _ = OBJECTS.get_metric_with_label_values(&[k]);
@@ -86,13 +92,16 @@ pub fn init() {
 
 pub fn sync_succeeded(
     sync_id: &str,
+    sync_type: &str,
     elapsed: Duration,
     resources: u64,
     entitlements: u64,
     grants: u64,
 ) {
-    super::inc(&RUNS, &["success"]);
-    DURATION.observe(elapsed.as_secs_f64());
+    super::inc(&RUNS, &["success", sync_type]);
+    if let Ok(h) = DURATION.get_metric_with_label_values(&[sync_type]) {
+        h.observe(elapsed.as_secs_f64());
+    }
     for (kind, n) in [
         ("resource", resources),
         ("entitlement", entitlements),
@@ -106,9 +115,13 @@ pub fn sync_succeeded(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64();
-    LAST_SUCCESS.set(now);
+    // The age alert watches full syncs: a partial one says nothing about the rest.
+    if sync_type == "full" {
+        LAST_SUCCESS.set(now);
+    }
     tracing::info!(
         sync_id,
+        sync_type,
         elapsed_s = elapsed.as_secs_f64(),
         resources,
         entitlements,
@@ -117,13 +130,18 @@ pub fn sync_succeeded(
     );
 }
 
-pub fn sync_failed(sync_id: &str, elapsed: Duration, error: &dyn std::fmt::Display) {
-    super::inc(&RUNS, &["failure"]);
-    tracing::error!(sync_id, elapsed_s = elapsed.as_secs_f64(), error = %error, "sync failed; nothing was published");
+pub fn sync_failed(
+    sync_id: &str,
+    sync_type: &str,
+    elapsed: Duration,
+    error: &dyn std::fmt::Display,
+) {
+    super::inc(&RUNS, &["failure", sync_type]);
+    tracing::error!(sync_id, sync_type, elapsed_s = elapsed.as_secs_f64(), error = %error, "sync failed; nothing was published");
 }
 
-pub fn sync_refused(reason: &str, running: &str) {
-    super::inc(&RUNS, &["refused"]);
+pub fn sync_refused(reason: &str, sync_type: &str, running: &str) {
+    super::inc(&RUNS, &["refused", sync_type]);
     tracing::warn!(
         reason,
         running_sync_id = running,

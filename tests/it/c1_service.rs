@@ -90,7 +90,11 @@ async fn hello_then_sync_task_uploads_a_c1z_that_inspect_reads() {
     let caps = meta.capabilities.as_ref().expect("capabilities");
     assert_eq!(
         caps.connector_capabilities,
-        vec![pb::Capability::Sync as i32]
+        vec![
+            pb::Capability::Sync as i32,
+            pb::Capability::TargetedSync as i32,
+            pb::Capability::ServiceModeTargetedSync as i32,
+        ]
     );
     let types: Vec<_> = caps
         .resource_type_capabilities

@@ -60,6 +60,7 @@ async fn writes_and_publishes_a_snapshot() {
         .send(BeginSnapshot {
             sync_id: stale.clone(),
             dest: dest.clone(),
+            sync_type: "full",
         })
         .await
         .unwrap()
@@ -71,6 +72,7 @@ async fn writes_and_publishes_a_snapshot() {
         .send(BeginSnapshot {
             sync_id: sync_id.clone(),
             dest: dest.clone(),
+            sync_type: "full",
         })
         .await
         .unwrap()
@@ -166,6 +168,7 @@ async fn bad_rows_fail_the_snapshot_cleanly() {
         .send(BeginSnapshot {
             sync_id: sync_id.clone(),
             dest: dest.clone(),
+            sync_type: "full",
         })
         .await
         .unwrap()
@@ -201,6 +204,7 @@ async fn bad_rows_fail_the_snapshot_cleanly() {
         .send(BeginSnapshot {
             sync_id: sync_id.clone(),
             dest: dest.clone(),
+            sync_type: "full",
         })
         .await
         .unwrap()
@@ -234,6 +238,7 @@ async fn slow_writer_makes_producers_wait() {
         .send(BeginSnapshot {
             sync_id: sync_id.clone(),
             dest: dest.clone(),
+            sync_type: "full",
         })
         .await
         .unwrap()

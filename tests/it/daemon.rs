@@ -296,7 +296,7 @@ fn scheduled_syncs_publish_latest_and_keep_the_newest() {
     assert!(
         metric(
             &samples,
-            "baton_haloitsm_sync_runs_total{result=\"success\"}"
+            "baton_haloitsm_sync_runs_total{result=\"success\",type=\"full\"}"
         )
         .unwrap()
             >= 3.0

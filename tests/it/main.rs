@@ -49,4 +49,5 @@ mod sim_runtime;
 mod sim_upsert;
 mod supervision;
 mod sync;
+mod sync_targeted;
 mod ticketing;

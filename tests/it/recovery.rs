@@ -264,7 +264,7 @@ listen = "127.0.0.1:0"
         };
         let runs = |result: &str| {
             value(&format!(
-                "baton_haloitsm_sync_runs_total{{result=\"{result}\"}}"
+                "baton_haloitsm_sync_runs_total{{result=\"{result}\",type=\"full\"}}"
             ))
         };
         (

@@ -407,6 +407,7 @@ async fn memberships_to_unknown_teams_or_roles_are_counted_not_fatal() {
         .send(BeginSnapshot {
             sync_id: "x".repeat(27),
             dest: dir.path().join("d.c1z"),
+            sync_type: "full",
         })
         .await
         .unwrap()
@@ -428,6 +429,7 @@ async fn memberships_to_unknown_teams_or_roles_are_counted_not_fatal() {
         client: halo::start(unpaced(&sim)),
         writer: writer.clone(),
         cancel: Cancel::default(),
+        plan: std::sync::Arc::new(baton_haloitsm::sync::plan::SyncPlan::full()),
     };
     let dangling = |kind: &str| {
         local(&format!(

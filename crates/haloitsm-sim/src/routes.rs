@@ -23,6 +23,7 @@ pub enum Endpoint {
     RoleList,
     RoleGet,
     UserList,
+    UserGet,
     TicketTypeList,
     TicketTypeGet,
     StatusList,
@@ -72,6 +73,7 @@ pub const ROUTES: &[Route] = &[
     route(Method::GET, "/api/Roles", Endpoint::RoleList, true),
     route(Method::GET, "/api/Roles/{id}", Endpoint::RoleGet, true),
     route(Method::GET, "/api/Users", Endpoint::UserList, true),
+    route(Method::GET, "/api/Users/{id}", Endpoint::UserGet, true),
     route(
         Method::GET,
         "/api/TicketType",

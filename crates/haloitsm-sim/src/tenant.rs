@@ -161,6 +161,10 @@ impl Tenant {
         self.agents.get(id)
     }
 
+    pub(crate) fn user(&self, id: i64) -> Option<&SimUser> {
+        self.users.get(id)
+    }
+
     /// Agent ids in a team, ascending.
     pub(crate) fn team_members(&self, team_id: i64) -> impl Iterator<Item = i64> + '_ {
         self.team_members

@@ -1,6 +1,14 @@
 //! sync_full: one sync into a temp file while heartbeating, then the upload; the task is
 //! finished only after the upload succeeded. A cancel cancels the sync and uploads nothing.
 //! Syncs run one at a time even when tasks run concurrently.
+//!
+//! The task's options are honoured as baton-sdk's syncer honours them (`sync::plan`):
+//! targeted resources make a `partial` sync of just those resources,
+//! `sync_resource_type_ids` filters types, `skip_grants` and
+//! `skip_entitlements_and_grants` leave rows out, `skip_expand_grants` needs
+//! nothing (we write no expandable grants). `storage_engine`: we always write the
+//! SQLite c1z, which C1 reads whatever it asked; `pebble` is logged once and
+//! answered with SQLite, any other value is refused.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,10 +20,13 @@ use crate::actor_slot::Slot;
 use crate::c1::C1Settings;
 use crate::c1::status::{Outcome, TaskFailure};
 use crate::pb::baton::task::SyncFullTask;
-use crate::sync::coordinator::{CancelSync, IsSyncing, StartSync, SyncCoordinator};
+use crate::sync::coordinator::{CancelSync, IsSyncing, StartScopedSync, SyncCoordinator};
+use crate::sync::plan::{SyncPlan, SyncType, check_storage_engine};
 
-/// A sync_full task. Its options (targeted resources, skips) are not ours to honour: the
-/// connector always syncs everything it is configured for.
+/// Logged once per process: C1 asked for pebble and got SQLite.
+static PEBBLE_NOTED: std::sync::Once = std::sync::Once::new();
+
+/// A sync_full task, with its options.
 #[derive(Debug)]
 pub struct Command(pub SyncFullTask);
 
@@ -43,10 +54,19 @@ impl SyncTasks {
         &self,
         link: &impl Uplink,
         task_id: &str,
-        _task: Command,
+        task: Command,
         next_heartbeat: Option<Duration>,
     ) -> Result<Outcome, TaskFailure> {
-        if self.skip_full_sync {
+        // Refused before anything runs, with the value named, and final: C1 sent
+        // something no retry can fix.
+        let bad = |e: crate::sync::plan::PlanError| TaskFailure::new(Code::InvalidArgument, e.to_string());
+        if check_storage_engine(&task.0.storage_engine).map_err(bad)? {
+            PEBBLE_NOTED.call_once(|| {
+                tracing::info!("C1 asked for the pebble storage engine; this connector writes the SQLite c1z (v1), which C1 reads");
+            });
+        }
+        let plan = SyncPlan::from_task(&task.0).map_err(bad)?;
+        if self.skip_full_sync && plan.sync_type() == SyncType::Full {
             return Err(TaskFailure::new(
                 Code::FailedPrecondition,
                 "full syncs are disabled on this connector (skip_full_sync)",
@@ -63,9 +83,10 @@ impl SyncTasks {
         let Some(coordinator) = self.coordinator.as_ref().map(Slot::addr) else {
             return Err(TaskFailure::disabled("sync"));
         };
-        let start = coordinator.send(StartSync {
+        let start = coordinator.send(StartScopedSync {
             reason: "c1",
             dest: Some(dest.clone()),
+            plan,
         });
         let report = match link.with_heartbeats(task_id, next_heartbeat, start).await {
             Ok(Ok(Ok(report))) => report,

@@ -155,6 +155,13 @@ impl Store {
     /// Starts the one `full` sync this file will hold: `sync_token` empty,
     /// `grants_backfilled` 1 (new-style sync, docs/reference/baton-compat.md §1.5).
     pub fn start_sync(&mut self, sync_id: &str) -> Result<()> {
+        self.start_sync_as(sync_id, "full")
+    }
+
+    /// Starts the one sync this file will hold, of `sync_type` (`full`,
+    /// `partial`, `resources_only`). `parent_sync_id` stays empty: the SDK sets
+    /// it to the last full sync *in the same file*, and every file we write is new.
+    pub fn start_sync_as(&mut self, sync_id: &str, sync_type: &str) -> Result<()> {
         if self.sync.is_some() {
             return Err(Error::State(
                 "a sync was already started in this file".into(),
@@ -167,8 +174,8 @@ impl Store {
         self.conn()?
             .execute(
                 "INSERT INTO v1_sync_runs (sync_id, started_at, sync_token, sync_type, parent_sync_id, grants_backfilled) \
-                 VALUES (?1, ?2, '', 'full', '', 1)",
-                (sync_id, &started),
+                 VALUES (?1, ?2, '', ?3, '', 1)",
+                (sync_id, &started, sync_type),
             )
             .map_err(|e| Error::sqlite(&self.db_path, "start sync", e))?;
         let sql = Kind::ALL.map(|k| TableSql::new(k, sync_id, self.opts.rows_per_insert));

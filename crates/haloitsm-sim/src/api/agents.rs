@@ -134,9 +134,20 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> ApiResult {
                 AgentPageRows::Agents => Some("agents"),
                 AgentPageRows::Bare => None,
             };
-            paging::respond(&t.agents, mask, req, key, warning, |a| {
-                view(t, a, detail, warning)
-            })
+            let view = |a| view(t, a, detail, warning);
+            match q.get("role") {
+                // `role=<id_int>`: agents holding that role (an unknown role holds nobody).
+                Some(role) => {
+                    let guid = t.role(role).map(|r| r.id.as_str());
+                    let rows = t
+                        .agents
+                        .iter(mask)
+                        .filter(|a| guid.is_some_and(|g| a.role_ids.iter().any(|r| r == g)))
+                        .collect();
+                    paging::respond_filtered(rows, req, key, warning, view)
+                }
+                None => paging::respond(&t.agents, mask, req, key, warning, view),
+            }
         }
         None => {
             // `search`: substring of name or email, case-insensitive (unpaged lists only).

@@ -63,6 +63,7 @@ pub(crate) fn dispatch(endpoint: Endpoint, ctx: &Ctx<'_>) -> ApiResult {
         Endpoint::RoleList => roles::list(ctx),
         Endpoint::RoleGet => roles::get(ctx),
         Endpoint::UserList => users::list(ctx),
+        Endpoint::UserGet => users::get(ctx),
         Endpoint::TicketTypeList => tickets::types(ctx),
         Endpoint::TicketTypeGet => tickets::get_type(ctx),
         Endpoint::StatusList => tickets::statuses(ctx),

@@ -58,18 +58,44 @@ pub(crate) fn respond<'t, T, V: Serialize>(
     warning: Option<&str>,
     view: impl Fn(&'t T) -> V,
 ) -> Response {
-    let rows: Vec<V> = table
-        .page(mask, req.offset(), req.rows() as usize)
+    let rows = table.page(mask, req.offset(), req.rows() as usize);
+    page(rows, table.count(mask), req, key, warning, view)
+}
+
+/// Serves one page of rows a filter outside the table's masks chose (`role=`):
+/// an O(n) scan, fine for a simulator.
+pub(crate) fn respond_filtered<'t, T, V: Serialize>(
+    rows: Vec<&'t T>,
+    req: PageRequest,
+    key: Option<&str>,
+    warning: Option<&str>,
+    view: impl Fn(&'t T) -> V,
+) -> Response {
+    let count = rows.len();
+    let page_rows = rows
         .into_iter()
-        .map(view)
+        .skip(req.offset())
+        .take(req.rows() as usize)
         .collect();
+    page(page_rows, count, req, key, warning, view)
+}
+
+fn page<'t, T, V: Serialize>(
+    rows: Vec<&'t T>,
+    record_count: usize,
+    req: PageRequest,
+    key: Option<&str>,
+    warning: Option<&str>,
+    view: impl Fn(&'t T) -> V,
+) -> Response {
+    let rows: Vec<V> = rows.into_iter().map(view).collect();
     match key {
         None => json(StatusCode::OK, &rows),
         Some(key) => json(
             StatusCode::OK,
             &Envelope {
                 page: Some((req.page_no, req.page_size)),
-                record_count: table.count(mask),
+                record_count,
                 key,
                 rows: &rows,
                 warning,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::paging::{self, PageRequest};
 use super::respond::{Envelope, json};
-use super::{ApiResult, Ctx};
+use super::{ApiError, ApiResult, Ctx};
 use crate::model::SimUser;
 use crate::state::read;
 use crate::tenant::user_mask;
@@ -47,4 +47,20 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> ApiResult {
             )
         }
     })
+}
+
+/// `GET /api/Users/{id}`: one end user, active or not.
+pub(crate) fn get(ctx: &Ctx<'_>) -> ApiResult {
+    let id = ctx.int_param()?;
+    let tenant = read(&ctx.shared.tenant);
+    let user = tenant
+        .user(id)
+        .ok_or_else(|| ApiError::not_found(format!("User {id} not found")))?;
+    Ok(json(
+        StatusCode::OK,
+        &UserView {
+            user,
+            warning: ctx.warning(),
+        },
+    ))
 }
