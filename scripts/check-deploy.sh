@@ -6,7 +6,10 @@
 #   3. Kubernetes: `kubectl kustomize` (or `kustomize build`) of every overlay, each
 #      validated against the Kubernetes OpenAPI schemas by kubernetes-validate --strict
 #      (schemas ship inside the PyPI package: no cluster, no network).
-# Missing tools are installed when possible (promtool: Debian's prometheus package;
+#   4. Not a check: installs podman (when neither podman nor a docker engine answers) for the
+#      container image test in tests/deploy_assets.rs, which `cargo test` runs after this
+#      script and skips without an engine. CHECK_DEPLOY_NO_PODMAN=1 leaves it out.
+# Missing tools are installed when possible (promtool, podman: Debian's packages;
 # kubernetes-validate: pip). A check whose tool cannot be had is skipped with a message
 # saying so; a check that runs and fails fails the script.
 # That every metric name used here is one the daemon exports is checked by
@@ -20,26 +23,37 @@ skipped=()
 
 say() { printf 'check-deploy: %s\n' "$*"; }
 
+# apt_install PACKAGE: as root with apt-get, quietly; `apt-get update` only when needed.
+apt_install() {
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "$1" >"$work/apt.log" 2>&1 ||
+        { apt-get update -qq >>"$work/apt.log" 2>&1 &&
+          apt-get install -y -qq --no-install-recommends "$1" >>"$work/apt.log" 2>&1; } ||
+        { tail -n 5 "$work/apt.log" >&2; return 1; }
+}
+
 # Debian's prometheus package carries promtool.
 have_promtool() {
     command -v promtool >/dev/null 2>&1 && return 0
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        say "installing promtool (Debian package prometheus)"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get install -y -qq --no-install-recommends prometheus >"$work/apt.log" 2>&1 ||
-            { apt-get update -qq >>"$work/apt.log" 2>&1 &&
-              apt-get install -y -qq --no-install-recommends prometheus >>"$work/apt.log" 2>&1; } ||
-            tail -n 5 "$work/apt.log" >&2 || true
-    fi
+    say "installing promtool (Debian package prometheus)"
+    apt_install prometheus || true
     command -v promtool >/dev/null 2>&1
 }
 
+# From PyPI; into a virtualenv of its own when the system Python refuses pip (PEP 668).
 have_kubernetes_validate() {
+    local venv="${XDG_CACHE_HOME:-$HOME/.cache}/baton-haloitsm/check-deploy-venv"
+    [ -x "$venv/bin/kubernetes-validate" ] && PATH="$venv/bin:$PATH"
     command -v kubernetes-validate >/dev/null 2>&1 && return 0
     if command -v python3 >/dev/null 2>&1; then
         say "installing kubernetes-validate (pip)"
         python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate \
-            >"$work/pip.log" 2>&1 || tail -n 5 "$work/pip.log" >&2 || true
+            >"$work/pip.log" 2>&1 ||
+            { python3 -m venv "$venv" >>"$work/pip.log" 2>&1 &&
+              "$venv/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate \
+                  >>"$work/pip.log" 2>&1 && PATH="$venv/bin:$PATH"; } ||
+            tail -n 3 "$work/pip.log" >&2 || true
         hash -r
     fi
     command -v kubernetes-validate >/dev/null 2>&1
@@ -129,6 +143,18 @@ else
         say "expected at least two tenant overlays under deploy/k8s/overlays, found $overlays" >&2
         exit 1
     fi
+fi
+
+# --- 4: a container engine for the image test ----------------------------------------
+engine_answers() {
+    { command -v podman >/dev/null 2>&1 && podman info >/dev/null 2>&1; } ||
+        { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
+}
+if [ "${CHECK_DEPLOY_NO_PODMAN:-0}" != 1 ] && ! engine_answers; then
+    say "installing podman (Debian package) for the container image test"
+    apt_install podman || true
+    engine_answers ||
+        skipped+=("podman for the container image test (could not be installed; that test will skip)")
 fi
 
 if [ "${#skipped[@]}" -gt 0 ]; then
