@@ -559,7 +559,12 @@ fn container_image_runs_check_config_and_a_full_sync() {
     let work = tempfile::tempdir().unwrap();
 
     // The build context: what .dockerignore lets through, the test binary in the place of
-    // the release one (without its debug info, like the real image's binary).
+    // the release one (without its debug info, like the real image's binary). A static
+    // release binary built with the Containerfile's command can be packaged instead:
+    // BATON_IMAGE_TEST_BINARY=target/x86_64-unknown-linux-gnu/release/baton-haloitsm.
+    let packaged = std::env::var_os("BATON_IMAGE_TEST_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(BIN));
     let ctx = work.path().join("context");
     for f in ["Containerfile", ".dockerignore"] {
         std::fs::create_dir_all(&ctx).unwrap();
@@ -573,12 +578,13 @@ fn container_image_runs_check_config_and_a_full_sync() {
     std::fs::create_dir_all(bin_in_ctx.parent().unwrap()).unwrap();
     let stripped = Command::new("objcopy")
         .arg("--strip-debug")
-        .arg(BIN)
+        .arg(&packaged)
         .arg(&bin_in_ctx)
         .status()
         .is_ok_and(|s| s.success());
     if !stripped {
-        std::fs::copy(BIN, &bin_in_ctx).unwrap();
+        std::fs::copy(&packaged, &bin_in_ctx)
+            .unwrap_or_else(|e| panic!("{}: {e}", packaged.display()));
     }
 
     let tag = format!(
@@ -690,7 +696,10 @@ fn container_image_runs_check_config_and_a_full_sync() {
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(lib, &dest).unwrap_or_else(|e| panic!("copy {}: {e}", lib.display()));
     }
-    println!("container image test: {engine}; added for the dynamic test binary: {libs:?}");
+    println!(
+        "container image test: {engine}, {}; shared libraries added: {libs:?}",
+        packaged.display()
+    );
     let dns = FakeDns::start();
     let mut hosts = String::from("127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
     match &dns {
