@@ -418,7 +418,9 @@ fn pick_targets(sim: &Sim, n: usize) -> (String, String, usize, usize) {
                 *members.entry(t.as_i64().unwrap_or(0)).or_default() += 1;
             }
             for r in a["role_ids"].as_array().into_iter().flatten() {
-                *holders.entry(r.as_str().unwrap_or("").to_string()).or_default() += 1;
+                *holders
+                    .entry(r.as_str().unwrap_or("").to_string())
+                    .or_default() += 1;
             }
         }
         let (team, size) = members
@@ -437,7 +439,9 @@ fn pick_targets(sim: &Sim, n: usize) -> (String, String, usize, usize) {
 
 fn targeted(sim: &Sim, agents: usize, full: &Run, dir: &Path) {
     let (team, role, members, holders) = pick_targets(sim, 100);
-    let many: Vec<String> = (1..=10_000.min(agents)).map(|i| format!("agent:{i}")).collect();
+    let many: Vec<String> = (1..=10_000.min(agents))
+        .map(|i| format!("agent:{i}"))
+        .collect();
     let many = many.join(",");
     let cases: Vec<(String, String)> = vec![
         ("1 agent".into(), "agent:5".into()),
@@ -446,7 +450,9 @@ fn targeted(sim: &Sim, agents: usize, full: &Run, dir: &Path) {
         (format!("{} agents", 10_000.min(agents)), many),
     ];
     println!();
-    println!("Targeted syncs on the {agents}-agent tenant, against its full sync (same run, unpaced)");
+    println!(
+        "Targeted syncs on the {agents}-agent tenant, against its full sync (same run, unpaced)"
+    );
     println!(
         "{:<28} {:>9} {:>9} {:>12} {:>12}",
         "target", "requests", "wall s", "full/ours req", "full/ours wall"
@@ -474,8 +480,18 @@ fn targeted(sim: &Sim, agents: usize, full: &Run, dir: &Path) {
         let (team, role, _, _) = pick_targets(&paced, 100);
         println!();
         println!("Targeted syncs under the scaled window (simulator 300/30s, daemon 250/30s)");
-        for (name, ids) in [("1 agent", "agent:5".to_string()), ("1 team", team), ("1 role", role)] {
-            let r = run_scoped(&paced, agents, dir, Some((250, "30s")), &["--sync-resources", &ids]);
+        for (name, ids) in [
+            ("1 agent", "agent:5".to_string()),
+            ("1 team", team),
+            ("1 role", role),
+        ] {
+            let r = run_scoped(
+                &paced,
+                agents,
+                dir,
+                Some((250, "30s")),
+                &["--sync-resources", &ids],
+            );
             println!(
                 "{name:<10} {} requests, {} answered 429, {:.2} s",
                 r.requests,

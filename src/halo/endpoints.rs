@@ -274,9 +274,13 @@ impl HaloClient {
     /// The agents Halo lists under `role=<id_int>` (an int passed as a string,
     /// docs/reference/haloitsm-api.md §6.1), with their roles. Unverified that
     /// Halo filters on it: the caller keeps only rows that do hold the role.
-    pub fn agents_with_role(&self, role_id_int: i64) -> impl Stream<Item = Result<Vec<Agent>>> + 'static {
+    pub fn agents_with_role(
+        &self,
+        role_id_int: i64,
+    ) -> impl Stream<Item = Result<Vec<Agent>>> + 'static {
         let extra = vec![("role".to_string(), role_id_int.to_string())];
-        self.paged(routes::AGENTS, extra).map(|page| page.map(|p| p.rows))
+        self.paged(routes::AGENTS, extra)
+            .map(|page| page.map(|p| p.rows))
     }
 
     /// Ticket type with its `fields`.

@@ -401,14 +401,22 @@ async fn collect(
             return Ok(Default::default());
         }
         let teams = TeamSyncer::new(run.clone()).start();
-        Ok(teams.send(SyncTeams).await.map_err(mailbox("team_syncer"))??.entitlements)
+        Ok(teams
+            .send(SyncTeams)
+            .await
+            .map_err(mailbox("team_syncer"))??
+            .entitlements)
     };
     let roles = async {
         if !need_roles {
             return Ok(Default::default());
         }
         let roles = RoleSyncer::new(run.clone()).start();
-        Ok(roles.send(SyncRoles).await.map_err(mailbox("role_syncer"))??.entitlements)
+        Ok(roles
+            .send(SyncRoles)
+            .await
+            .map_err(mailbox("role_syncer"))??
+            .entitlements)
     };
     let (teams, roles): (Result<_, SyncError>, Result<_, SyncError>) = futures::join!(teams, roles);
     let (teams, roles) = (teams?, roles?);
@@ -417,9 +425,12 @@ async fn collect(
         if !need_agents {
             return Ok(AgentsSynced::default());
         }
-        let agents = AgentSyncer::new(run.clone(), Arc::new(teams), Arc::new(roles), max_passes)
-            .start();
-        Ok(agents.send(SyncAgents).await.map_err(mailbox("agent_syncer"))??)
+        let agents =
+            AgentSyncer::new(run.clone(), Arc::new(teams), Arc::new(roles), max_passes).start();
+        agents
+            .send(SyncAgents)
+            .await
+            .map_err(mailbox("agent_syncer"))?
     };
     if include_end_users {
         let users = UserSyncer::new(run.clone()).start();

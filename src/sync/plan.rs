@@ -18,10 +18,8 @@
 
 use std::collections::HashSet;
 
+use crate::contract::ids::{AGENT_TYPE, END_USER_TYPE, IdError, ROLE_TYPE, ResourceRef, TEAM_TYPE};
 use crate::pb;
-use crate::contract::ids::{
-    AGENT_TYPE, END_USER_TYPE, IdError, ROLE_TYPE, ResourceRef, TEAM_TYPE,
-};
 
 /// `v1_sync_runs.sync_type`, as the SDK writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,10 +54,14 @@ pub enum PlanError {
     UnknownType(String),
     #[error("{0}")]
     BadTarget(#[from] IdError),
-    #[error("invalid targeted resource `{0}`: expected type:id (agent:42) or a baton id (bid:r:agent/42)")]
+    #[error(
+        "invalid targeted resource `{0}`: expected type:id (agent:42) or a baton id (bid:r:agent/42)"
+    )]
     BadBatonId(String),
     /// The SDK's proto validation text for the field.
-    #[error("invalid Task_SyncFullTask.StorageEngine: value must be in list [pebble sqlite] (got '{0}')")]
+    #[error(
+        "invalid Task_SyncFullTask.StorageEngine: value must be in list [pebble sqlite] (got '{0}')"
+    )]
     StorageEngine(String),
 }
 
@@ -254,16 +256,21 @@ mod tests {
             plan("agent:1", &[], false, false).sync_type(),
             SyncType::Partial
         );
-        assert_eq!(plan("", &["team"], false, false).sync_type(), SyncType::Full);
+        assert_eq!(
+            plan("", &["team"], false, false).sync_type(),
+            SyncType::Full
+        );
     }
 
     #[test]
     fn duplicates_and_excluded_types_are_dropped() {
-        let p = plan("agent:5,team:2,agent:5,role:g-1", &["agent", "team"], false, false);
-        assert_eq!(
-            p.targets(),
-            &[ResourceRef::Agent(5), ResourceRef::Team(2)]
+        let p = plan(
+            "agent:5,team:2,agent:5,role:g-1",
+            &["agent", "team"],
+            false,
+            false,
         );
+        assert_eq!(p.targets(), &[ResourceRef::Agent(5), ResourceRef::Team(2)]);
         // Every target excluded: still partial (the SDK's label), holding nothing.
         let p = plan("role:g-1", &["team"], false, false);
         assert!(p.targets().is_empty());
@@ -272,16 +279,32 @@ mod tests {
 
     #[test]
     fn baton_ids_and_malformed_targets() {
-        assert_eq!(parse_target("bid:r:agent/42").unwrap(), ResourceRef::Agent(42));
+        assert_eq!(
+            parse_target("bid:r:agent/42").unwrap(),
+            ResourceRef::Agent(42)
+        );
         assert_eq!(
             parse_target("bid:r:role/a\\/b").unwrap(),
             ResourceRef::Role("a/b".into())
         );
-        for bad in ["agent:", "team:abc", "widget:1", "agent", "bid:r:agent", "bid:r:x/1/agent/2", "agent:1,"] {
+        for bad in [
+            "agent:",
+            "team:abc",
+            "widget:1",
+            "agent",
+            "bid:r:agent",
+            "bid:r:x/1/agent/2",
+            "agent:1,",
+        ] {
             let err = parse_targets(bad).unwrap_err().to_string();
             assert!(!err.is_empty(), "{bad}");
         }
-        assert!(parse_targets("team:abc").unwrap_err().to_string().contains("team:abc"));
+        assert!(
+            parse_targets("team:abc")
+                .unwrap_err()
+                .to_string()
+                .contains("team:abc")
+        );
         let types = vec!["team".to_string(), "widget".to_string()];
         assert_eq!(
             SyncPlan::new(vec![], &types, false, false).unwrap_err(),
@@ -320,7 +343,12 @@ mod tests {
             targeted_sync_resources: vec![res("team", "abc")],
             ..Default::default()
         };
-        assert!(SyncPlan::from_task(&bad).unwrap_err().to_string().contains("team:abc"));
+        assert!(
+            SyncPlan::from_task(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("team:abc")
+        );
     }
 
     #[test]

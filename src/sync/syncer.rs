@@ -120,7 +120,9 @@ fn scope(plan: &SyncPlan, rows: Rows) -> Rows {
             Rows::Resources(v)
         }
         Rows::Entitlements(mut v) => {
-            v.retain(|e| plan.writes_entitlements() && plan.includes_type(&type_of(e.resource.as_ref())));
+            v.retain(|e| {
+                plan.writes_entitlements() && plan.includes_type(&type_of(e.resource.as_ref()))
+            });
             Rows::Entitlements(v)
         }
         Rows::Grants(mut v) => {

@@ -30,9 +30,11 @@ use futures::{StreamExt, TryStreamExt};
 use super::mapping::{self, EntitlementRef};
 use super::syncer::{SyncError, SyncRun};
 use crate::c1z::snapshot_writer::Rows;
+use crate::contract::ids::{
+    self, ROLE_ASSIGNED_SLUG, ResourceRef, TEAM_MEMBER_SLUG, entitlement_id,
+};
 use crate::halo::{self, ErrorKind, HaloClient, Lane};
 use crate::pb;
-use crate::contract::ids::{self, ROLE_ASSIGNED_SLUG, ResourceRef, TEAM_MEMBER_SLUG, entitlement_id};
 
 /// Reads in flight at once: enough to keep the priority lane busy when C1 names
 /// many resources; the gateway's budget paces them anyway.
@@ -144,7 +146,11 @@ async fn list_agents(
     Ok(seen)
 }
 
-async fn read(client: &HaloClient, target: &ResourceRef, include_end_users: bool) -> halo::Result<Read> {
+async fn read(
+    client: &HaloClient,
+    target: &ResourceRef,
+    include_end_users: bool,
+) -> halo::Result<Read> {
     let found = match target {
         ResourceRef::Agent(id) => client.get_agent(*id).await.map(|a| agent_rows(&a)),
         ResourceRef::Team(id) => match client.get_team(*id).await {
@@ -170,7 +176,12 @@ async fn read(client: &HaloClient, target: &ResourceRef, include_end_users: bool
 }
 
 /// The entitlement a grant points at, from what the principal's row says about it.
-fn entitlement_ref(resource_type: &str, id: &str, slug: &str, display_name: &str) -> EntitlementRef {
+fn entitlement_ref(
+    resource_type: &str,
+    id: &str,
+    slug: &str,
+    display_name: &str,
+) -> EntitlementRef {
     EntitlementRef {
         id: entitlement_id(resource_type, id, slug),
         resource_id: pb::ResourceId {

@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use baton_haloitsm::halo::{self, HaloSettings};
-use haloitsm_sim::{RateLimitConfig, SimConfig};
 use baton_haloitsm::telemetry;
+use haloitsm_sim::{RateLimitConfig, SimConfig};
 
 use crate::support::halo::{bounded, settings};
 use crate::support::metrics::ran_in_own_process;

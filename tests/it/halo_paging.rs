@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use baton_haloitsm::halo::{self, Agent, ErrorKind, HaloSettings};
-use haloitsm_sim::{AgentPageRows, QuirkConfig, SimConfig};
 use futures::{Stream, StreamExt, TryStreamExt};
+use haloitsm_sim::{AgentPageRows, QuirkConfig, SimConfig};
 
 use crate::support::halo::{bounded, settings};
 use crate::support::sim::{agent_ids, count_requests, start};

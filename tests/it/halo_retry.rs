@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use baton_haloitsm::halo::{self, ErrorKind, HaloSettings};
-use haloitsm_sim::{NO_RESPONSE, SimConfig};
 use baton_haloitsm::telemetry;
+use haloitsm_sim::{NO_RESPONSE, SimConfig};
 use serde_json::json;
 
 use crate::support::halo::{bounded, settings};

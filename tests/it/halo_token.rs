@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use actix::Actor;
 use baton_haloitsm::actor_slot::Slot;
 use baton_haloitsm::halo::{self, ErrorKind, GetToken, HaloSettings, TokenManager};
-use haloitsm_sim::SimConfig;
 use futures::StreamExt;
+use haloitsm_sim::SimConfig;
 
 use crate::support::halo::{SECRET, bounded, settings};
 use crate::support::sim::{agent_ids, count_requests, count_status, start};

@@ -28,6 +28,7 @@ mod c1z_snapshot_writer;
 mod c1z_store;
 mod cli_output;
 mod daemon;
+mod deploy_assets;
 mod halo_endpoints;
 mod halo_lanes;
 mod halo_pacing;

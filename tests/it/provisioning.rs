@@ -9,8 +9,8 @@ use baton_haloitsm::c1z::reader::Snapshot;
 use baton_haloitsm::provisioning::journal::OpStatus;
 use baton_haloitsm::provisioning::operation::{NewAccount, OpRequest};
 use baton_haloitsm::provisioning::outcome::{AlreadyKind, FailureKind, Outcome};
-use haloitsm_sim::{ListWrites, QuirkConfig};
 use baton_haloitsm::sync::coordinator::StartSync;
+use haloitsm_sim::{ListWrites, QuirkConfig};
 
 use crate::support::metrics::ran_in_own_process;
 use crate::support::provisioning::*;
@@ -572,9 +572,8 @@ async fn a_grant_during_a_large_sync_is_served_ahead_of_its_pages() {
             })
             .await
     });
-    let paged = |r: &haloitsm_sim::LoggedRequest| {
-        r.path == "/api/Agent" && r.query.contains("page_no")
-    };
+    let paged =
+        |r: &haloitsm_sim::LoggedRequest| r.path == "/api/Agent" && r.query.contains("page_no");
     for _ in 0..200 {
         if h.sim
             .control()

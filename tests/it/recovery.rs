@@ -313,8 +313,8 @@ async fn the_budget_holds_across_a_gateway_restart_tokens_included() {
     use baton_haloitsm::daemon::supervisor::{
         Backoff, Fault, GetStatus, InjectFault, Probing, Supervisor,
     };
-    use haloitsm_sim::{RateLimitConfig, SimConfig};
     use baton_haloitsm::sync::coordinator::StartSync;
+    use haloitsm_sim::{RateLimitConfig, SimConfig};
 
     let sim = start(SimConfig {
         seed: 5,
@@ -442,9 +442,9 @@ mod paging_consistency {
     use baton_haloitsm::c1z::reader::Snapshot;
     use baton_haloitsm::c1z::snapshot_writer::SnapshotWriter;
     use baton_haloitsm::halo;
-    use haloitsm_sim::{LatencyConfig, SimAgent, SimConfig, SimControl, SimHandle};
     use baton_haloitsm::sync::coordinator::{CoordinatorSettings, StartSync, SyncCoordinator};
     use baton_haloitsm::sync::syncer::SyncError;
+    use haloitsm_sim::{LatencyConfig, SimAgent, SimConfig, SimControl, SimHandle};
 
     use crate::support::halo::unpaced;
     use crate::support::metrics::{local, ran_in_own_process};

@@ -12,7 +12,7 @@ use baton_haloitsm::pb;
 use baton_haloitsm::pb::baton::baton_service_finish_task_request::FinalState;
 use baton_haloitsm::pb::baton::task::SyncFullTask;
 use baton_haloitsm::pb::baton::{BatonServiceFinishTaskRequest, Task, task};
-use baton_haloitsm::sim::{SimConfig, SimHandle};
+use haloitsm_sim::{SimConfig, SimHandle};
 
 use crate::support::c1z::raw_db;
 use crate::support::daemon::{BIN, Daemon};
@@ -45,10 +45,7 @@ fn config(dir: &Path, sim: &SimHandle) -> std::path::PathBuf {
     let text = config_text(dir, &sim.base_url(), "", "").replace(
         "[sync]\non_start = false",
         "[sync]\non_start = false\ninclude_end_users = true",
-    ) + &format!(
-        "\n[c1]\ntemp_dir = \"{}\"\n",
-        dir.join("c1-tmp").display()
-    );
+    ) + &format!("\n[c1]\ntemp_dir = \"{}\"\n", dir.join("c1-tmp").display());
     let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -162,8 +159,14 @@ impl Env {
     fn grants_of_agent(&self, id: i64) -> BTreeSet<String> {
         let snap = self.sim.control().snapshot();
         let a = snap.agents.iter().find(|a| a.id == id).unwrap();
-        let teams = a.team_ids.iter().map(|t| format!("team:{t}:member:agent:{id}"));
-        let roles = a.role_ids.iter().map(|r| format!("role:{r}:assigned:agent:{id}"));
+        let teams = a
+            .team_ids
+            .iter()
+            .map(|t| format!("team:{t}:member:agent:{id}"));
+        let roles = a
+            .role_ids
+            .iter()
+            .map(|r| format!("role:{r}:assigned:agent:{id}"));
         teams.chain(roles).collect()
     }
 
@@ -206,7 +209,10 @@ async fn targeted_resources_make_a_partial_sync_of_just_them() {
         up.resources,
         BTreeSet::from(["agent:5".to_string(), "team:2".to_string()])
     );
-    assert_eq!(up.entitlements, BTreeSet::from(["team:2:member".to_string()]));
+    assert_eq!(
+        up.entitlements,
+        BTreeSet::from(["team:2:member".to_string()])
+    );
     let mut want = env.grants_of_agent(5);
     want.extend(env.members_of_team(2));
     assert_eq!(up.grants, want);
@@ -270,8 +276,14 @@ async fn role_targets_types_filter_and_skips() {
     assert_eq!(up.resources, BTreeSet::from([format!("role:{}", role.id)]));
     let reqs = env.requests();
     assert_eq!(reqs.len(), 2, "{reqs:?}");
-    assert!(reqs[0].starts_with(&format!("GET /api/Roles/{}?", role.id)), "{reqs:?}");
-    assert!(reqs[1].contains(&format!("role={}", role.id_int)), "{reqs:?}");
+    assert!(
+        reqs[0].starts_with(&format!("GET /api/Roles/{}?", role.id)),
+        "{reqs:?}"
+    );
+    assert!(
+        reqs[1].contains(&format!("role={}", role.id_int)),
+        "{reqs:?}"
+    );
 
     // Targets whose type the filter excludes are dropped: only the team is read.
     let (finish, up) = env
@@ -396,7 +408,11 @@ async fn cli_sync_resources_with_baton_flags() {
     let out = dir.path().join("t.c1z");
     let run = |args: &[&str], envs: &[(&str, &str)]| {
         let mut cmd = Command::new(BIN);
-        cmd.arg("--config").arg(&cfg).args(["sync", "-f"]).arg(&out).args(args);
+        cmd.arg("--config")
+            .arg(&cfg)
+            .args(["sync", "-f"])
+            .arg(&out)
+            .args(args);
         for (k, v) in envs {
             cmd.env(k, v);
         }

@@ -9,9 +9,9 @@ use std::time::Duration;
 use baton_haloitsm::halo::{self, HaloSettings};
 use baton_haloitsm::pb;
 use baton_haloitsm::pb::ticket_custom_field::Value as Cf;
-use haloitsm_sim::{SimConfig, SimHandle};
 use baton_haloitsm::telemetry;
 use baton_haloitsm::ticketing::{ErrorKind, FallbackTicket, Ticketing, TicketingSettings};
+use haloitsm_sim::{SimConfig, SimHandle};
 
 use crate::support::halo::{bounded, settings};
 use crate::support::metrics::ran_in_own_process;

@@ -16,11 +16,11 @@ use super::actions::{self, Invoked};
 use super::{enabled, ok};
 use crate::c1::status::{Outcome, TaskFailure};
 use crate::c1::task_kind::TaskKind;
+use crate::contract::ids::AGENT_TYPE;
 use crate::pb::baton::task::{
     ActionInvokeTask, CreateAccountTask, DeleteResourceTask, GrantTask, RevokeTask,
 };
 use crate::pb::{self, pack_any};
-use crate::contract::ids::AGENT_TYPE;
 use crate::provisioning::operation::{NewAccount, OpRequest, Operation};
 use crate::provisioning::outcome::{AlreadyKind, Outcome as ProvOutcome};
 use crate::provisioning::{Provisioning, Submission, WhenFull};

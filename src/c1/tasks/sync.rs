@@ -59,7 +59,9 @@ impl SyncTasks {
     ) -> Result<Outcome, TaskFailure> {
         // Refused before anything runs, with the value named, and final: C1 sent
         // something no retry can fix.
-        let bad = |e: crate::sync::plan::PlanError| TaskFailure::new(Code::InvalidArgument, e.to_string());
+        let bad = |e: crate::sync::plan::PlanError| {
+            TaskFailure::new(Code::InvalidArgument, e.to_string())
+        };
         if check_storage_engine(&task.0.storage_engine).map_err(bad)? {
             PEBBLE_NOTED.call_once(|| {
                 tracing::info!("C1 asked for the pebble storage engine; this connector writes the SQLite c1z (v1), which C1 reads");
