@@ -250,7 +250,10 @@ mod tests {
         let off = caps(true, false);
         assert!(caps_of(&off, "team").contains(&"CAPABILITY_PROVISION".to_string()));
         assert!(caps_of(&off, "role").contains(&"CAPABILITY_PROVISION".to_string()));
-        assert_eq!(caps_of(&off, "agent"), ["CAPABILITY_SYNC"]);
+        assert_eq!(
+            caps_of(&off, "agent"),
+            ["CAPABILITY_SYNC", "CAPABILITY_TARGETED_SYNC"]
+        );
         let on = capabilities(&Features {
             include_end_users: true,
             provisioning: crate::provisioning::settings::ProvisioningSection {
@@ -261,9 +264,25 @@ mod tests {
         });
         assert_eq!(
             caps_of(&on, "agent"),
-            ["CAPABILITY_SYNC", "CAPABILITY_PROVISION"]
+            [
+                "CAPABILITY_SYNC",
+                "CAPABILITY_TARGETED_SYNC",
+                "CAPABILITY_PROVISION"
+            ]
         );
-        assert_eq!(caps_of(&on, "user"), ["CAPABILITY_SYNC"]);
+        assert_eq!(
+            caps_of(&on, "user"),
+            ["CAPABILITY_SYNC", "CAPABILITY_TARGETED_SYNC"]
+        );
+        // Every type has a targeted read, so the connector declares both targeted capabilities.
+        let connector: Vec<&str> = on["connectorCapabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert!(connector.contains(&"CAPABILITY_TARGETED_SYNC"));
+        assert!(connector.contains(&"CAPABILITY_SERVICE_MODE_TARGETED_SYNC"));
         assert_eq!(
             on["credentialDetails"]["capabilityAccountProvisioning"]["preferredCredentialOption"],
             "CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD"

@@ -155,7 +155,17 @@ mod tests {
             .connector_metadata
             .and_then(|m| m.capabilities)
             .expect("capabilities");
-        assert_eq!(caps.connector_capabilities, vec![Capability::Sync as i32]);
+        assert_eq!(
+            caps.connector_capabilities,
+            vec![
+                Capability::Sync as i32,
+                Capability::TargetedSync as i32,
+                Capability::ServiceModeTargetedSync as i32
+            ]
+        );
+        for t in &caps.resource_type_capabilities {
+            assert!(t.capabilities.contains(&(Capability::TargetedSync as i32)));
+        }
         assert_eq!(caps.resource_type_capabilities.len(), 3);
     }
 }

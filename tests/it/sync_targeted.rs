@@ -95,7 +95,7 @@ fn read_c1z(path: &Path) -> Uploaded {
     Uploaded {
         sync_type,
         parent,
-        resources: ids("SELECT resource_type_id || ':' || external_id FROM v1_resources"),
+        resources: ids("SELECT external_id FROM v1_resources"),
         entitlements: ids("SELECT external_id FROM v1_entitlements"),
         grants: ids("SELECT external_id FROM v1_grants"),
     }
