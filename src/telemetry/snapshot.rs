@@ -158,7 +158,9 @@ pub fn snapshot_finished(p: Published<'_>) {
         indexes_ms = indexes_t.as_millis() as u64,
         compress_ms = compress_t.as_millis() as u64,
         elapsed_ms = p.elapsed.as_millis() as u64,
-        "snapshot published"
+        // The writer's part ends here; in daemon mode the Uploader then renames a staged
+        // file into place and logs the one "snapshot published" line with the final path.
+        "snapshot written"
     );
 }
 

@@ -215,3 +215,25 @@ fn config_schema_lists_every_key_and_overrides_are_checked() {
         "{stderr}"
     );
 }
+
+/// Console logs carry no colour codes when stderr is not a terminal (journald, files, pipes).
+#[test]
+fn console_logs_have_no_colour_codes_on_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["--log-format", "console", "--log-level", "info", "--config"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml"))
+        .args(["sync", "-f"])
+        .arg(dir.path().join("s.c1z"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sync finished"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+}

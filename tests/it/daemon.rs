@@ -292,6 +292,19 @@ fn scheduled_syncs_publish_latest_and_keep_the_newest() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // One "snapshot published" line per sync, naming the final file, never the staged one;
+    // the writer's own line says "snapshot written".
+    let logs = d.logs();
+    let published: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("\"snapshot published\""))
+        .collect();
+    assert!(published.len() >= 3, "{logs}");
+    assert!(
+        published.iter().all(|l| !l.contains("staged")),
+        "{published:?}"
+    );
+    assert!(logs.matches("\"snapshot written\"").count() >= published.len());
     let samples = d.metrics();
     assert!(
         metric(
