@@ -102,6 +102,7 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Grant an entitlement (team:<id>:member, role:<guid>:assigned) to an agent.
     Grant {
+        /// Entitlement to grant: team:<id>:member or role:<guid>:assigned.
         #[arg(long)]
         entitlement: String,
         /// agent:<id>
@@ -112,6 +113,7 @@ pub enum Command {
     },
     /// Revoke a grant (<entitlement>:agent:<id>).
     Revoke {
+        /// Grant to revoke: <entitlement>:agent:<id>, e.g. team:3:member:agent:42.
         #[arg(long)]
         grant: String,
         #[command(flatten)]
@@ -119,12 +121,16 @@ pub enum Command {
     },
     /// Create an agent (no password; Halo sends no invitation from here).
     CreateAccount {
+        /// Email of the new agent (also how an existing one is found: create is idempotent).
         #[arg(long)]
         email: String,
+        /// Display name of the new agent.
         #[arg(long)]
         name: String,
+        /// First name of the new agent.
         #[arg(long)]
         first_name: Option<String>,
+        /// Surname of the new agent.
         #[arg(long)]
         surname: Option<String>,
         /// Initial team id.
@@ -146,6 +152,7 @@ pub enum Command {
     },
     /// Enable a disabled agent.
     EnableAccount {
+        /// The agent: agent:<id>.
         #[arg(long)]
         resource: String,
         #[command(flatten)]
@@ -153,6 +160,7 @@ pub enum Command {
     },
     /// Delete an agent (refused unless provisioning.allow_delete).
     DeleteResource {
+        /// The agent: agent:<id>.
         #[arg(long)]
         resource: String,
         #[command(flatten)]

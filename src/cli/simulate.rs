@@ -16,14 +16,19 @@ pub struct SimulateArgs {
     /// TOML file with the full simulator config (tenant, credentials, faults, quirks).
     #[arg(long, env = "BATON_SIM_CONFIG")]
     pub sim_config: Option<PathBuf>,
+    /// Seed of the generated tenant (same seed, same tenant).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Number of agents to generate.
     #[arg(long)]
     pub agents: Option<usize>,
+    /// Number of teams to generate.
     #[arg(long)]
     pub teams: Option<usize>,
+    /// Number of roles to generate.
     #[arg(long)]
     pub roles: Option<usize>,
+    /// Number of end users to generate.
     #[arg(long)]
     pub users: Option<usize>,
     /// Halo's rolling-window rate limit as REQUESTS/WINDOW, e.g. 300/5m. Off unless given.

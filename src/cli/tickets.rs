@@ -23,6 +23,7 @@ pub enum TicketsCommand {
     /// Create a ticket from a baton ticket template (JSON: schema_id, status_id,
     /// display_name, description, labels, custom_fields, requested_for_id).
     Create {
+        /// Ticket template (JSON): schema id, display name, description, status, custom fields.
         #[arg(long)]
         template: PathBuf,
         /// Idempotency key: creating again with the same key returns the first ticket.
@@ -30,10 +31,15 @@ pub enum TicketsCommand {
         request_key: Option<String>,
     },
     /// Print one ticket as JSON.
-    Get { id: String },
+    Get {
+        /// The Halo ticket id.
+        id: String,
+    },
     /// Add a note to a ticket, optionally moving it to a status.
     Note {
+        /// The Halo ticket id.
         id: String,
+        /// Text of the note.
         #[arg(long)]
         text: String,
         /// Hidden from the end user.

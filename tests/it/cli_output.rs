@@ -237,3 +237,63 @@ fn console_logs_have_no_colour_codes_on_a_pipe() {
     assert!(stderr.contains("sync finished"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "{stderr}");
 }
+
+/// Every option and argument of every command, nested ones included, has help text.
+#[test]
+fn every_option_has_help_text() {
+    fn help(path: &[String]) -> String {
+        let out = Command::new(BIN).args(path).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{path:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn walk(path: Vec<String>, missing: &mut Vec<String>, seen: &mut usize) {
+        let text = help(&path);
+        let lines: Vec<&str> = text.lines().collect();
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        let mut section = "";
+        for (i, line) in lines.iter().enumerate() {
+            if !line.starts_with(' ') {
+                section = line.trim_end_matches(':');
+                continue;
+            }
+            let body = line.trim_start();
+            let item = body.starts_with('-') || body.starts_with('<') || body.starts_with('[');
+            match section {
+                "Options" | "Arguments" if item => {
+                    *seen += 1;
+                    // Help on the same line ("<flag>  <help>"), or on the next, indented
+                    // further (clap's layout when the text is long).
+                    let same_line = body
+                        .split_once("  ")
+                        .is_some_and(|(_, h)| !h.trim().is_empty());
+                    let next_line = lines
+                        .get(i + 1)
+                        .is_some_and(|n| !n.trim().is_empty() && indent(n) > indent(line));
+                    if !same_line && !next_line {
+                        missing.push(format!("{}: {body}", path.join(" ")));
+                    }
+                }
+                "Commands" => {
+                    let name = body.split_whitespace().next().unwrap_or_default();
+                    if name != "help" {
+                        let mut sub = path.clone();
+                        sub.push(name.to_string());
+                        walk(sub, missing, seen);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let (mut missing, mut seen) = (Vec::new(), 0);
+    walk(Vec::new(), &mut missing, &mut seen);
+    assert!(
+        seen > 50,
+        "only {seen} options found: the help format changed?"
+    );
+    assert!(
+        missing.is_empty(),
+        "options without help text:\n{}",
+        missing.join("\n")
+    );
+}
