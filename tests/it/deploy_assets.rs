@@ -16,8 +16,8 @@
 //! Self-contained: std, the crate's dependencies and the dev-dependencies only.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -105,42 +105,6 @@ fn message_is(v: &serde_json::Value, prefix: &str) -> bool {
     v.get("message")
         .and_then(|m| m.as_str())
         .is_some_and(|m| m.starts_with(prefix))
-}
-
-/// Minimal HTTP/1.1 GET (our own endpoint only; no extra test dependency).
-fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status line");
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    if !head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        return (status, body.to_string());
-    }
-    let (mut rest, mut out) = (body, String::new());
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
-    }
-    (status, out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -238,7 +202,7 @@ shutdown_grace = "5s"
     daemon.wait_for(Duration::from_secs(60), |v| {
         message_is(v, "sync finished").then_some(())
     });
-    let (code, body) = http_get(addr, "/metrics");
+    let (code, body) = crate::support::daemon::http(addr, "GET", "/metrics");
     assert_eq!(code, 200, "{body}");
     let exported = exported_names(&body);
 
