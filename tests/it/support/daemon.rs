@@ -36,6 +36,7 @@ impl Daemon {
         let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                super::leaks::scan("the daemon's log", &line);
                 sink.lock().unwrap().push(line);
             }
         });

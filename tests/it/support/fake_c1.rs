@@ -105,6 +105,15 @@ pub struct FakeC1 {
 pub fn fresh_credentials() -> (Secret, Vec<u8>) {
     let seed: [u8; 32] = rand::random();
     let secret = client_secret_for_seed(&seed).expect("secret");
+    // The whole secret, its encoded JWK, and the private key alone.
+    super::leaks::register(secret.expose());
+    if let Some(jwk) = secret.expose().rsplit(':').next() {
+        super::leaks::register(jwk);
+    }
+    {
+        use base64::Engine as _;
+        super::leaks::register(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed));
+    }
     let public = SigningKey::from_client_secret(&secret)
         .expect("parses")
         .public_key();

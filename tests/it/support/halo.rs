@@ -12,6 +12,7 @@ pub const SECRET: &str = "sim-secret";
 /// The simulator's credentials, no pacing (the simulator has no rate limit unless a test
 /// sets one), every other setting at its default.
 pub fn unpaced(sim: &SimHandle) -> HaloSettings {
+    super::leaks::capture_in_process_logs();
     HaloSettings {
         base_url: sim.base_url().parse().unwrap(),
         client_id: "sim-client".into(),
@@ -24,6 +25,7 @@ pub fn unpaced(sim: &SimHandle) -> HaloSettings {
 
 /// `unpaced`, with short timeouts and backoffs so that retries take no time.
 pub fn settings(sim: &SimHandle) -> HaloSettings {
+    super::leaks::capture_in_process_logs();
     HaloSettings {
         max_in_flight: 16,
         request_timeout: Duration::from_secs(5),

@@ -7,6 +7,7 @@
 //! - `provisioning`: the daemon's pipeline, queue and journal against a simulator.
 //! - `fake_c1`: a fake ConductorOne (gRPC and token endpoint) in the test process.
 //! - `c1z`: a c1z's tables read with plain zstd + SQLite, not with our reader.
+//! - `leaks`: the secret-leak scan every captured output and log event passes through.
 //! - `metrics`: Prometheus text; a test that reads this process's metrics runs alone in a
 //!   child process.
 #![allow(dead_code)] // each test file and bench uses a different subset
@@ -15,6 +16,7 @@ pub mod c1z;
 pub mod daemon;
 pub mod fake_c1;
 pub mod halo;
+pub mod leaks;
 pub mod metrics;
 pub mod provisioning;
 pub mod sim;

@@ -79,6 +79,7 @@ pub fn write_config(dir: &Path, sim_url: &str, extra: &str) -> PathBuf {
 }
 
 pub fn load(dir: &Path, text: &str) -> Config {
+    super::leaks::capture_in_process_logs();
     let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();
     Config::from_toml_str(text, &path, &HashMap::new()).expect("test config is valid")

@@ -7,6 +7,7 @@ use haloitsm_sim::{SimConfig, SimHandle};
 use serde_json::Value;
 
 pub async fn start(cfg: SimConfig) -> SimHandle {
+    super::leaks::capture_in_process_logs();
     SimHandle::start(cfg, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("simulator starts")
