@@ -203,7 +203,7 @@ fn trait_names(rt: &pb::ResourceType) -> Vec<String> {
 }
 
 /// The resource's own status, else its user trait's (older connectors set only that).
-fn resource_status(r: &pb::Resource) -> Option<&'static str> {
+pub(crate) fn resource_status(r: &pb::Resource) -> Option<&'static str> {
     use pb::status::ResourceStatus as S;
     use pb::user_trait::status::Status as U;
     if let Some(s) = r.status.as_ref().and_then(|s| S::try_from(s.status).ok()) {
@@ -223,7 +223,7 @@ fn resource_status(r: &pb::Resource) -> Option<&'static str> {
     }
 }
 
-fn primary_email(r: &pb::Resource) -> Option<String> {
+pub(crate) fn primary_email(r: &pb::Resource) -> Option<String> {
     let user: pb::UserTrait = pb::find_annotation(&r.annotations)?;
     let primary = user
         .emails
@@ -352,13 +352,13 @@ fn print_stats(snap: &Snapshot, stats: &SnapshotStats, out: &mut dyn Write) -> s
 
 /// A left-aligned text table (numbers right-aligned).
 #[derive(Default)]
-struct Table {
-    header: Vec<&'static str>,
-    rows: Vec<Vec<String>>,
+pub(crate) struct Table {
+    pub(crate) header: Vec<&'static str>,
+    pub(crate) rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn print(&self, out: &mut dyn Write) -> std::io::Result<()> {
+    pub(crate) fn print(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let cols = self.header.len();
         let mut width: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
         let mut numeric = vec![true; cols];
