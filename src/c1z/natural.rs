@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 
 /// The name the reader registers [`natural_cmp`] under on its SQLite connection.
-pub const COLLATION: &str = "NATURAL";
+pub const COLLATION: &str = "natural_id";
 
 /// Compares `a` and `b` naturally: digit runs by value (leading zeros ignored, then the
 /// shorter run first so the order stays total), everything else byte by byte.
