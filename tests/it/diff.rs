@@ -16,7 +16,7 @@ const IN_PROGRESS: &str = "sync-in-progress.c1z";
 const UNEXPANDED: &str = "sync.36zfOAoWMxQdISbixanQCRBiX7E.unexpanded";
 
 /// `sync -f dest` with the real binary; it must succeed.
-pub fn sync_into(config: &Path, dest: &Path) {
+fn sync_into(config: &Path, dest: &Path) {
     let out = Command::new(BIN)
         .arg("--config")
         .arg(config)

@@ -51,5 +51,6 @@ mod sim_runtime;
 mod sim_upsert;
 mod supervision;
 mod sync;
+mod sync_crash;
 mod sync_targeted;
 mod ticketing;
