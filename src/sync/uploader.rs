@@ -114,7 +114,7 @@ pub fn publish(dir: &Path, snapshot: &Path, keep: usize) -> Result<PathBuf, Uplo
     Ok(snapshot.to_path_buf())
 }
 
-/// Remove what a killed process left behind: the writer's `sync-*.c1z.<hex>.tmp`
+/// Remove what a killed process left behind: the writer's `*.c1z.<hex>.tmp`
 /// working directories and files (only those no live writer holds, see
 /// `c1z::store::remove_stale_work_files`), a staged file never published, and a half-made
 /// `latest` link. Called at start and before each staged sync. Returns how many entries
@@ -127,7 +127,7 @@ pub fn remove_stale_temp(dir: &Path) -> usize {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
         let path = entry.path();
-        if name.starts_with("sync-") && store::is_work_name(&name, None) {
+        if store::is_work_name(&name, None) {
             removed += usize::from(store::remove_if_stale(&path));
             continue;
         }
