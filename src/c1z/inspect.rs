@@ -2,7 +2,9 @@
 //!
 //! Human output is an aligned table; `json` prints one JSON object per line
 //! (JSON Lines) for lists, so large files stream into `jq`, and a single object
-//! for `stats`. Works on any v1 c1z, ours or the SDK's (see `reader.rs`).
+//! for `stats`. Rows come in natural id order (`agent:2` before `agent:10`) and grants
+//! show the entitlement's and the principal's names beside their ids. Works on any v1
+//! c1z, ours or the SDK's (see `reader/`).
 
 use std::io::Write;
 use std::path::Path;
@@ -10,7 +12,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::error::{Error, Result};
-use super::reader::{Snapshot, SnapshotStats, SyncRunInfo};
+use super::reader::{NameCache, Snapshot, SnapshotStats, SyncRunInfo};
 use crate::pb;
 
 /// What to print.
@@ -32,7 +34,10 @@ pub fn run(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    let snap = Snapshot::open(path)?;
+    let mut snap = Snapshot::open(path)?;
+    // `agent:2` before `agent:10`: ids sort as people read them.
+    snap.set_natural_order(true);
+    let snap = snap;
     let w = |e: std::io::Error| Error::io("write", Path::new("<output>"), e);
     match what {
         InspectWhat::Stats => {
@@ -147,24 +152,44 @@ pub fn run(
             })?;
         }
         InspectWhat::Grants => {
-            table.header = vec!["ENTITLEMENT", "PRINCIPAL", "EXPANDABLE"];
+            table.header = vec![
+                "ENTITLEMENT",
+                "ENTITLEMENT NAME",
+                "PRINCIPAL",
+                "PRINCIPAL NAME",
+                "EXPANDABLE",
+            ];
+            // Grants usually carry ids only: the names come from the entitlement and
+            // resource rows of the same sync (looked up once per id).
+            let mut names = NameCache::default();
             snap.for_each_grant(resource_type, |g| {
-                let ent = g
-                    .entitlement
-                    .as_ref()
-                    .map(|e| e.id.clone())
-                    .unwrap_or_default();
+                let ent = g.entitlement.as_ref();
+                let ent_id = ent.map(|e| e.id.clone()).unwrap_or_default();
+                let ent_name = match names.entitlement(&snap, &ent_id)? {
+                    Some(n) => n,
+                    None => ent.map(|e| e.display_name.clone()).unwrap_or_default(),
+                };
                 let (ptype, pid) = ids(g.principal.as_ref().and_then(|p| p.id.as_ref()));
+                let p_name = match names.resource(&snap, ptype, pid)? {
+                    Some(n) => n,
+                    None => g
+                        .principal
+                        .as_ref()
+                        .map(|p| p.display_name.clone())
+                        .unwrap_or_default(),
+                };
                 let expandable = pb::find_annotation::<pb::GrantExpandable>(&g.annotations);
                 let v = json!({
-                    "id": g.id, "entitlement_id": ent,
-                    "principal": {"resource_type": ptype, "id": pid},
+                    "id": g.id, "entitlement_id": ent_id, "entitlement_name": ent_name,
+                    "principal": {"resource_type": ptype, "id": pid, "display_name": p_name},
                     "expandable_from": expandable.as_ref().map(|x| x.entitlement_ids.clone()),
                 });
                 emit(
                     vec![
-                        ent,
+                        ent_id,
+                        ent_name,
                         format!("{ptype}:{pid}"),
+                        p_name,
                         if expandable.is_some() {
                             "yes".into()
                         } else {
@@ -203,7 +228,7 @@ fn trait_names(rt: &pb::ResourceType) -> Vec<String> {
 }
 
 /// The resource's own status, else its user trait's (older connectors set only that).
-fn resource_status(r: &pb::Resource) -> Option<&'static str> {
+pub(crate) fn resource_status(r: &pb::Resource) -> Option<&'static str> {
     use pb::status::ResourceStatus as S;
     use pb::user_trait::status::Status as U;
     if let Some(s) = r.status.as_ref().and_then(|s| S::try_from(s.status).ok()) {
@@ -223,7 +248,7 @@ fn resource_status(r: &pb::Resource) -> Option<&'static str> {
     }
 }
 
-fn primary_email(r: &pb::Resource) -> Option<String> {
+pub(crate) fn primary_email(r: &pb::Resource) -> Option<String> {
     let user: pb::UserTrait = pb::find_annotation(&r.annotations)?;
     let primary = user
         .emails
@@ -352,13 +377,13 @@ fn print_stats(snap: &Snapshot, stats: &SnapshotStats, out: &mut dyn Write) -> s
 
 /// A left-aligned text table (numbers right-aligned).
 #[derive(Default)]
-struct Table {
-    header: Vec<&'static str>,
-    rows: Vec<Vec<String>>,
+pub(crate) struct Table {
+    pub(crate) header: Vec<&'static str>,
+    pub(crate) rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn print(&self, out: &mut dyn Write) -> std::io::Result<()> {
+    pub(crate) fn print(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let cols = self.header.len();
         let mut width: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
         let mut numeric = vec![true; cols];

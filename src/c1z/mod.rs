@@ -7,15 +7,19 @@
 //! - `store`: the synchronous writer (one sync → one c1z, atomically published);
 //! - `snapshot_writer`: the actor that owns a `Store` on a blocking thread;
 //! - `reader` / `inspect`: open any v1 c1z (ours or the SDK's) and print it;
+//! - `diff` (+ `diff_output`): what changed between two c1z files; `natural`: id order;
 //! - `schema` (exact DDL), `encode` (row conventions), `envelope` (magic + zstd),
 //!   `ksuid`, `timestamp`, `stats`. The wire types live in `crate::pb`.
 
+pub mod diff;
+mod diff_output;
 pub mod encode;
 pub mod envelope;
 pub mod error;
 pub mod inspect;
 pub mod ksuid;
 mod loader;
+pub mod natural;
 pub mod reader;
 pub mod schema;
 pub mod snapshot_writer;

@@ -4,11 +4,12 @@
 //!
 //! This file holds the argument types, the exit codes and the dispatch; each command
 //! family lives in its own file: `run.rs` (the daemon), `sync.rs` (one sync),
-//! `describe.rs` (check-config, capabilities, config-schema), `inspect.rs`,
+//! `describe.rs` (check-config, capabilities, config-schema), `inspect.rs`, `diff.rs`,
 //! `simulate.rs`, `provisioning.rs` (grant, revoke, accounts, operations) and
 //! `tickets.rs`.
 
 mod describe;
+mod diff;
 mod inspect;
 mod provisioning;
 mod run;
@@ -95,6 +96,17 @@ pub enum Command {
         #[arg(short = 't', long = "resource-type")]
         resource_type: Option<String>,
         /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare two c1z files: resources added, removed or changed, grants added or removed.
+    /// Exits 0 when equal, 1 when different, 65 when a file cannot be read.
+    Diff {
+        /// The older c1z file.
+        old: PathBuf,
+        /// The newer c1z file.
+        new: PathBuf,
+        /// One JSON object (arrays and a summary) instead of tables.
         #[arg(long)]
         json: bool,
     },
@@ -272,6 +284,10 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         } => {
             init_logging(&cli, None)?;
             inspect::print(file, *what, resource_type.as_deref(), *json)
+        }
+        Command::Diff { old, new, json } => {
+            init_logging(&cli, None)?;
+            diff::run(old, new, *json)
         }
     }
 }

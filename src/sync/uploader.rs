@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use actix::prelude::*;
 
 use crate::c1z::SnapshotInfo;
+use crate::c1z::store;
 
 pub const LATEST: &str = "latest.c1z";
 
@@ -113,9 +114,11 @@ pub fn publish(dir: &Path, snapshot: &Path, keep: usize) -> Result<PathBuf, Uplo
     Ok(snapshot.to_path_buf())
 }
 
-/// Remove what a killed process left behind: the writer's `sync-*.c1z.<hex>.tmp`
-/// files and directories, and a half-made `latest` link. Called once at start,
-/// before any sync can be running. Returns how many entries were removed.
+/// Remove what a killed process left behind: the writer's `*.c1z.<hex>.tmp`
+/// working directories and files (only those no live writer holds, see
+/// `c1z::store::remove_stale_work_files`), a staged file never published, and a half-made
+/// `latest` link. Called at start and before each staged sync. Returns how many entries
+/// were removed.
 pub fn remove_stale_temp(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -123,18 +126,17 @@ pub fn remove_stale_temp(dir: &Path) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let ours = (name.starts_with("sync-") || name == format!(".{LATEST}.tmp"))
-            && name.ends_with(".tmp");
-        if !ours {
+        let path = entry.path();
+        if store::is_work_name(&name, None) {
+            removed += usize::from(store::remove_if_stale(&path));
             continue;
         }
-        let path = entry.path();
-        let result = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        match result {
+        let ours = (name.starts_with("sync-") && name.ends_with(".staged.tmp"))
+            || name == format!(".{LATEST}.tmp");
+        if !ours || path.is_dir() {
+            continue;
+        }
+        match std::fs::remove_file(&path) {
             Ok(()) => {
                 removed += 1;
                 tracing::warn!(path = %path.display(), "removed a temp file left by an interrupted sync");
@@ -176,9 +178,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::write(d.join("sync-A.c1z"), b"x").unwrap();
-        std::fs::write(d.join("sync-B.c1z.00ff00ff00ff00ff.tmp"), b"x").unwrap();
+        std::fs::write(d.join("sync-B.c1z.00ff00ff00ff00ff.tmp"), b"C1ZF\0...").unwrap();
         std::fs::create_dir(d.join("sync-B.c1z.1234123412341234.tmp")).unwrap();
-        std::fs::write(d.join("sync-B.c1z.1234123412341234.tmp/db"), b"x").unwrap();
+        std::fs::write(d.join("sync-B.c1z.1234123412341234.tmp/snapshot.db"), b"x").unwrap();
         std::fs::write(d.join("notes.tmp"), b"x").unwrap();
         assert_eq!(remove_stale_temp(d), 2);
         let mut left: Vec<_> = std::fs::read_dir(d)

@@ -11,7 +11,7 @@ use prost::Message;
 
 use crate::support::c1z::raw_db;
 
-fn fixture(name: &str) -> Option<PathBuf> {
+pub(crate) fn fixture(name: &str) -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/fixtures/c1z")
         .join(name);

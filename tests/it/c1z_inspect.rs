@@ -121,12 +121,18 @@ fn human_tables_are_aligned() {
     );
 
     let grants = render(&path, InspectWhat::Grants, Some("team"), false);
-    assert!(
-        grants
-            .lines()
-            .nth(1)
-            .unwrap()
-            .starts_with("team:3:member  agent:1"),
+    // Names beside the ids: the entitlement's (from its row) and the principal's.
+    let cells: Vec<&str> = grants
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells,
+        ["team:3:member", "member", "agent:1", "Ann Long-Name"],
         "{grants}"
     );
 
@@ -155,6 +161,8 @@ fn json_lines() {
     let g: serde_json::Value =
         serde_json::from_str(render(&path, InspectWhat::Grants, None, true).trim()).unwrap();
     assert_eq!(g["principal"]["id"], "1");
+    assert_eq!(g["principal"]["display_name"], "Ann Long-Name");
+    assert_eq!(g["entitlement_name"], "member");
 
     let stats: serde_json::Value =
         serde_json::from_str(render(&path, InspectWhat::Stats, None, true).trim()).unwrap();
@@ -186,4 +194,112 @@ fn sdk_fixture_and_bad_file() {
     let mut out = Vec::new();
     let err = inspect::run(&bad, InspectWhat::Stats, None, false, &mut out).unwrap_err();
     assert!(err.to_string().contains("bad.c1z"), "{err}");
+}
+
+/// Ids sort as people read them (`agent:2` before `agent:10`), in tables and JSON lines,
+/// and every grant shows its principal's name, not just its id.
+#[test]
+fn natural_id_order_and_names_beside_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("order.c1z");
+    let mut store = Store::create(&path).unwrap();
+    store.start_sync(&ksuid::new()).unwrap();
+    store.put_resource_types(&agent_and_team_types()).unwrap();
+    let rid = |t: &str, id: &str| pb::ResourceId {
+        resource_type: t.into(),
+        resource: id.into(),
+        baton_resource: false,
+    };
+    let agents = ["101", "10", "2", "1"];
+    let resources: Vec<pb::Resource> = agents
+        .iter()
+        .map(|id| pb::Resource {
+            id: Some(rid("agent", id)),
+            display_name: format!("Agent Number {id}"),
+            ..Default::default()
+        })
+        .collect();
+    let team = pb::Resource {
+        id: Some(rid("team", "3")),
+        display_name: "Service Desk".into(),
+        ..Default::default()
+    };
+    store.put_resources(&resources).unwrap();
+    store.put_resources(std::slice::from_ref(&team)).unwrap();
+    let ent = pb::Entitlement {
+        resource: Some(team),
+        id: "team:3:member".into(),
+        display_name: "Service Desk Team Member".into(),
+        ..Default::default()
+    };
+    store.put_entitlements(std::slice::from_ref(&ent)).unwrap();
+    let grants: Vec<pb::Grant> = agents
+        .iter()
+        .map(|id| pb::Grant {
+            id: format!("team:3:member:agent:{id}"),
+            // As our syncs write them: ids only.
+            entitlement: Some(pb::Entitlement {
+                id: ent.id.clone(),
+                ..Default::default()
+            }),
+            principal: Some(pb::Resource {
+                id: Some(rid("agent", id)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    store.put_grants(&grants).unwrap();
+    store.end_sync().unwrap();
+    store.finish(&path).unwrap();
+
+    let text = render(&path, InspectWhat::Resources, Some("agent"), false);
+    let ids: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(ids, ["1", "2", "10", "101"], "{text}");
+
+    let text = render(&path, InspectWhat::Grants, None, false);
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    for (line, id) in lines.iter().zip(["1", "2", "10", "101"]) {
+        let cells: Vec<&str> = line
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let principal = format!("agent:{id}");
+        let name = format!("Agent Number {id}");
+        assert_eq!(
+            cells,
+            [
+                "team:3:member",
+                "Service Desk Team Member",
+                principal.as_str(),
+                name.as_str()
+            ],
+            "{text}"
+        );
+    }
+
+    let json = render(&path, InspectWhat::Grants, None, true);
+    let principals: Vec<String> = json
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["entitlement_name"], "Service Desk Team Member");
+            v["principal"]["display_name"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(
+        principals,
+        [
+            "Agent Number 1",
+            "Agent Number 2",
+            "Agent Number 10",
+            "Agent Number 101"
+        ]
+    );
 }

@@ -13,9 +13,12 @@
 //! Every failure is an `Error` naming the file; nothing here panics on input.
 //!
 //! Files: `decoded.rs` (the payload into a private temp database), `sync_runs.rs`
-//! (layout probes and the sync picked), `row_counts.rs` (`Snapshot::stats`).
+//! (layout probes and the sync picked), `row_counts.rs` (`Snapshot::stats`),
+//! `names.rs` (display names by id), `compare.rs` (rows that differ between two files).
 
+mod compare;
 mod decoded;
+mod names;
 mod row_counts;
 mod sync_runs;
 
@@ -30,9 +33,12 @@ use self::decoded::TempDb;
 use self::sync_runs::{has_column, pick_sync, table_names};
 use super::envelope::{self, Format};
 use super::error::{Error, Result};
+use super::natural;
 use super::schema::{self, REQUIRED_TABLES};
 use crate::pb;
 
+pub use self::compare::{RowDiff, Side};
+pub use self::names::NameCache;
 pub use self::row_counts::SnapshotStats;
 
 /// The SDK's default cap on the decoded database (`BATON_DECODER_MAX_DECODED_SIZE_MB`).
@@ -42,7 +48,8 @@ pub const DEFAULT_MAX_DECODED_BYTES: u64 = 10 << 30;
 pub struct ReadOptions {
     /// Refuse payloads that decode to more than this.
     pub max_decoded_bytes: u64,
-    /// Where the decoded database goes (default: the system temp dir).
+    /// Where the decoded database goes (default: `$TMPDIR`, which the container and
+    /// the Kubernetes manifests point at the state volume: the root file system is read-only).
     pub temp_dir: Option<PathBuf>,
 }
 
@@ -73,7 +80,9 @@ pub struct Snapshot {
     path: PathBuf,
     sync: Option<SyncRunInfo>,
     grants_have_expansion: bool,
-    _db: TempDb,
+    /// Rows in natural id order (`agent:2` before `agent:10`) instead of text order.
+    natural_order: bool,
+    db: TempDb,
 }
 
 impl Snapshot {
@@ -100,6 +109,8 @@ impl Snapshot {
             path: path.to_path_buf(),
             reason: format!("payload is not a readable SQLite database: {e}"),
         })?;
+        conn.create_collation(natural::COLLATION, natural::natural_cmp)
+            .map_err(|e| Error::sqlite(path, "register collation", e))?;
 
         let tables = table_names(&conn).map_err(|e| Error::NotC1z {
             path: path.to_path_buf(),
@@ -126,12 +137,20 @@ impl Snapshot {
             path: path.to_path_buf(),
             sync,
             grants_have_expansion,
-            _db: db,
+            natural_order: false,
+            db,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Scans return rows in natural id order (`agent:2` before `agent:10`). That is a
+    /// sort rather than an index walk; SQLite spills it to temp files (under `$TMPDIR`)
+    /// when it outgrows memory, so scans still stream.
+    pub fn set_natural_order(&mut self, on: bool) {
+        self.natural_order = on;
     }
 
     /// The sync whose rows are shown; `None` if the file has no sync run at all
@@ -247,10 +266,15 @@ impl Snapshot {
         } else {
             "resource_type_id"
         };
+        let collate = if self.natural_order {
+            format!(" COLLATE {}", natural::COLLATION)
+        } else {
+            String::new()
+        };
         let sql = format!(
             "SELECT id, data, {expansion} FROM {table} \
              WHERE (?1 IS NULL OR sync_id = ?1) AND (?2 IS NULL OR {type_filter} = ?2) \
-             ORDER BY {order}, id"
+             ORDER BY {order}{collate}, id"
         );
         let sync_id = self.sync.as_ref().map(|s| s.sync_id.as_str());
         let sq = |ctx: &'static str| {

@@ -43,7 +43,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use self::work_files::{TempFile, WorkDir, open_private_db, sync_parent_dir, temp_name};
+use self::work_files::{
+    TempFile, WORK_C1Z, WORK_DB, WorkDir, open_private_db, sync_parent_dir, temp_name,
+};
 use super::encode::{Kind, Record, Row};
 use super::envelope;
 use super::error::{Error, Result};
@@ -56,6 +58,8 @@ use crate::pb;
 
 pub use self::options::StoreOptions;
 pub use self::snapshot_info::{Counts, Phases, SnapshotInfo};
+pub use self::work_files::remove_stale_work_files;
+pub(crate) use self::work_files::{is_work_name, remove_if_stale};
 
 struct SyncRun {
     id: String,
@@ -94,9 +98,12 @@ impl Store {
         Store::create_with(dest, StoreOptions::default())
     }
 
+    /// What an earlier writer killed here left behind is removed first
+    /// ([`remove_stale_work_files`]).
     pub fn create_with(dest: &Path, opts: StoreOptions) -> Result<Store> {
+        remove_stale_work_files(dest);
         let work = WorkDir::create(dest)?;
-        let db_path = work.path.join("snapshot.db");
+        let db_path = work.path.join(WORK_DB);
         let conn = open_private_db(&db_path, &opts)?;
         let tables = Kind::ALL.map(|k| Table::new(k, opts.constant_hash));
         let mut store = Store {
@@ -370,7 +377,14 @@ impl Store {
             .map_err(|e| Error::io("stat", &self.db_path, e))?
             .len();
 
-        let tmp = TempFile(Some(temp_name(out, "tmp")));
+        // Inside the locked working directory when it sits beside `out` (always, when
+        // `out` is the `create` destination), so a killed writer leaves one entry.
+        let beside = |p: &Path| p.parent().map(Path::to_path_buf);
+        let tmp_path = match &self.work {
+            Some(w) if beside(&w.path) == beside(out) => w.path.join(WORK_C1Z),
+            _ => temp_name(out, "tmp"),
+        };
+        let tmp = TempFile(Some(tmp_path));
         let tmp_path = tmp.path().to_path_buf();
         let t1 = Instant::now();
         let bytes = envelope::write_c1z(&self.db_path, &tmp_path, self.opts.compression)?;
