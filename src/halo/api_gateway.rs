@@ -399,7 +399,9 @@ impl Inner {
                     sent.elapsed(),
                 );
                 // The same server would send the same body again: no retry.
-                return Attempt::Fail(BodyError::too_large(limit, declared));
+                return Attempt::Fail(
+                    BodyError::too_large(limit, declared).with_status(status.as_u16()),
+                );
             }
             Err(BodyError::Transport(e)) => {
                 // The server answered, so the request was processed.
