@@ -90,12 +90,14 @@ async fn refused(path: &str, hostile: Hostile, needles: &[&str]) -> String {
     let run = Run::new(&sim);
     let o = run.sync().await;
     let stderr = assert_refused(&run, &o, needles);
+    // The final line, for docs/reliability.md (`-- --nocapture` shows it).
+    eprintln!("{}", line_with(&stderr, "error: "));
     line_with(&stderr, needles[0]).to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endless_body_is_cut_at_the_cap() {
-    let line = refused(
+    refused(
         "/api/Agent",
         Hostile::EndlessBody,
         &[
@@ -104,7 +106,6 @@ async fn endless_body_is_cut_at_the_cap() {
         ],
     )
     .await;
-    eprintln!("{line}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,7 +272,7 @@ async fn ticket_schemas_refuse_statuses_without_ids() {
         assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
         assert!(!stdout.contains("\"0\""), "{stdout}");
         assert!(stderr.contains(needle), "missing `{needle}` in: {stderr}");
-        eprintln!("{}", line_with(&stderr, needle));
+        eprintln!("{}", line_with(&stderr, "error: "));
     }
 }
 
