@@ -182,19 +182,21 @@ fn fetch_and_parse(base_url: &str, requests: &[(String, String, String)]) -> (Du
             match path.to_ascii_lowercase().as_str() {
                 "/api/agent" => {
                     let page = parse_page(&body, "agents").unwrap();
-                    agents += typed_rows::<Agent>(page.rows, "/api/Agent").unwrap().len();
+                    agents += typed_rows::<Agent>(page.rows, "/api/Agent", 1)
+                        .unwrap()
+                        .len();
                 }
                 "/api/team" => {
                     let page = parse_page(&body, "teams").unwrap();
-                    std::hint::black_box(typed_rows::<Team>(page.rows, "/api/Team").unwrap());
+                    std::hint::black_box(typed_rows::<Team>(page.rows, "/api/Team", 1).unwrap());
                 }
                 "/api/roles" => {
                     let page = parse_page(&body, "roles").unwrap();
-                    std::hint::black_box(typed_rows::<Role>(page.rows, "/api/Roles").unwrap());
+                    std::hint::black_box(typed_rows::<Role>(page.rows, "/api/Roles", 1).unwrap());
                 }
                 "/api/users" => {
                     let page = parse_page(&body, "users").unwrap();
-                    std::hint::black_box(typed_rows::<User>(page.rows, "/api/Users").unwrap());
+                    std::hint::black_box(typed_rows::<User>(page.rows, "/api/Users", 1).unwrap());
                 }
                 other => panic!("the sync requested {other}; teach the baseline to parse it"),
             }

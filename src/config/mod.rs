@@ -233,6 +233,7 @@ impl Config {
             request_timeout: h.request_timeout,
             max_attempts: h.max_attempts,
             max_retry_elapsed: h.max_retry_elapsed,
+            max_response_bytes: h.max_response_bytes,
             ..HaloSettings::default()
         }
     }

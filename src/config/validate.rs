@@ -41,6 +41,12 @@ impl Config {
             Duration::from_secs(1800),
         )?;
         range("halo.max_attempts", h.max_attempts as u64, 1, 20)?;
+        range(
+            "halo.max_response_bytes",
+            h.max_response_bytes,
+            64 * 1024,
+            4 * 1024 * 1024 * 1024,
+        )?;
         dur_range(
             "sync.interval",
             self.sync.interval,

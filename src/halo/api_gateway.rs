@@ -36,6 +36,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::body::{BodyError, MAX_ERROR_BODY_BYTES, check_json_body, read_capped};
 use super::error::{Error, ErrorKind, Result};
 use super::lane::Lane;
 use super::rate_budget::{RateBudget, exponential};
@@ -127,7 +128,7 @@ pub struct HaloResponse {
 impl HaloResponse {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body)
-            .map_err(|e| Error::protocol(format!("response body does not parse: {e}")))
+            .map_err(|e| Error::protocol(format!("response body is not valid JSON: {e}")))
     }
 }
 
@@ -378,9 +379,31 @@ impl Inner {
         };
         let status = response.status();
         let retry_after = parse_retry_after(response.headers());
-        let body = match response.bytes().await {
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let limit = self.settings.max_response_bytes;
+        let (limit, truncate) = if status.is_success() {
+            (limit, false)
+        } else {
+            (limit.min(MAX_ERROR_BODY_BYTES), true)
+        };
+        let body = match read_capped(response, limit, truncate).await {
             Ok(b) => b,
-            Err(e) => {
+            Err(BodyError::TooLarge { limit, declared }) => {
+                telemetry::api::api_request_finished(
+                    req.endpoint,
+                    method,
+                    status.as_str(),
+                    sent.elapsed(),
+                );
+                // The same server would send the same body again: no retry.
+                return Attempt::Fail(
+                    BodyError::too_large(limit, declared).with_status(status.as_u16()),
+                );
+            }
+            Err(BodyError::Transport(e)) => {
                 // The server answered, so the request was processed.
                 let (class, _) = transport_class(&e, true);
                 telemetry::api::api_request_finished(req.endpoint, method, class, sent.elapsed());
@@ -389,11 +412,14 @@ impl Inner {
         };
         telemetry::api::api_request_finished(req.endpoint, method, status.as_str(), sent.elapsed());
         let code = status.as_u16();
-        if status.is_success() {
-            return Attempt::Done(HaloResponse { status: code, body });
-        }
         let token_secret = token.map(|t| t.token.clone()).unwrap_or_default();
         let scrub = [self.settings.client_secret.expose(), token_secret.expose()];
+        if status.is_success() {
+            if let Err(e) = check_json_body(&body, content_type.as_deref(), &scrub) {
+                return Attempt::Fail(e.with_status(code));
+            }
+            return Attempt::Done(HaloResponse { status: code, body });
+        }
         let error = Error::from_response(code, &body, &scrub);
         match error.kind() {
             ErrorKind::RateLimited => Attempt::RateLimited { retry_after, error },

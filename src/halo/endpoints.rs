@@ -403,8 +403,9 @@ impl HaloClient {
         req.query.extend(extra);
         let resp = send(&self.gateway, req.lane(self.lane)).await?;
         let page = paging::parse_page(&resp.body, route.entity_key)
+            .and_then(|p| paging::IdLedger::default().check(&p.rows, 1).map(|()| p))
             .map_err(|e| e.with_endpoint(route.endpoint))?;
-        paging::typed_rows(page.rows, route.endpoint)
+        paging::typed_rows(page.rows, route.endpoint, 1)
     }
 
     async fn one<T: DeserializeOwned>(&self, req: HaloRequest) -> Result<T> {

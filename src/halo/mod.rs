@@ -21,6 +21,7 @@ use actix::Actor;
 use crate::actor_slot::Slot;
 
 pub mod api_gateway;
+pub mod body;
 pub mod endpoints;
 pub mod error;
 pub mod lane;

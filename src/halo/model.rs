@@ -3,43 +3,46 @@
 //! Halo is sloppy: fields go missing, come back `null`, and ids arrive as
 //! numbers or strings depending on the endpoint and version. Every field is
 //! therefore `#[serde(default)]` with a lenient deserializer, and unknown
-//! fields are ignored. We keep only what the connector needs; values are kept
+//! fields are ignored, except identity (issue 18): the id of an agent, team,
+//! role, user, ticket type, status or field is required and typed
+//! ([`identity`]), since "could not read it" must never become id 0. We keep only what the connector needs; values are kept
 //! verbatim (dates stay strings, since Halo's "unset" is `1900-01-01…`).
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+pub mod identity;
+
 /// Halo agent (technician), `GET /api/Agent` row or `GET /api/Agent/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
 pub struct Agent {
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(deserialize_with = "identity::id")]
     pub id: i64,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub firstname: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub surname: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub email: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub jobtitle: String,
-    #[serde(deserialize_with = "lenient::boolean")]
+    #[serde(default, deserialize_with = "lenient::boolean")]
     pub isdisabled: bool,
-    #[serde(deserialize_with = "lenient::boolean")]
+    #[serde(default, deserialize_with = "lenient::boolean")]
     pub isapiagent: bool,
     /// The agent's default team *name*.
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub team: String,
-    #[serde(deserialize_with = "lenient::opt_string")]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub lastlogindate: Option<String>,
     /// AD login name.
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub ad: String,
-    #[serde(deserialize_with = "lenient::vec")]
+    #[serde(default, deserialize_with = "lenient::vec")]
     pub teams: Vec<AgentTeam>,
-    #[serde(deserialize_with = "lenient::vec")]
+    #[serde(default, deserialize_with = "lenient::vec")]
     pub roles: Vec<AgentRole>,
 }
 
@@ -76,19 +79,18 @@ pub struct AgentRole {
 
 /// Halo team ("section"), `GET /api/Team`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
 pub struct Team {
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(deserialize_with = "identity::id")]
     pub id: i64,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub guid: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    #[serde(deserialize_with = "lenient::boolean")]
+    #[serde(default, deserialize_with = "lenient::boolean")]
     pub inactive: bool,
-    #[serde(deserialize_with = "lenient::opt_int")]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub department_id: Option<i64>,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub department_name: String,
 }
 
@@ -145,125 +147,120 @@ impl TeamAgent {
 
 /// Agent permission role, `GET /api/Roles`. `id` is a GUID string.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
 pub struct Role {
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(deserialize_with = "identity::guid")]
     pub id: String,
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(default, deserialize_with = "lenient::int")]
     pub id_int: i64,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub notes: String,
-    #[serde(deserialize_with = "lenient::boolean")]
+    #[serde(default, deserialize_with = "lenient::boolean")]
     pub is_integration: bool,
 }
 
 /// End user (contact), `GET /api/Users`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
 pub struct User {
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(deserialize_with = "identity::id")]
     pub id: i64,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub firstname: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub surname: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub emailaddress: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub login: String,
-    #[serde(deserialize_with = "lenient::boolean")]
+    #[serde(default, deserialize_with = "lenient::boolean")]
     pub inactive: bool,
-    #[serde(deserialize_with = "lenient::boolean")]
+    #[serde(default, deserialize_with = "lenient::boolean")]
     pub isserviceaccount: bool,
-    #[serde(deserialize_with = "lenient::opt_int")]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub site_id: Option<i64>,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub site_name: String,
-    #[serde(deserialize_with = "lenient::opt_int")]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub client_id: Option<i64>,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub client_name: String,
-    #[serde(deserialize_with = "lenient::opt_int")]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub linked_agent_id: Option<i64>,
 }
 
 /// Ticket type ("request type"), `GET /api/TicketType[/{id}?includedetails=true]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
 pub struct TicketType {
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(deserialize_with = "identity::id")]
     pub id: i64,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    #[serde(deserialize_with = "lenient::opt_int")]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub group_id: Option<i64>,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub group_name: String,
     /// `None` when Halo leaves the flag out (then agents are assumed able to select it).
-    #[serde(deserialize_with = "lenient::opt_boolean")]
+    #[serde(default, deserialize_with = "lenient::opt_boolean")]
     pub agentscanselect: Option<bool>,
-    #[serde(deserialize_with = "lenient::boolean")]
+    #[serde(default, deserialize_with = "lenient::boolean")]
     pub visible: bool,
-    #[serde(deserialize_with = "lenient::opt_int")]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub initial_status: Option<i64>,
-    /// Statuses the type allows; empty means Halo did not restrict them.
-    #[serde(deserialize_with = "lenient::vec")]
+    /// Statuses the type allows; empty means Halo did not restrict them. Strict: a status
+    /// without its id fails the type rather than becoming status 0.
+    #[serde(default, deserialize_with = "identity::allowed_status")]
     pub allowed_status: Vec<AllowedStatus>,
-    /// Only with `includedetails=true`.
-    #[serde(deserialize_with = "lenient::vec")]
+    /// Only with `includedetails=true`. Strict like `allowed_status`.
+    #[serde(default, deserialize_with = "identity::fields")]
     pub fields: Vec<TicketTypeField>,
 }
 
 /// One allowed status of a ticket type (`RequestTypeStatus`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
 pub struct AllowedStatus {
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(deserialize_with = "identity::status_id")]
     pub status_id: i64,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub status_name: String,
 }
 
 /// A field of a ticket type (`RequestTypeField`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
 pub struct TicketTypeField {
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(default, deserialize_with = "lenient::int")]
     pub id: i64,
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(deserialize_with = "identity::fieldid")]
     pub fieldid: i64,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub fieldname: String,
     /// Visibility/mandatory flags on the agent "new ticket" screen.
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(default, deserialize_with = "lenient::int")]
     pub technew: i64,
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(default, deserialize_with = "lenient::int")]
     pub techdetail: i64,
     /// The field definition (type, label, values), kept verbatim.
-    #[serde(deserialize_with = "lenient::value")]
+    #[serde(default, deserialize_with = "lenient::value")]
     pub fieldinfo: Value,
 }
 
 /// Ticket status, `GET /api/Status`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
 pub struct Status {
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(deserialize_with = "identity::id")]
     pub id: i64,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub shortname: String,
     /// Status type (open/closed/…); per instance, so resolve at runtime.
-    #[serde(rename = "type", deserialize_with = "lenient::int")]
+    #[serde(rename = "type", default, deserialize_with = "lenient::int")]
     pub status_type: i64,
-    #[serde(deserialize_with = "lenient::int")]
+    #[serde(default, deserialize_with = "lenient::int")]
     pub sequence: i64,
-    #[serde(deserialize_with = "lenient::string")]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub colour: String,
 }
 

@@ -11,8 +11,14 @@
 //! - stops on `record_count`, an empty page, or (without a count) a short page;
 //! - refuses a page whose ids repeat the previous page (a server ignoring
 //!   `page_no` would otherwise loop forever) with a Protocol error;
-//! - yields one page at a time, so memory does not grow with tenant size.
+//! - yields one page at a time, so memory does not grow with tenant size
+//!   (only a fingerprint per id is kept, to tell a paging overlap from a clash);
+//! - refuses what it cannot trust (issue 18): a `record_count` that is not a
+//!   plausible row count, a row that lacks its id (the model's identity
+//!   fields), and two *different* rows with the same id in one listing. The
+//!   error names the endpoint, the row number and the field.
 
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -28,6 +34,8 @@ use crate::telemetry;
 
 /// A hard stop far beyond any real tenant (10 million rows at 100 per page).
 const MAX_PAGES: u32 = 100_000;
+/// The largest `record_count` believed: what `MAX_PAGES` full pages hold.
+pub const MAX_RECORD_COUNT: u64 = MAX_PAGES as u64 * MAX_PAGE_SIZE as u64;
 
 /// Rows of one response, before typing.
 #[derive(Debug, Default)]
@@ -41,14 +49,22 @@ pub struct Page {
 /// first array-valued property that is not column metadata.
 pub fn parse_page(body: &[u8], entity_key: &str) -> Result<Page> {
     let value: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::protocol(format!("list body is not JSON: {e}")))?;
+        .map_err(|e| Error::protocol(format!("list body is not valid JSON: {e}")))?;
     match value {
         Value::Array(rows) => Ok(Page {
             rows,
             record_count: None,
         }),
         Value::Object(mut map) => {
-            let record_count = map.get("record_count").and_then(as_u64);
+            let record_count = match map.get("record_count") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(as_u64(v).filter(|n| *n <= MAX_RECORD_COUNT).ok_or_else(|| {
+                    Error::protocol(format!(
+                        "record_count {} is not a plausible row count (0 to {MAX_RECORD_COUNT})",
+                        truncated(&v.to_string())
+                    ))
+                })?),
+            };
             match rows_key(&map, entity_key) {
                 Some(key) => match map.remove(&key) {
                     Some(Value::Array(rows)) => Ok(Page { rows, record_count }),
@@ -92,6 +108,13 @@ fn as_u64(v: &Value) -> Option<u64> {
     }
 }
 
+fn truncated(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
 fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -105,7 +128,12 @@ fn json_type(v: &Value) -> &'static str {
 
 /// Type the rows, logging any non-empty `_warning` Halo attached to a row.
 /// One log line per page, not per row: a tenant-wide warning is on every row.
-pub fn typed_rows<T: DeserializeOwned>(rows: Vec<Value>, endpoint: &'static str) -> Result<Vec<T>> {
+/// `first_row` is the 1-based number of the first row in the whole listing.
+pub fn typed_rows<T: DeserializeOwned>(
+    rows: Vec<Value>,
+    endpoint: &'static str,
+    first_row: u64,
+) -> Result<Vec<T>> {
     if let Some(row) = rows.iter().find(|r| warning_of(r).is_some()) {
         log_warning(endpoint, row);
     }
@@ -113,10 +141,50 @@ pub fn typed_rows<T: DeserializeOwned>(rows: Vec<Value>, endpoint: &'static str)
         .enumerate()
         .map(|(i, row)| {
             serde_json::from_value(row).map_err(|e| {
-                Error::protocol(format!("row {i} does not parse: {e}")).with_endpoint(endpoint)
+                Error::protocol(format!("row {}: {e}", first_row + i as u64))
+                    .with_endpoint(endpoint)
             })
         })
         .collect()
+}
+
+/// The ids seen in one listing, each with a fingerprint of its row and the row's number.
+/// The same id twice with the same row is a paging overlap (accepted: the caller
+/// deduplicates); with a different row it is a clash, and one of the two would vanish.
+#[derive(Debug, Default)]
+pub struct IdLedger {
+    seen: HashMap<String, (u64, u64)>,
+}
+
+impl IdLedger {
+    /// Check `rows` (row numbers from `first_row`, 1-based) against every row seen so far.
+    /// Rows without an `id` are left to the typed parse, which knows whether one is required.
+    pub fn check(&mut self, rows: &[Value], first_row: u64) -> Result<()> {
+        for (i, row) in rows.iter().enumerate() {
+            let id = match row.get("id") {
+                Some(Value::String(s)) => s.trim().to_string(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => continue,
+            };
+            let mut h = DefaultHasher::new();
+            row.to_string().hash(&mut h);
+            let print = h.finish();
+            let n = first_row + i as u64;
+            match self.seen.get(&id) {
+                Some(&(p, _)) if p == print => {}
+                Some(&(_, earlier)) => {
+                    return Err(Error::protocol(format!(
+                        "rows {earlier} and {n} both have `id` {} but differ",
+                        truncated(&id)
+                    )));
+                }
+                None => {
+                    self.seen.insert(id, (print, n));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn warning_of(value: &Value) -> Option<&str> {
@@ -150,6 +218,7 @@ struct State<F> {
     page_no: u32,
     collected: u64,
     previous: Option<u64>,
+    ids: IdLedger,
     done: bool,
 }
 
@@ -182,6 +251,7 @@ where
         page_no: 1,
         collected: 0,
         previous: None,
+        ids: IdLedger::default(),
         done: false,
     };
     futures::stream::unfold(state, move |mut st| async move {
@@ -215,6 +285,10 @@ where
             return Some((Err(e.with_endpoint(endpoint)), st));
         }
         st.previous = Some(fp);
+        let first_row = st.collected + 1;
+        if let Err(e) = st.ids.check(&page.rows, first_row) {
+            return Some((Err(e.with_endpoint(endpoint)), st));
+        }
         let len = page.rows.len() as u64;
         st.collected += len;
         // A consistent record_count is authoritative: a short page then only
@@ -226,7 +300,8 @@ where
         };
         st.page_no += 1;
         let record_count = page.record_count;
-        let typed = typed_rows(page.rows, endpoint).map(|rows| Listed { rows, record_count });
+        let typed =
+            typed_rows(page.rows, endpoint, first_row).map(|rows| Listed { rows, record_count });
         if typed.is_err() {
             st.done = true;
         }
@@ -235,181 +310,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use futures::StreamExt;
-    use serde_json::json;
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    #[derive(Clone, Copy)]
-    enum Shape {
-        Bare,
-        Results,
-        Entity,
-    }
-
-    /// In-memory Halo: `total` rows, capped at `cap` per page, in `shape`.
-    fn source(
-        total: u64,
-        cap: u32,
-        shape: Shape,
-        with_count: bool,
-        calls: Rc<RefCell<Vec<(u32, u32)>>>,
-    ) -> impl FnMut(u32, u32) -> std::future::Ready<Result<Bytes>> {
-        move |page_no, size| {
-            calls.borrow_mut().push((page_no, size));
-            let size = size.min(cap) as u64;
-            let start = (u64::from(page_no) - 1) * size;
-            let rows: Vec<Value> = (start..(start + size).min(total))
-                .map(|id| json!({"id": id, "name": format!("row {id}")}))
-                .collect();
-            let body = match shape {
-                Shape::Bare => json!(rows),
-                Shape::Results if with_count => json!({"record_count": total, "results": rows}),
-                Shape::Results => json!({"results": rows}),
-                Shape::Entity => {
-                    json!({"page_no": page_no, "record_count": total, "columns": [{"id": 1}], "users": rows})
-                }
-            };
-            std::future::ready(Ok(Bytes::from(body.to_string())))
-        }
-    }
-
-    #[derive(serde::Deserialize)]
-    struct Row {
-        id: u64,
-    }
-
-    async fn collect<F, Fut>(page_size: u32, key: &'static str, fetch: F) -> Result<Vec<u64>>
-    where
-        F: FnMut(u32, u32) -> Fut,
-        Fut: Future<Output = Result<Bytes>>,
-    {
-        let stream = paginate::<Row, _, _>("/api/Test", key, page_size, fetch);
-        futures::pin_mut!(stream);
-        let mut ids = Vec::new();
-        while let Some(page) = stream.next().await {
-            ids.extend(page?.rows.into_iter().map(|r| r.id));
-        }
-        Ok(ids)
-    }
-
-    fn run<F: Future>(f: F) -> F::Output {
-        futures::executor::block_on(f)
-    }
-
-    #[test]
-    fn every_shape_collects_everything() {
-        for shape in [Shape::Bare, Shape::Results, Shape::Entity] {
-            for total in [0, 1, 99, 100, 101, 250] {
-                let calls = Rc::new(RefCell::new(Vec::new()));
-                let ids = run(collect(
-                    100,
-                    "users",
-                    source(total, 100, shape, true, calls.clone()),
-                ))
-                .unwrap();
-                assert_eq!(ids, (0..total).collect::<Vec<_>>());
-                // Never more than one request past the data.
-                assert!(calls.borrow().len() as u64 <= total / 100 + 2);
-            }
-        }
-    }
-
-    #[test]
-    fn record_count_stops_without_an_extra_request() {
-        let calls = Rc::new(RefCell::new(Vec::new()));
-        run(collect(
-            100,
-            "results",
-            source(200, 100, Shape::Results, true, calls.clone()),
-        ))
-        .unwrap();
-        assert_eq!(calls.borrow().len(), 2);
-    }
-
-    #[test]
-    fn short_page_stops_without_count() {
-        let calls = Rc::new(RefCell::new(Vec::new()));
-        let ids = run(collect(
-            100,
-            "results",
-            source(150, 100, Shape::Results, false, calls.clone()),
-        ))
-        .unwrap();
-        assert_eq!(ids.len(), 150);
-        assert_eq!(calls.borrow().len(), 2);
-    }
-
-    #[test]
-    fn page_size_is_clamped_to_100() {
-        let calls = Rc::new(RefCell::new(Vec::new()));
-        let ids = run(collect(
-            1000,
-            "results",
-            source(250, 100, Shape::Bare, false, calls.clone()),
-        ))
-        .unwrap();
-        assert_eq!(ids.len(), 250);
-        assert!(calls.borrow().iter().all(|&(_, size)| size == 100));
-    }
-
-    #[test]
-    fn server_cap_below_page_size_still_completes_with_count() {
-        // The server caps at 30 while we ask 100; record_count keeps us going.
-        let calls = Rc::new(RefCell::new(Vec::new()));
-        let ids = run(collect(
-            100,
-            "results",
-            source(95, 30, Shape::Results, true, calls.clone()),
-        ))
-        .unwrap();
-        assert_eq!(ids, (0..95).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn repeated_page_is_refused() {
-        // A server that ignores page_no: every page is page 1.
-        let fetch = |_page: u32, _size: u32| {
-            let rows: Vec<Value> = (0..100).map(|id| json!({"id": id})).collect();
-            std::future::ready(Ok(Bytes::from(
-                json!({"record_count": 500, "results": rows}).to_string(),
-            )))
-        };
-        let err = run(collect(100, "results", fetch)).unwrap_err();
-        assert_eq!(err.kind(), crate::halo::ErrorKind::Protocol);
-        assert!(err.message().contains("repeats"), "{err}");
-    }
-
-    #[test]
-    fn fetch_error_ends_the_stream_after_one_item() {
-        let mut n = 0;
-        let fetch = move |_p: u32, _s: u32| {
-            n += 1;
-            assert!(n == 1, "no fetch after an error");
-            std::future::ready(Err(Error::new(crate::halo::ErrorKind::Transient, "boom")))
-        };
-        let stream = paginate::<Row, _, _>("/api/Test", "results", 100, fetch);
-        let items: Vec<_> = run(stream.collect());
-        assert_eq!(items.len(), 1);
-        assert!(items[0].is_err());
-    }
-
-    #[test]
-    fn envelope_shapes() {
-        let p = parse_page(br#"{"record_count":"3","Agents":[{"id":1}]}"#, "agents").unwrap();
-        assert_eq!((p.rows.len(), p.record_count), (1, Some(3)));
-        let p = parse_page(
-            br#"{"columns":[{"id":9}],"weird":[{"id":1},{"id":2}]}"#,
-            "agents",
-        )
-        .unwrap();
-        assert_eq!(p.rows.len(), 2);
-        let p = parse_page(br#"{"record_count":0}"#, "agents").unwrap();
-        assert!(p.rows.is_empty());
-        assert!(parse_page(br#"{"id":1}"#, "agents").is_err());
-        assert!(parse_page(b"<html>", "agents").is_err());
-        assert!(parse_page(b"42", "agents").is_err());
-    }
-}
+mod tests;

@@ -25,8 +25,15 @@ pub const HALO_SECRET_CREDENTIAL: &str = "halo_client_secret";
 /// page sizes are clamped to this.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
+/// Default cap on one response body: a full 100-row agent page is about 130 KB, so this is
+/// some 250 times that, yet a body that never ends stops long before it hurts the host.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+
 #[derive(Clone, Debug)]
 pub struct HaloSettings {
+    /// Largest response body read from Halo or its authorisation server, in bytes; a longer
+    /// (or endless) body is cut there and the request fails with a Protocol error.
+    pub max_response_bytes: u64,
     /// Tenant root, e.g. `https://acme.haloitsm.com`. API paths (`/api/...`) are appended.
     pub base_url: Url,
     /// Authorisation server; defaults to `{base_url}/auth`.
@@ -68,6 +75,7 @@ pub struct HaloSettings {
 impl Default for HaloSettings {
     fn default() -> Self {
         HaloSettings {
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             // Placeholder: a deployment always configures its own tenant URL.
             base_url: Url::parse("https://example.haloitsm.com/").expect("static URL parses"),
             auth_url: None,
@@ -136,6 +144,12 @@ fn join(prefix: &str, path: &str, fallback: &Url) -> Url {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HaloSection {
+    /// Largest response body (bytes) read from Halo or its authorisation server. A longer or
+    /// endless body is cut there and the sync fails with a protocol error naming the limit.
+    /// A 100-row page is about 130 KB.
+    #[serde(default = "default_max_response_bytes")]
+    #[schemars(range(min = 65536))]
+    pub max_response_bytes: u64,
     /// Tenant URL, e.g. `https://acme.haloitsm.com`. The API is `{base_url}/api`.
     #[schemars(extend("x-display-name" = "Halo URL"), example = "https://acme.haloitsm.com")]
     pub base_url: Url,
@@ -208,6 +222,9 @@ impl Default for RateLimitSection {
     }
 }
 
+fn default_max_response_bytes() -> u64 {
+    DEFAULT_MAX_RESPONSE_BYTES
+}
 fn default_scope() -> String {
     "all".into()
 }

@@ -28,6 +28,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use serde::Deserialize;
 
+use super::body::{BodyError, MAX_ERROR_BODY_BYTES, check_json_body, read_capped};
 use super::error::{Error, ErrorKind, Result};
 use super::lane::Lane;
 use super::rate_budget::RateBudget;
@@ -304,15 +305,31 @@ async fn request_token(
             )
         })?;
     let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| {
-        Error::new(
-            ErrorKind::Transient,
-            format!("token response unreadable: {}", e.without_url()),
-        )
-    })?;
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let ok = (200..300).contains(&status);
+    let limit = if ok {
+        settings.max_response_bytes
+    } else {
+        settings.max_response_bytes.min(MAX_ERROR_BODY_BYTES)
+    };
+    let body = read_capped(response, limit, !ok)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { limit, declared } => {
+                token_answer(BodyError::too_large(limit, declared))
+            }
+            BodyError::Transport(e) => Error::new(
+                ErrorKind::Transient,
+                format!("token response unreadable: {}", e.without_url()),
+            ),
+        })?;
     let scrub = [secret];
     match status {
-        200..=299 => {}
+        200..=299 => check_json_body(&body, content_type.as_deref(), &scrub)
+            .map_err(|e| token_answer(e).with_status(status))?,
         429 => return Err(Error::from_response(429, &body, &scrub)),
         500..=599 => {
             // A wrong tenant on a shared auth server is known to surface as a 500.
@@ -360,6 +377,15 @@ async fn request_token(
         refresh_at: started + refresh_after,
         expires_at: started + usable_for,
     })
+}
+
+/// A Protocol error about the token answer: the caller's endpoint is an API route, so
+/// the message says the failure came from the authorisation server.
+fn token_answer(e: Error) -> Error {
+    Error::protocol(format!(
+        "token answer from {TOKEN_ENDPOINT}: {}",
+        e.message()
+    ))
 }
 
 /// (refresh after, stop using after) for a token of `lifetime`.

@@ -36,6 +36,7 @@ mod halo_pacing;
 mod halo_paging;
 mod halo_retry;
 mod halo_token;
+mod hostile_halo;
 mod provisioning;
 mod provisioning_cli;
 mod provisioning_crash;

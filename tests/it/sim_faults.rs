@@ -398,3 +398,60 @@ async fn admin_http_api_drives_the_same_switches() {
     assert_eq!(stats["requests_logged"], 0);
     assert_eq!(stats["token_requests"], 1);
 }
+
+/// The hostile answers (issue 18) as the simulator serves them: each on its path only,
+/// once per arming, the rest of the API untouched.
+#[tokio::test]
+async fn hostile_answers_replace_or_edit_one_answer() {
+    use futures::StreamExt;
+    use haloitsm_sim::{Hostile, RowEdit};
+
+    let sim = start(SimConfig::default()).await;
+    let api = Api::new(&sim).await;
+    let ctl = sim.control();
+
+    ctl.hostile_next(1, Hostile::Html200, Some("/api/Agent"));
+    assert_eq!(api.get("/api/Team").await.status(), 200);
+    let html = api.get("/api/Agent").await;
+    assert_eq!(html.status(), 200);
+    assert_eq!(html.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(html.text().await.unwrap().starts_with("<!DOCTYPE html>"));
+    assert!(api.get_json("/api/Agent").await.is_array(), "armed once");
+
+    // An endless body keeps coming: read 4 MiB of it, then hang up.
+    ctl.hostile_next(1, Hostile::EndlessBody, Some("/api/Agent"));
+    let mut body = api.get("/api/Agent").await.bytes_stream();
+    let mut read = 0usize;
+    while read < 4 << 20 {
+        read += body.next().await.expect("more").expect("chunk").len();
+    }
+    drop(body);
+
+    ctl.hostile_next(1, Hostile::OversizedBody(300_000), Some("/api/Team"));
+    let big = api.get("/api/Team").await;
+    assert_eq!(big.content_length(), Some(300_000));
+    assert_eq!(big.bytes().await.unwrap().len(), 300_000);
+
+    ctl.hostile_next(1, Hostile::InvalidUtf8, Some("/api/Agent"));
+    let bytes = api.get("/api/Agent").await.bytes().await.unwrap();
+    assert!(std::str::from_utf8(&bytes).is_err());
+
+    // Edits: the last row loses its id; every row takes a renamed field; record_count.
+    ctl.hostile_next(
+        1,
+        Hostile::Rows {
+            key: None,
+            edit: RowEdit::Drop("id".into()),
+            every: false,
+        },
+        Some("/api/Team"),
+    );
+    let teams = api.get_json("/api/Team").await;
+    let rows = teams.as_array().unwrap();
+    assert!(rows[0].get("id").is_some() && rows.last().unwrap().get("id").is_none());
+    ctl.hostile_next(1, Hostile::RecordCount(json!(-5)), Some("/api/Agent"));
+    let page = api
+        .get_json("/api/Agent?pageinate=true&page_size=5&page_no=1")
+        .await;
+    assert_eq!(page["record_count"], -5);
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::config::{FaultConfig, LatencyConfig, QuirkConfig, RateLimitConfig};
 use crate::error::SimError;
 use crate::faults::Fault;
+use crate::hostile::Hostile;
 use crate::model::{SimAgent, TenantSnapshot};
 use crate::request_log::LoggedRequest;
 use crate::state::{Shared, lock, read, write};
@@ -95,6 +96,12 @@ impl SimControl {
         path_prefix: Option<&str>,
     ) {
         lock(&self.shared.faults).script_method(n, Fault::StallAnswer(stall), method, path_prefix);
+    }
+
+    /// The next `n` requests (under `path_prefix`) get a hostile answer: a broken 200
+    /// instead of the real one, or the real one edited (see [`Hostile`]).
+    pub fn hostile_next(&self, n: u32, hostile: Hostile, path_prefix: Option<&str>) {
+        lock(&self.shared.faults).script(n, Fault::Hostile(hostile), path_prefix);
     }
 
     /// Drops every armed `*_next` fault that has not fired yet.

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::config::{FaultConfig, LatencyConfig};
+use crate::hostile::Hostile;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Fault {
@@ -22,6 +23,8 @@ pub(crate) enum Fault {
     /// Handle the request (a write takes effect), then sleep this long before answering:
     /// "Halo accepted it but the answer was lost" once the client has timed out.
     StallAnswer(Duration),
+    /// Answer with a hostile 200, or edit the real answer (`hostile.rs`).
+    Hostile(Hostile),
 }
 
 #[derive(Debug)]

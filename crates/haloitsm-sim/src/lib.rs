@@ -10,7 +10,7 @@
 //! - `ROUTES` is the single table of Halo routes served, checked against the OpenAPI document.
 //!
 //! Layout: `config` (all knobs), `generate` + `tenant` + `table` (data), `routes` + `server`
-//! (dispatch pipeline), `api/*` (one file per entity), `query`, `auth`, `rate_limit`, `faults`, `conn`
+//! (dispatch pipeline), `api/*` (one file per entity), `query`, `auth`, `rate_limit`, `faults`, `hostile` (broken 200s), `conn`
 //! (connection resets), `request_log`, `control` + `admin` (run-time switches).
 
 mod admin;
@@ -23,6 +23,7 @@ mod dates;
 mod error;
 mod faults;
 mod generate;
+mod hostile;
 mod model;
 mod query;
 mod rate_limit;
@@ -50,6 +51,7 @@ pub use config::{
 pub use control::{RuntimeConfig, SimControl};
 pub use dates::NEVER as NEVER_DATE;
 pub use error::SimError;
+pub use hostile::{Hostile, RowEdit};
 pub use model::{
     FieldKind, SimAction, SimAgent, SimCustomValue, SimField, SimRole, SimStatus, SimTeam,
     SimTicket, SimTicketType, SimUser, StatusKind, TenantSnapshot,

@@ -22,6 +22,7 @@ use crate::admin;
 use crate::api::{self, ApiError, Ctx};
 use crate::conn::{ConnHandle, SimListener};
 use crate::faults::Fault;
+use crate::hostile;
 use crate::query::QueryParams;
 use crate::rate_limit::Admission;
 use crate::request_log::NO_RESPONSE;
@@ -130,6 +131,7 @@ async fn pipeline(
 
     let fault = lock(&shared.faults).decide(method.as_str(), path);
     let mut answer_delay = Duration::ZERO;
+    let mut edit = None;
     match fault {
         Some(Fault::Fail(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -139,6 +141,8 @@ async fn pipeline(
         Some(Fault::Reset) => return Outcome::Reset,
         Some(Fault::Stall(d)) => shared.sleep(d).await,
         Some(Fault::StallAnswer(d)) => answer_delay = d,
+        Some(Fault::Hostile(h)) if h.replaces() => return Outcome::Answer(hostile::answer(&h)),
+        Some(Fault::Hostile(h)) => edit = Some(h),
         None => {}
     }
 
@@ -182,7 +186,10 @@ async fn pipeline(
         query: &query,
         body: &body,
     };
-    let answer = api::dispatch(route.endpoint, &ctx).unwrap_or_else(|e| e.render(style));
+    let mut answer = api::dispatch(route.endpoint, &ctx).unwrap_or_else(|e| e.render(style));
+    if let Some(h) = &edit {
+        answer = hostile::edit(answer, h).await;
+    }
     shared.sleep(answer_delay).await;
     Outcome::Answer(answer)
 }

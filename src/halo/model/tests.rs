@@ -43,8 +43,8 @@ fn team_members_take_agent_id_or_id_and_tell_missing_from_empty() {
 }
 
 #[test]
-fn missing_everything_is_default() {
-    let u: User = serde_json::from_value(json!({})).unwrap();
+fn missing_everything_but_the_id_is_default() {
+    let u: User = serde_json::from_value(json!({"id": 0})).unwrap();
     assert_eq!(u, User::default());
     let s: Status = serde_json::from_value(json!({"id": 9, "name": "Closed", "type": 2})).unwrap();
     assert_eq!(s.status_type, 2);
@@ -53,4 +53,56 @@ fn missing_everything_is_default() {
     )
     .unwrap();
     assert_eq!(r.id_int, 12);
+}
+
+/// Identity is strict (issue 18): no id, a wrong-typed id or an out-of-range one fails the
+/// row with a message naming the field, never id 0.
+#[test]
+fn identity_fields_are_required_and_typed() {
+    let err = |v: serde_json::Value| serde_json::from_value::<Agent>(v).unwrap_err().to_string();
+    assert_eq!(err(json!({"name": "No Id"})), "missing field `id`");
+    assert!(err(json!({"id": null})).contains("field `id` is not an integer: null"));
+    assert!(err(json!({"id": "abc"})).contains("field `id` is not an integer: \"abc\""));
+    assert!(err(json!({"id": 1.5})).contains("field `id` is out of range or not an integer"));
+    assert!(err(json!({"id": 1e20})).contains("out of range"));
+    assert_eq!(
+        serde_json::from_value::<Agent>(json!({"id": " 7 "}))
+            .unwrap()
+            .id,
+        7
+    );
+    let role = serde_json::from_value::<Role>(json!({"id": "", "name": "x"})).unwrap_err();
+    assert!(
+        role.to_string()
+            .contains("field `id` is not a non-empty string"),
+        "{role}"
+    );
+    for missing in [json!({"name": "Open"}), json!({"status_id": 1})] {
+        assert!(serde_json::from_value::<Status>(missing).is_err());
+    }
+}
+
+/// A ticket type whose allowed statuses or fields lack their ids fails as a whole, naming
+/// the list and the row; `null` or a missing list is still "not restricted".
+#[test]
+fn nested_identity_rows_fail_the_type() {
+    let t = serde_json::from_value::<TicketType>(json!({
+        "id": 3, "allowed_status": [{"status_id": 1}, {"id": 2, "name": "Open"}]
+    }))
+    .unwrap_err();
+    assert!(
+        t.to_string()
+            .contains("`allowed_status` row 2: missing field `status_id`"),
+        "{t}"
+    );
+    let f =
+        serde_json::from_value::<TicketType>(json!({"id": 3, "fields": [{"fieldname": "CFx"}]}))
+            .unwrap_err();
+    assert!(
+        f.to_string()
+            .contains("`fields` row 1: missing field `fieldid`"),
+        "{f}"
+    );
+    let ok: TicketType = serde_json::from_value(json!({"id": 3, "allowed_status": null})).unwrap();
+    assert!(ok.allowed_status.is_empty() && ok.fields.is_empty());
 }
