@@ -15,7 +15,7 @@ use crate::pb;
 pub enum SyncError {
     #[error("a sync is already running ({0})")]
     AlreadyRunning(String),
-    #[error("halo: {0}")]
+    #[error("{0}")] // the Halo error already says "halo ..."
     Halo(#[from] crate::halo::Error),
     /// A targeted resource whose read failed for good (not a 404: that is skipped).
     #[error("targeted resource {resource}: {source}")]
