@@ -28,10 +28,16 @@ use provisioning::WaitArgs;
 use simulate::SimulateArgs;
 use tickets::TicketsCommand;
 
-/// sysexits(3) codes used where they help systemd and operators.
+/// sysexits(3) codes used where they help systemd and operators (docs/operations.md
+/// lists them).
 pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const DATA: u8 = 65;
+    /// `http.listen` cannot be bound: the port is busy, privileged, or not an address of
+    /// this host.
+    pub const UNAVAILABLE: u8 = 69;
+    /// A directory the daemon writes into (`output.dir`) cannot be created or written.
+    pub const CANTCREAT: u8 = 73;
     /// The provisioning journal (or its lock, or the control socket) is unusable.
     pub const IOERR: u8 = 74;
     pub const CONFIG: u8 = 78;
@@ -208,6 +214,12 @@ impl Failure {
     fn io(e: impl Into<anyhow::Error>) -> Self {
         Failure {
             code: exit::IOERR,
+            error: e.into(),
+        }
+    }
+    fn with_code(code: u8, e: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code,
             error: e.into(),
         }
     }
