@@ -48,6 +48,7 @@ mod sim_paging;
 mod sim_rate_limit;
 mod sim_runtime;
 mod sim_upsert;
+mod startup_errors;
 mod supervision;
 mod sync;
 mod sync_targeted;
