@@ -85,7 +85,12 @@ pub enum Command {
         scope: sync::ScopeArgs,
     },
     /// Validate the config file and print the effective config (secrets redacted).
-    CheckConfig,
+    CheckConfig {
+        /// Check the file without reading or checking the secrets (their variables, files or
+        /// credentials need not exist), e.g. in CI or before the secrets are installed.
+        #[arg(long)]
+        without_secrets: bool,
+    },
     /// Print the connector's capabilities (baton JSON format).
     Capabilities,
     /// Print the connector's configuration schema (baton JSON format).
@@ -235,9 +240,12 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             init_logging(&cli, Some(&cfg))?;
             run::daemon(cfg)
         }
-        Command::CheckConfig => {
-            let cfg = load_config(&cli)?;
-            describe::check_config(&cli.config, &cfg);
+        Command::CheckConfig { without_secrets } => {
+            let cfg = match without_secrets {
+                true => Config::load_without_secrets(&cli.config).map_err(config_failure)?,
+                false => load_config(&cli)?,
+            };
+            describe::check_config(&cli.config, &cfg, *without_secrets);
             Ok(())
         }
         Command::Simulate(args) => {
@@ -289,7 +297,11 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
 }
 
 fn load_config(cli: &Cli) -> Result<Config, Failure> {
-    Config::load(&cli.config).map_err(|e| Failure::config(anyhow!("invalid configuration: {e}")))
+    Config::load(&cli.config).map_err(config_failure)
+}
+
+fn config_failure(e: baton_haloitsm::config::ConfigError) -> Failure {
+    Failure::config(anyhow!("invalid configuration: {e}"))
 }
 
 fn init_logging(cli: &Cli, cfg: Option<&Config>) -> Result<(), Failure> {
@@ -302,7 +314,12 @@ fn init_logging(cli: &Cli, cfg: Option<&Config>) -> Result<(), Failure> {
         .log_format
         .or_else(|| cfg.map(|c| c.log.format))
         .unwrap_or(LogFormat::Console);
-    logging::init(&level, format).map_err(|e| Failure::config(anyhow!(e)))
+    logging::init(&level, format).map_err(|e| Failure::config(anyhow!(e)))?;
+    // At every start: plain HTTP allowed by a flag, a secret file others may read.
+    for warning in cfg.map(Config::warnings).unwrap_or_default() {
+        tracing::warn!("{warning}");
+    }
+    Ok(())
 }
 
 fn print_json(v: &serde_json::Value) -> Result<(), Failure> {
