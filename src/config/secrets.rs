@@ -1,13 +1,12 @@
 //! The secrets: never from the config file; from their variable, a file named in the
 //! config, or a systemd credential. The C1 credentials are checked here too, so that a
-//! bad one fails at start (exit 78) without being echoed. A secret file that group or
-//! others may read is worth a warning (`loose_secret_file`).
+//! bad one fails at start (exit 78) without being echoed. (A secret file that group or
+//! others may read is a warning: `validate`.)
 //!
 //! `check-config --without-secrets` loads with [`UNCHECKED`] in the environment map: no
 //! secret is then read or checked, and both stay unset.
 
 use std::collections::HashMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::ConfigError;
@@ -31,20 +30,6 @@ impl super::Config {
         env.insert(UNCHECKED.to_string(), String::new());
         Self::load_with_env(path, &env)
     }
-}
-
-/// A warning when `path` (the file of secret `key`) may be read by group or others:
-/// names the file and its mode. `None` when it is private, or cannot be read at all
-/// (loading reports that).
-pub(super) fn loose_secret_file(key: &str, path: &Path) -> Option<String> {
-    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
-    (mode & 0o077 != 0).then(|| {
-        format!(
-            "secret file {} ({key}) has mode {mode:04o}: group or others may read it; \
-             make it private (chmod 0600, owned by the daemon's user)",
-            path.display()
-        )
-    })
 }
 
 pub(super) fn resolve_halo_secret(

@@ -2,11 +2,12 @@
 //! valid config still deserves. The capabilities' settings types hold data and defaults
 //! only; what a valid (and a safe) value is lives here.
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::time::Duration;
 
 use url::Url;
 
-use super::secrets::loose_secret_file;
 use super::{Config, ConfigError};
 use crate::contract::ids::EntitlementRef;
 use crate::provisioning::settings::ProvisioningSection;
@@ -234,6 +235,20 @@ impl Config {
         }
         out
     }
+}
+
+/// A warning when `path` (the file of secret `key`) may be read by group or others:
+/// names the file and its mode. `None` when it is private, or cannot be read at all
+/// (loading reports that).
+fn loose_secret_file(key: &str, path: &Path) -> Option<String> {
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "secret file {} ({key}) has mode {mode:04o}: group or others may read it; \
+             make it private (chmod 0600, owned by the daemon's user)",
+            path.display()
+        )
+    })
 }
 
 pub(super) fn range(key: &str, v: u64, lo: u64, hi: u64) -> Result<(), ConfigError> {
