@@ -103,13 +103,10 @@ impl C1Settings {
         }))
     }
 
-    /// Plaintext only to a loopback host (tests); everything else is TLS.
+    /// Plaintext only to a loopback host (tests; the same rule as Halo's `http://`);
+    /// everything else is TLS with verified certificates, with no way to turn that off.
     pub fn plaintext(&self) -> bool {
-        let host = credentials::host_without_port(&self.api_host);
-        host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        crate::settings::is_loopback_host(credentials::host_without_port(&self.api_host))
     }
 
     fn scheme(&self) -> &'static str {

@@ -8,8 +8,20 @@ use baton_haloitsm::describe;
 
 use super::{Failure, print_json};
 
-pub fn check_config(path: &Path, cfg: &Config) {
-    println!("# {} is valid; effective configuration:", path.display());
+/// The verdict and the effective config on stdout; the warnings (plain HTTP allowed by a
+/// flag, a secret file others may read) on stderr, as `run` logs them.
+pub fn check_config(path: &Path, cfg: &Config, without_secrets: bool) {
+    for warning in cfg.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    if without_secrets {
+        println!(
+            "# {} is valid; secrets were not checked (--without-secrets); effective configuration:",
+            path.display()
+        );
+    } else {
+        println!("# {} is valid; effective configuration:", path.display());
+    }
     print!("{}", cfg.to_redacted_toml());
 }
 

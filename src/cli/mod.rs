@@ -29,10 +29,16 @@ use provisioning::WaitArgs;
 use simulate::SimulateArgs;
 use tickets::TicketsCommand;
 
-/// sysexits(3) codes used where they help systemd and operators.
+/// sysexits(3) codes used where they help systemd and operators (docs/operations.md
+/// lists them).
 pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const DATA: u8 = 65;
+    /// `http.listen` cannot be bound: the port is busy, privileged, or not an address of
+    /// this host.
+    pub const UNAVAILABLE: u8 = 69;
+    /// A directory the daemon writes into (`output.dir`) cannot be created or written.
+    pub const CANTCREAT: u8 = 73;
     /// The provisioning journal (or its lock, or the control socket) is unusable.
     pub const IOERR: u8 = 74;
     pub const CONFIG: u8 = 78;
@@ -80,7 +86,12 @@ pub enum Command {
         scope: sync::ScopeArgs,
     },
     /// Validate the config file and print the effective config (secrets redacted).
-    CheckConfig,
+    CheckConfig {
+        /// Check the file without reading or checking the secrets (their variables, files or
+        /// credentials need not exist), e.g. in CI or before the secrets are installed.
+        #[arg(long)]
+        without_secrets: bool,
+    },
     /// Print the connector's capabilities (baton JSON format).
     Capabilities,
     /// Print the connector's configuration schema (baton JSON format).
@@ -223,6 +234,12 @@ impl Failure {
             error: e.into(),
         }
     }
+    fn with_code(code: u8, e: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code,
+            error: e.into(),
+        }
+    }
 }
 
 /// Each command with what it needs first: the config (a config error exits 78 before
@@ -235,9 +252,12 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             init_logging(&cli, Some(&cfg))?;
             run::daemon(cfg)
         }
-        Command::CheckConfig => {
-            let cfg = load_config(&cli)?;
-            describe::check_config(&cli.config, &cfg);
+        Command::CheckConfig { without_secrets } => {
+            let cfg = match without_secrets {
+                true => Config::load_without_secrets(&cli.config).map_err(config_failure)?,
+                false => load_config(&cli)?,
+            };
+            describe::check_config(&cli.config, &cfg, *without_secrets);
             Ok(())
         }
         Command::Simulate(args) => {
@@ -293,7 +313,11 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
 }
 
 fn load_config(cli: &Cli) -> Result<Config, Failure> {
-    Config::load(&cli.config).map_err(|e| Failure::config(anyhow!("invalid configuration: {e}")))
+    Config::load(&cli.config).map_err(config_failure)
+}
+
+fn config_failure(e: baton_haloitsm::config::ConfigError) -> Failure {
+    Failure::config(anyhow!("invalid configuration: {e}"))
 }
 
 fn init_logging(cli: &Cli, cfg: Option<&Config>) -> Result<(), Failure> {
@@ -306,7 +330,12 @@ fn init_logging(cli: &Cli, cfg: Option<&Config>) -> Result<(), Failure> {
         .log_format
         .or_else(|| cfg.map(|c| c.log.format))
         .unwrap_or(LogFormat::Console);
-    logging::init(&level, format).map_err(|e| Failure::config(anyhow!(e)))
+    logging::init(&level, format).map_err(|e| Failure::config(anyhow!(e)))?;
+    // At every start: plain HTTP allowed by a flag, a secret file others may read.
+    for warning in cfg.map(Config::warnings).unwrap_or_default() {
+        tracing::warn!("{warning}");
+    }
+    Ok(())
 }
 
 fn print_json(v: &serde_json::Value) -> Result<(), Failure> {

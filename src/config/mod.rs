@@ -250,8 +250,30 @@ impl Config {
         )
     }
 
-    /// The effective configuration as TOML, secrets redacted (for `check-config`).
+    /// The effective configuration as TOML, secrets redacted (for `check-config`). A
+    /// secret that is not set is left out rather than shown as `[REDACTED]`.
     pub fn to_redacted_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+        let text = match toml::to_string_pretty(self) {
+            Ok(t) => t,
+            Err(e) => return format!("# cannot render: {e}\n"),
+        };
+        let unset = |table: &str| match table {
+            "[halo]" => self.halo.client_secret.is_empty(),
+            "[c1]" => self.c1.client_secret.is_empty(),
+            _ => false,
+        };
+        let mut table = "";
+        let mut out = String::with_capacity(text.len());
+        for line in text.lines() {
+            if line.starts_with('[') {
+                table = line.trim();
+            }
+            if unset(table) && line.starts_with("client_secret =") {
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
     }
 }

@@ -1,6 +1,10 @@
 //! The secrets: never from the config file; from their variable, a file named in the
 //! config, or a systemd credential. The C1 credentials are checked here too, so that a
-//! bad one fails at start (exit 78) without being echoed.
+//! bad one fails at start (exit 78) without being echoed. (A secret file that group or
+//! others may read is a warning: `validate`.)
+//!
+//! `check-config --without-secrets` loads with [`UNCHECKED`] in the environment map: no
+//! secret is then read or checked, and both stay unset.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,10 +18,27 @@ use crate::c1::settings::{
 use crate::halo::settings::{HALO_SECRET_CREDENTIAL, HALO_SECRET_ENV, HaloSection};
 use crate::secret::Secret;
 
+/// In the environment map: load without reading or checking any secret. No real
+/// environment holds it (a variable name cannot contain NUL).
+pub(super) const UNCHECKED: &str = "\0secrets-unchecked";
+
+impl super::Config {
+    /// `load`, except that no secret is read or checked and both stay unset
+    /// (`check-config --without-secrets`: a file checked where its secrets are not).
+    pub fn load_without_secrets(path: &Path) -> Result<super::Config, ConfigError> {
+        let mut env: HashMap<String, String> = std::env::vars().collect();
+        env.insert(UNCHECKED.to_string(), String::new());
+        Self::load_with_env(path, &env)
+    }
+}
+
 pub(super) fn resolve_halo_secret(
     halo: &HaloSection,
     env: &HashMap<String, String>,
 ) -> Result<Secret, ConfigError> {
+    if env.contains_key(UNCHECKED) {
+        return Ok(Secret::default());
+    }
     if let Some(v) = env.get(HALO_SECRET_ENV) {
         if v.trim().is_empty() {
             return Err(ConfigError::Env {
@@ -80,7 +101,28 @@ pub(super) fn resolve_c1(
     };
     crate::c1::credentials::ClientId::parse(id)
         .map_err(|e| ConfigError::invalid("c1.client_id", e.to_string()))?;
-    c1.client_secret = if let Some(v) = var(C1_SECRET_ENV) {
+    if !env.contains_key(UNCHECKED) {
+        c1.client_secret = c1_secret(c1, env)?;
+    }
+    if let Some(h) = &c1.api_host
+        && (h.contains('/') || h.is_empty())
+    {
+        return Err(ConfigError::invalid(
+            "c1.api_host",
+            "must be `host` or `host:port`, without a scheme or path",
+        ));
+    }
+    range("c1.task_concurrency", c1.task_concurrency as u64, 1, 100)?;
+    Ok(())
+}
+
+/// The C1 client secret from its variable, file or credential, its format checked.
+fn c1_secret(c1: &C1Section, env: &HashMap<String, String>) -> Result<Secret, ConfigError> {
+    let secret = if let Some(v) = env
+        .get(C1_SECRET_ENV)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+    {
         Secret::new(v)
     } else {
         let path = match (&c1.client_secret_file, env.get("CREDENTIALS_DIRECTORY")) {
@@ -103,16 +145,7 @@ pub(super) fn resolve_c1(
         })?;
         Secret::new(text.trim())
     };
-    crate::c1::credentials::SigningKey::from_client_secret(&c1.client_secret)
+    crate::c1::credentials::SigningKey::from_client_secret(&secret)
         .map_err(|e| ConfigError::invalid("c1.client_secret", e.to_string()))?;
-    if let Some(h) = &c1.api_host
-        && (h.contains('/') || h.is_empty())
-    {
-        return Err(ConfigError::invalid(
-            "c1.api_host",
-            "must be `host` or `host:port`, without a scheme or path",
-        ));
-    }
-    range("c1.task_concurrency", c1.task_concurrency as u64, 1, 100)?;
-    Ok(())
+    Ok(secret)
 }

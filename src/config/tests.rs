@@ -187,3 +187,140 @@ mod ticketing {
         assert!(e.to_string().contains("ticketing.labels_to"), "{e}");
     }
 }
+
+/// Issue 18: plain HTTP only to loopback unless `halo.allow_insecure_http`, secret files
+/// that others may read, and `check-config`'s view of unset and unchecked secrets.
+mod safety {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::config::secrets::UNCHECKED;
+
+    fn with_url(url: &str, extra: &str) -> String {
+        format!("[halo]\nbase_url = \"{url}\"\nclient_id = \"c\"\n{extra}")
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_is_refused_naming_the_flag() {
+        let e = load(
+            &with_url("http://halo.example.com", ""),
+            &[(HALO_SECRET_ENV, "x")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("halo.base_url"), "{e}");
+        assert!(e.contains("halo.allow_insecure_http = true"), "{e}");
+        let text = with_url(
+            "https://halo.example.com",
+            "auth_url = \"http://10.0.0.7/auth\"\n",
+        );
+        let e = load(&text, &[(HALO_SECRET_ENV, "x")]).unwrap_err();
+        assert!(e.to_string().starts_with("halo.auth_url"), "{e}");
+    }
+
+    #[test]
+    fn plain_http_to_loopback_is_accepted_without_a_warning() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.8.9.10",
+            "http://localhost:1/halo",
+            "http://[::1]:9000",
+        ] {
+            let cfg = load(&with_url(url, ""), &[(HALO_SECRET_ENV, "x")]).expect(url);
+            assert!(cfg.warnings().is_empty(), "{url}: {:?}", cfg.warnings());
+        }
+    }
+
+    #[test]
+    fn the_flag_accepts_it_with_a_warning() {
+        let text = with_url("http://halo.example.com", "allow_insecure_http = true\n");
+        let cfg = load(&text, &[(HALO_SECRET_ENV, "x")]).expect("allowed");
+        let w = cfg.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("halo.base_url") && w[0].contains("halo.example.com"),
+            "{w:?}"
+        );
+        // The same from the environment.
+        let env = [
+            (HALO_SECRET_ENV, "x"),
+            ("BATON_HALO__ALLOW_INSECURE_HTTP", "true"),
+        ];
+        let cfg = load(&with_url("http://halo.example.com", ""), &env).expect("allowed");
+        assert_eq!(cfg.warnings().len(), 1);
+        // https needs no flag and gets no warning.
+        let cfg = load(&with_url("https://halo.example.com", ""), &env).expect("https");
+        assert!(cfg.warnings().is_empty());
+    }
+
+    #[test]
+    fn c1_uses_plaintext_only_to_a_loopback_host() {
+        let secret = crate::c1::credentials::client_secret_for_seed(&[3u8; 32]).expect("secret");
+        for (host, plain) in [
+            ("127.0.0.1:8443", true),
+            ("localhost:50051", true),
+            ("[::1]:8443", true),
+            ("acme.conductor.one", false),
+            ("10.0.0.5:8443", false),
+        ] {
+            let e = env(&[
+                (HALO_SECRET_ENV, "x"),
+                (C1_CLIENT_ID_ENV, "n@acme.conductor.one/pcc"),
+                ("BATON_CLIENT_SECRET", secret.expose()),
+                (C1_API_HOST_ENV, host),
+            ]);
+            let cfg = Config::from_toml_str(MIN, Path::new("t.toml"), &e).expect(host);
+            let c1 = cfg.c1_settings().expect("settings").expect("on");
+            assert_eq!(c1.plaintext(), plain, "{host}");
+            let scheme = if plain { "http://" } else { "https://" };
+            assert!(c1.token_url().starts_with(scheme), "{}", c1.token_url());
+        }
+    }
+
+    #[test]
+    fn a_secret_file_others_may_read_is_a_warning_naming_it_and_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("halo_secret");
+        std::fs::write(&file, "s3cret").unwrap();
+        let text = format!("{MIN}client_secret_file = \"{}\"\n", file.display());
+        for (mode, warned) in [
+            (0o644, true),
+            (0o640, true),
+            (0o604, true),
+            (0o600, false),
+            (0o400, false),
+        ] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let cfg = load(&text, &[]).expect("loads");
+            let w = cfg.warnings();
+            assert_eq!(!w.is_empty(), warned, "{mode:o}: {w:?}");
+            if warned {
+                let line = &w[0];
+                assert!(line.contains(&file.display().to_string()), "{line}");
+                assert!(line.contains(&format!("{mode:04o}")), "{line}");
+                assert!(!line.contains("s3cret"), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn check_config_shows_only_secrets_that_are_set() {
+        let cfg = load(MIN, &[(HALO_SECRET_ENV, "s3cret")]).expect("loads");
+        let text = cfg.to_redacted_toml();
+        assert_eq!(
+            text.matches("client_secret = \"[REDACTED]\"").count(),
+            1,
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"));
+        // Unchecked: no secret is read, none is shown, and none needs to exist.
+        let cfg = load(MIN, &[(UNCHECKED, "")]).expect("loads without a secret");
+        assert!(cfg.halo.client_secret.is_empty());
+        assert!(!cfg.to_redacted_toml().contains("client_secret ="));
+        let missing = format!("{MIN}client_secret_file = \"/nonexistent/secret\"\n");
+        load(&missing, &[(UNCHECKED, "")]).expect("the file is not read");
+        // The rest is still checked.
+        let e = load(&format!("{MIN}bogus = 1\n"), &[(UNCHECKED, "")]).unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+}

@@ -1,6 +1,9 @@
-//! Range checks that serde cannot express, one refusal naming its key. The capabilities'
-//! settings types hold data and defaults only; what a valid value is lives here.
+//! Range checks that serde cannot express, one refusal naming its key, and the warnings a
+//! valid config still deserves. The capabilities' settings types hold data and defaults
+//! only; what a valid (and a safe) value is lives here.
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::time::Duration;
 
 use url::Url;
@@ -8,6 +11,7 @@ use url::Url;
 use super::{Config, ConfigError};
 use crate::contract::ids::EntitlementRef;
 use crate::provisioning::settings::ProvisioningSection;
+use crate::settings::is_loopback_url;
 use crate::ticketing::TicketingSettings;
 
 impl Config {
@@ -15,8 +19,10 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let h = &self.halo;
         check_scheme("halo.base_url", &h.base_url)?;
+        check_transport("halo.base_url", &h.base_url, h.allow_insecure_http)?;
         if let Some(u) = &h.auth_url {
             check_scheme("halo.auth_url", u)?;
+            check_transport("halo.auth_url", u, h.allow_insecure_http)?;
         }
         if h.client_id.trim().is_empty() {
             return Err(ConfigError::invalid("halo.client_id", "must not be empty"));
@@ -183,6 +189,72 @@ fn check_scheme(key: &str, url: &Url) -> Result<(), ConfigError> {
             format!("`{url}` must be an http(s) URL with a host"),
         )),
     }
+}
+
+/// Plain HTTP only to a loopback host, unless `halo.allow_insecure_http` says otherwise:
+/// the client secret is posted to the token endpoint under this URL.
+fn check_transport(key: &str, url: &Url, allow_insecure: bool) -> Result<(), ConfigError> {
+    if url.scheme() != "http" || allow_insecure || is_loopback_url(url) {
+        return Ok(());
+    }
+    Err(ConfigError::invalid(
+        key,
+        format!(
+            "`{url}` is plain HTTP to a host that is not loopback, so the client secret would \
+             cross the network in clear: use https://, or set halo.allow_insecure_http = true \
+             (BATON_HALO__ALLOW_INSECURE_HTTP=true) to accept it on a network you trust"
+        ),
+    ))
+}
+
+impl Config {
+    /// What a valid config still deserves a warning for, one line each: plain HTTP to a
+    /// host that is not loopback (allowed by `halo.allow_insecure_http`), and a `*_file`
+    /// secret that group or others may read. Logged at every start (`check-config` prints
+    /// them on stderr).
+    pub fn warnings(&self) -> Vec<String> {
+        let h = &self.halo;
+        let mut out = Vec::new();
+        let urls = [
+            ("halo.base_url", Some(&h.base_url)),
+            ("halo.auth_url", h.auth_url.as_ref()),
+        ];
+        for (key, url) in urls {
+            if let Some(url) = url.filter(|u| u.scheme() == "http" && !is_loopback_url(u)) {
+                out.push(format!(
+                    "{key} `{url}` is plain HTTP to a host that is not loopback \
+                     (halo.allow_insecure_http = true): the client secret and tokens cross the \
+                     network in clear"
+                ));
+            }
+        }
+        // The embedded simulator's credentials replace the Halo secret (see load).
+        if self.simulator.is_none()
+            && let Some(path) = &h.client_secret_file
+        {
+            out.extend(loose_secret_file("halo.client_secret_file", path));
+        }
+        if self.c1.enabled()
+            && let Some(path) = &self.c1.client_secret_file
+        {
+            out.extend(loose_secret_file("c1.client_secret_file", path));
+        }
+        out
+    }
+}
+
+/// A warning when `path` (the file of secret `key`) may be read by group or others:
+/// names the file and its mode. `None` when it is private, or cannot be read at all
+/// (loading reports that).
+fn loose_secret_file(key: &str, path: &Path) -> Option<String> {
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "secret file {} ({key}) has mode {mode:04o}: group or others may read it; \
+             make it private (chmod 0600, owned by the daemon's user)",
+            path.display()
+        )
+    })
 }
 
 pub(super) fn range(key: &str, v: u64, lo: u64, hi: u64) -> Result<(), ConfigError> {

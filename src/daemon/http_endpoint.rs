@@ -60,13 +60,21 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
-/// Bind now (so a bad `http.listen` fails at start), serve in the background.
-pub async fn serve(
-    listen: SocketAddr,
-    state: HttpState,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+/// Bind `http.listen`; returns the listener and the address it got (port 0 picks one).
+/// The daemon binds before it spawns any actor, so a busy or forbidden port stops the
+/// start with nothing to tear down.
+pub async fn bind(listen: SocketAddr) -> std::io::Result<(tokio::net::TcpListener, SocketAddr)> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
+/// Serve on the listener `bind` returned (at `addr`) in the background.
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    state: HttpState,
+) -> tokio::task::JoinHandle<()> {
     let app = router(state);
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -74,7 +82,7 @@ pub async fn serve(
         }
     });
     tracing::info!(%addr, "http endpoint listening (/metrics /healthz /readyz /status)");
-    Ok((addr, task))
+    task
 }
 
 async fn metrics() -> Response {

@@ -8,6 +8,7 @@ pub mod supervisor;
 pub mod watchdog;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -24,6 +25,13 @@ pub enum DaemonError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// A directory the daemon writes into (`output.dir`) cannot be created or written.
+    #[error("{key} {path} is not a writable directory: {source}")]
+    StateDir {
+        key: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Startup(String),
     /// The provisioning journal is locked, corrupt or unwritable: never start without it.
@@ -34,18 +42,19 @@ pub enum DaemonError {
 }
 
 /// Run until SIGTERM/SIGINT. Must be called inside an actix `System`.
+///
+/// Everything that can refuse the start (the output directory, the journal and its lock,
+/// the HTTP port, the control socket) is acquired before the first actor is spawned. An actor that was spawned
+/// but never polled is started by actix when it is dropped, and if that happens as the
+/// runtime is torn down (after an early return), its `started` hook finds no reactor and
+/// panics; so a refused start must leave no actor behind.
 pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     telemetry::init();
     let ready = Arc::new(AtomicBool::new(false));
 
     // The embedded simulator (demo) lives as long as the daemon.
     let (_sim, halo_base_url) = start_simulator(&cfg).await?;
-    std::fs::create_dir_all(&cfg.output.dir).map_err(|e| {
-        DaemonError::Startup(format!(
-            "cannot create output.dir {}: {e}",
-            cfg.output.dir.display()
-        ))
-    })?;
+    writable_dir("output.dir", &cfg.output.dir)?;
     crate::sync::uploader::remove_stale_temp(&cfg.output.dir);
     // Opened (and locked) before anything runs: a second daemon stops here.
     // With provisioning off nothing is ever journaled (every operation is
@@ -56,14 +65,29 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         )?),
         false => None,
     };
+    let (listener, addr) = http_endpoint::bind(cfg.http.listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            addr: cfg.http.listen,
+            source,
+        })?;
+    let socket = match journal {
+        Some(_) => Some(crate::provisioning::control_socket::bind(
+            &cfg.provisioning.socket,
+        )?),
+        None => None,
+    };
+
+    // From here on nothing refuses the start.
     let mut pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
-    let provisioning = match journal {
-        Some(journal) => {
+    let provisioning = match journal.zip(socket) {
+        Some((journal, socket)) => {
             let provisioning = pipeline::add_provisioning(&mut pipeline, &cfg, journal);
             crate::provisioning::control_socket::serve(
+                socket,
                 &cfg.provisioning.socket,
                 provisioning.clone(),
-            )?;
+            );
             Some(provisioning)
         }
         None => None,
@@ -90,12 +114,7 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         fault_injection: cfg.http.enable_fault_injection,
         coordinator: Some(coordinator),
     };
-    let (addr, _http) = http_endpoint::serve(cfg.http.listen, state)
-        .await
-        .map_err(|source| DaemonError::Listen {
-            addr: cfg.http.listen,
-            source,
-        })?;
+    let _http = http_endpoint::serve(listener, addr, state);
 
     ready.store(true, Ordering::Release);
     watchdog::notify_ready();
@@ -143,4 +162,20 @@ pub async fn start_simulator(
         .map_err(|e| DaemonError::Startup(format!("simulator URL: {e}")))?;
     tracing::warn!(base_url = %url, "using the embedded HaloITSM simulator, not a real tenant");
     Ok((Some(handle), Some(url)))
+}
+
+/// Create `dir` if needed and prove it writable with a probe file, so that an unwritable
+/// state directory stops the start instead of failing the first sync.
+fn writable_dir(key: &'static str, dir: &Path) -> Result<(), DaemonError> {
+    let err = |source| DaemonError::StateDir {
+        key,
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let probe = dir.join(format!(".write-test.{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(err)?;
+    // Only a leftover dot file if this fails; not worth refusing the start for.
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }

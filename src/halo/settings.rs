@@ -196,6 +196,11 @@ pub struct HaloSection {
     #[serde(default = "default_max_retry_elapsed", with = "humantime_serde")]
     #[schemars(with = "crate::settings::HumanDuration")]
     pub max_retry_elapsed: Duration,
+    /// Accept an `http://` `base_url` or `auth_url` whose host is not loopback (127.0.0.0/8,
+    /// ::1, localhost). The client secret and every token then cross the network in clear;
+    /// a warning is logged at every start. Only for a network you trust end to end.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

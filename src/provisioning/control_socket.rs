@@ -72,8 +72,9 @@ pub enum SocketError {
 }
 
 /// Bind the socket (replacing a stale file: the caller holds the journal lock,
-/// so no other daemon owns it) and serve until the process ends.
-pub fn serve(path: &Path, prov: Provisioning) -> Result<(), SocketError> {
+/// so no other daemon owns it). The daemon binds before it spawns any actor, so a
+/// refusal here leaves nothing running.
+pub fn bind(path: &Path) -> Result<UnixListener, SocketError> {
     let io = |source| SocketError::Io {
         path: path.to_path_buf(),
         source,
@@ -88,6 +89,11 @@ pub fn serve(path: &Path, prov: Provisioning) -> Result<(), SocketError> {
     }
     let listener = UnixListener::bind(path).map_err(io)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    Ok(listener)
+}
+
+/// Serve on the listener `bind` made for `path` until the process ends.
+pub fn serve(listener: UnixListener, path: &Path, prov: Provisioning) {
     tracing::info!(path = %path.display(), "control socket listening");
     actix::spawn(async move {
         loop {
@@ -103,7 +109,6 @@ pub fn serve(path: &Path, prov: Provisioning) -> Result<(), SocketError> {
             }
         }
     });
-    Ok(())
 }
 
 async fn serve_one(stream: UnixStream, prov: Provisioning) {

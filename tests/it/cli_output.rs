@@ -297,3 +297,78 @@ fn every_option_has_help_text() {
         missing.join("\n")
     );
 }
+
+/// `check-config` where the secrets are not (a CI job, a machine before its secrets
+/// arrive): `--without-secrets` checks the rest; a secret is printed only when set, and
+/// then only as `[REDACTED]`.
+#[test]
+fn check_config_without_secrets_and_only_set_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let secret_file = dir.path().join("missing_secret");
+    std::fs::write(
+        &config,
+        format!(
+            "[halo]\nbase_url = \"https://acme.haloitsm.com\"\nclient_id = \"abc\"\n\
+             client_secret_file = \"{}\"\n",
+            secret_file.display()
+        ),
+    )
+    .unwrap();
+    let check = |args: &[&str], envs: &[(&str, &str)]| {
+        let out = command()
+            .env_remove("BATON_HALO__CLIENT_SECRET")
+            .env_remove("BATON_CLIENT_SECRET")
+            .env_remove("BATON_CLIENT_ID")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .arg("--config")
+            .arg(&config)
+            .arg("check-config")
+            .args(args)
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        (out.status.code(), stdout, stderr)
+    };
+
+    // The secret file does not exist: refused as before...
+    let (code, _, stderr) = check(&[], &[]);
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(stderr.contains("halo.client_secret_file"), "{stderr}");
+    // ...but valid without secrets, saying so, and showing no secret line.
+    let (code, stdout, stderr) = check(&["--without-secrets"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("secrets were not checked"), "{stdout}");
+    assert!(!stdout.contains("client_secret ="), "{stdout}");
+    // A bad key is still refused without secrets.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}bogus = 1\n")).unwrap();
+    let (code, _, stderr) = check(&["--without-secrets"], &[]);
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(stderr.contains("bogus"), "{stderr}");
+    std::fs::write(&config, &text).unwrap();
+
+    // Set: [REDACTED], never the value; C1's secret is unset and so not shown at all.
+    std::fs::write(&secret_file, "the-halo-secret\n").unwrap();
+    let (code, stdout, stderr) = check(&[], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout.matches("client_secret = \"[REDACTED]\"").count(),
+        1,
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("client_secret =").count(), 1, "{stdout}");
+    assert!(!stdout.contains("the-halo-secret") && !stderr.contains("the-halo-secret"));
+    // --without-secrets does not read it even when it is there.
+    let (code, stdout, _) = check(
+        &["--without-secrets"],
+        &[("BATON_HALO__CLIENT_SECRET", "env-secret")],
+    );
+    assert_eq!(code, Some(0));
+    assert!(!stdout.contains("client_secret ="), "{stdout}");
+    assert!(!stdout.contains("env-secret"), "{stdout}");
+}

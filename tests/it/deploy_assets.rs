@@ -712,7 +712,8 @@ fn container_image_runs_check_config_and_a_full_sync() {
     std::fs::write(
         rootfs.join("etc/baton-haloitsm/config.toml"),
         format!(
-            "[halo]\nbase_url = \"http://{SIM_HOST}:{port}\"\nclient_id = \"sim-client\"\n\n\
+            "[halo]\nbase_url = \"http://{SIM_HOST}:{port}\"\nclient_id = \"sim-client\"\n\
+             allow_insecure_http = true\n\n\
              [http]\nlisten = \"127.0.0.1:0\"\n"
         ),
     )
