@@ -46,6 +46,9 @@ impl C1Auth {
     pub fn new(settings: C1Settings) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            // A redirect would re-send the signed assertion elsewhere; C1's token endpoint
+            // does not redirect.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         C1Auth {

@@ -166,6 +166,10 @@ impl ApiGateway {
             // Idle pooled connections are a known source of resets
             // (docs/reference/peer-lessons.md §3.5).
             .pool_idle_timeout(Duration::from_secs(30))
+            // Never follow a redirect: a 307/308 re-sends the body (the client secret, on the
+            // token endpoint) to wherever Location points, plain http included. Halo's API
+            // does not redirect, so a 3xx is answered as an error naming the status.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("baton-haloitsm/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {

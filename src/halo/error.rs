@@ -141,7 +141,14 @@ impl Error {
             kind,
             status: Some(status),
             endpoint: None,
-            message: extract_message(body, secrets),
+            message: if (300..400).contains(&status) {
+                // The clients never follow redirects (they would re-send credentials).
+                "a redirect, refused: requests carrying credentials are never redirected \
+                 (check halo.base_url / halo.auth_url)"
+                    .to_string()
+            } else {
+                extract_message(body, secrets)
+            },
         }
     }
 

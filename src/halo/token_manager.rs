@@ -112,6 +112,10 @@ impl TokenManager {
         let http = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
+            // Never follow a redirect: a 307/308 re-sends the body (the client secret, on the
+            // token endpoint) to wherever Location points, plain http included. Halo's API
+            // does not redirect, so a 3xx is answered as an error naming the status.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| {
                 Error::new(

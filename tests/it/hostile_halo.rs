@@ -285,3 +285,23 @@ async fn a_sound_tenant_still_syncs() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(Path::new(&run.out()).exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed_so_the_secret_stays_put() {
+    // Where a proxy (or an attacker) would have the token request sent: nothing may arrive.
+    let thief = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    thief.set_nonblocking(true).unwrap();
+    let location = format!("http://{}/steal", thief.local_addr().unwrap());
+    for path in ["/auth/token", "/api/Agent"] {
+        refused(
+            path,
+            Hostile::Redirect(location.clone()),
+            &["(HTTP 307)", "a redirect, refused"],
+        )
+        .await;
+    }
+    assert!(
+        matches!(thief.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a redirect was followed"
+    );
+}

@@ -25,6 +25,9 @@ pub enum Hostile {
     DeepNesting(usize),
     /// 200 JSON with a number no float holds (`1e400`) where the id goes.
     NumberOutOfRange,
+    /// 307 Temporary Redirect to this URL: a client that follows it re-sends the request,
+    /// body (a token request's client secret) included, to wherever it points.
+    Redirect(String),
     /// The real answer with `record_count` replaced by this value.
     RecordCount(Value),
     /// The real answer with its rows edited: the listing's rows, or the array under
@@ -108,6 +111,14 @@ pub(crate) fn answer(h: &Hostile) -> Response {
             json,
             Body::from("{\"record_count\":1,\"agents\":[{\"id\":1e400,\"name\":\"big\"}]}"),
         ),
+        Hostile::Redirect(location) => {
+            let mut resp = Response::new(Body::empty());
+            *resp.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+            if let Ok(v) = HeaderValue::from_str(location) {
+                resp.headers_mut().insert(header::LOCATION, v);
+            }
+            resp
+        }
         Hostile::RecordCount(_) | Hostile::Rows { .. } => {
             with(json, Body::from("{}")) // never asked: these edit an answer
         }
