@@ -10,6 +10,7 @@
 
 mod describe;
 mod inspect;
+mod operations_table;
 mod provisioning;
 mod run;
 mod simulate;
@@ -32,6 +33,9 @@ use tickets::TicketsCommand;
 pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const DATA: u8 = 65;
+    /// A provisioning or ticket command needs the daemon (the embedded simulator lives
+    /// only inside it) and no daemon answers on the control socket.
+    pub const UNAVAILABLE: u8 = 69;
     /// The provisioning journal (or its lock, or the control socket) is unusable.
     pub const IOERR: u8 = 74;
     pub const CONFIG: u8 = 78;
@@ -166,12 +170,17 @@ pub enum Command {
         #[command(flatten)]
         wait: WaitArgs,
     },
-    /// List the provisioning journal, newest first.
+    /// List the provisioning journal, newest first: a table with local times.
     Operations {
+        /// Only operations with this status.
         #[arg(long, value_enum)]
         status: Option<baton_haloitsm::provisioning::journal::OpStatus>,
+        /// At most this many operations.
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// The journal's records as JSON (times in epoch milliseconds) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// HaloITSM tickets, through the same code path as C1's ticketing tasks.
     Tickets {
@@ -208,6 +217,12 @@ impl Failure {
     fn io(e: impl Into<anyhow::Error>) -> Self {
         Failure {
             code: exit::IOERR,
+            error: e.into(),
+        }
+    }
+    fn unavailable(e: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: exit::UNAVAILABLE,
             error: e.into(),
         }
     }
@@ -262,7 +277,8 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             let cfg = load_config(&cli)?;
             init_logging(&cli, Some(&cfg))?;
             let req = provisioning::control_request(&cli.command).map_err(Failure::failed)?;
-            provisioning::provision(cfg, req)
+            let table = matches!(cli.command, Command::Operations { json: false, .. });
+            provisioning::provision(cfg, req, table)
         }
         Command::Inspect {
             file,

@@ -49,7 +49,7 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     crate::sync::uploader::remove_stale_temp(&cfg.output.dir);
     // Opened (and locked) before anything runs: a second daemon stops here.
     // With provisioning off nothing is ever journaled (every operation is
-    // refused up front), so neither the journal nor the socket exists.
+    // refused up front), so there is no journal.
     let journal = match cfg.provisioning.enabled {
         true => Some(crate::provisioning::journal::Journal::open(
             &cfg.provisioning.journal,
@@ -57,17 +57,19 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         false => None,
     };
     let mut pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
-    let provisioning = match journal {
-        Some(journal) => {
-            let provisioning = pipeline::add_provisioning(&mut pipeline, &cfg, journal);
-            crate::provisioning::control_socket::serve(
-                &cfg.provisioning.socket,
-                provisioning.clone(),
-            )?;
-            Some(provisioning)
-        }
-        None => None,
-    };
+    let provisioning =
+        journal.map(|journal| pipeline::add_provisioning(&mut pipeline, &cfg, journal));
+    // The CLI's door, whether or not provisioning is on: the `tickets` commands go
+    // through the daemon's ticketing service (its schema cache, its tenant).
+    use crate::provisioning::control_socket::{self, Limits, Services};
+    control_socket::serve(
+        &cfg.provisioning.socket,
+        Services {
+            provisioning: provisioning.clone(),
+            ticketing: Some(pipeline.ticketing.clone()),
+        },
+        Limits::of(&cfg.provisioning),
+    )?;
     // Service mode: one queue, so C1's tasks and the CLI share the journal.
     pipeline::add_c1(&mut pipeline, &cfg, provisioning);
     let coordinator = pipeline.coordinator.clone();
