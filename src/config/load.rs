@@ -114,7 +114,10 @@ fn config_dir(path: &Path) -> PathBuf {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf())
+    // The file was just read, so its directory exists: canonical, without `..`.
+    std::fs::canonicalize(parent)
+        .or_else(|_| std::path::absolute(parent))
+        .unwrap_or_else(|_| parent.to_path_buf())
 }
 
 fn resolve(base: &Path, p: &mut PathBuf) {
@@ -159,6 +162,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let etc = dir.path().join("etc");
         std::fs::create_dir(&etc).unwrap();
+        let etc = etc.canonicalize().unwrap();
         std::fs::write(etc.join("halo.secret"), "s3cret").unwrap();
         let text = r#"
 [halo]
