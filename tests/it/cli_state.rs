@@ -13,8 +13,11 @@ use std::time::Duration;
 use crate::support::daemon::{BIN, Daemon};
 use crate::support::dir_names;
 
-/// A demo-like config (embedded simulator, provisioning on) in `dir`, with relative
-/// paths only: the journal under `state/`, the socket at its default (`var/` beside it).
+/// Provisioning on, its journal at a relative path.
+const ON: &str = "enabled = true\njournal = \"state/journal.sqlite3\"\n";
+
+/// A demo-like config (embedded simulator) in `dir`, with relative paths only: with
+/// [`ON`], the journal under `state/`; the socket at its default (`var/` beside it).
 fn demo_like(dir: &Path, extra_provisioning: &str) -> PathBuf {
     let path = dir.join("config.toml");
     std::fs::write(
@@ -45,8 +48,6 @@ dir = "out"
 listen = "127.0.0.1:0"
 
 [provisioning]
-enabled = true
-journal = "state/journal.sqlite3"
 {extra_provisioning}
 "#
         ),
@@ -95,7 +96,7 @@ const GOOD_TEMPLATE: &str = r#"{"schema_id": "1", "status_id": "2", "display_nam
 #[test]
 fn the_cli_from_any_directory_goes_through_the_daemon() {
     let home = tempfile::tempdir().unwrap();
-    let config = demo_like(home.path(), "");
+    let config = demo_like(home.path(), ON);
     let mut daemon = start(&config);
     // The relative journal and the default socket sit beside the config file.
     assert!(home.path().join("state/journal.sqlite3").exists());
@@ -261,7 +262,7 @@ pub fn bad_templates_exit_65(dir: &Path, config: &Path) {
 #[test]
 fn the_embedded_simulator_without_a_daemon_refuses_and_writes_nothing() {
     let home = tempfile::tempdir().unwrap();
-    let config = demo_like(home.path(), "");
+    let config = demo_like(home.path(), ON);
     let elsewhere = tempfile::tempdir().unwrap();
     let t = template(home.path(), "t.json", GOOD_TEMPLATE);
     for args in [
@@ -315,7 +316,7 @@ fn an_over_long_or_idle_request_is_answered_and_closed() {
     let home = tempfile::tempdir().unwrap();
     let config = demo_like(
         home.path(),
-        "socket_max_request_bytes = 1024\nsocket_idle_timeout = \"200ms\"",
+        &format!("{ON}socket_max_request_bytes = 1024\nsocket_idle_timeout = \"200ms\""),
     );
     let mut daemon = start(&config);
     let socket = home.path().join("var/control.sock");
@@ -357,7 +358,7 @@ fn an_over_long_or_idle_request_is_answered_and_closed() {
 #[test]
 fn connections_over_the_cap_are_answered_busy() {
     let home = tempfile::tempdir().unwrap();
-    let config = demo_like(home.path(), "socket_max_connections = 2");
+    let config = demo_like(home.path(), &format!("{ON}socket_max_connections = 2"));
     let mut daemon = start(&config);
     let socket = home.path().join("var/control.sock");
     // Two silent clients hold both slots (the idle timeout is the default 30 s);
@@ -386,5 +387,35 @@ fn connections_over_the_cap_are_answered_busy() {
         std::thread::sleep(Duration::from_millis(25));
     }
     assert!(served, "the slots were not released");
+    daemon.sigterm();
+}
+
+#[test]
+fn without_provisioning_the_daemon_still_serves_tickets() {
+    let home = tempfile::tempdir().unwrap();
+    let config = demo_like(home.path(), "# enabled: left at its default (off)");
+    let mut daemon = start(&config);
+    // In-process would refuse (the embedded simulator): success is the daemon's answer.
+    let (out, _) = cli_in(home.path(), &config, &["tickets", "schemas"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (out, json) = cli_in(
+        home.path(),
+        &config,
+        &[
+            "grant",
+            "--entitlement",
+            "team:2:member",
+            "--principal",
+            "agent:3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        json["outcome"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("provisioning is not enabled")),
+        "{json}"
+    );
+    assert!(!home.path().join("var/provisioning.sqlite3").exists());
     daemon.sigterm();
 }
