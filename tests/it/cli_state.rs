@@ -290,7 +290,7 @@ fn the_embedded_simulator_without_a_daemon_refuses_and_writes_nothing() {
 }
 
 /// One raw request line's answer, and whether the daemon then closed the connection.
-fn answer_then_closed(mut stream: UnixStream) -> (serde_json::Value, bool) {
+fn answer_then_closed(stream: UnixStream) -> (serde_json::Value, bool) {
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
