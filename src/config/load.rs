@@ -120,9 +120,21 @@ fn config_dir(path: &Path) -> PathBuf {
         .unwrap_or_else(|_| parent.to_path_buf())
 }
 
+/// `base` joined with a relative `p`, `.` and `..` folded in (`base` is canonical, so
+/// a `..` in the config steps out of a real directory), so messages show plain paths.
 fn resolve(base: &Path, p: &mut PathBuf) {
     if p.is_relative() {
-        *p = base.join(&*p);
+        let mut out = base.to_path_buf();
+        for c in p.components() {
+            match c {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                other => out.push(other),
+            }
+        }
+        *p = out;
     }
 }
 
@@ -174,7 +186,7 @@ client_secret_file = "halo.secret"
 dir = "out/snapshots"
 
 [provisioning]
-journal = "state/journal.sqlite3"
+journal = "./state/../state/journal.sqlite3"
 socket = "/run/abs.sock"
 "#;
         let path = etc.join("config.toml");
