@@ -11,6 +11,7 @@
 mod describe;
 mod diff;
 mod inspect;
+mod operations_table;
 mod provisioning;
 mod run;
 mod simulate;
@@ -34,8 +35,9 @@ use tickets::TicketsCommand;
 pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const DATA: u8 = 65;
-    /// `http.listen` cannot be bound: the port is busy, privileged, or not an address of
-    /// this host.
+    /// `run`: `http.listen` cannot be bound (the port is busy, privileged, or not an address
+    /// of this host). A provisioning or ticket command: it needs the daemon (the embedded
+    /// simulator lives only inside it) and no daemon answers on the control socket.
     pub const UNAVAILABLE: u8 = 69;
     /// A directory the daemon writes into (`output.dir`) cannot be created or written.
     pub const CANTCREAT: u8 = 73;
@@ -189,12 +191,17 @@ pub enum Command {
         #[command(flatten)]
         wait: WaitArgs,
     },
-    /// List the provisioning journal, newest first.
+    /// List the provisioning journal, newest first: a table with local times.
     Operations {
+        /// Only operations with this status.
         #[arg(long, value_enum)]
         status: Option<baton_haloitsm::provisioning::journal::OpStatus>,
+        /// At most this many operations.
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// The journal's records as JSON (times in epoch milliseconds) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// HaloITSM tickets, through the same code path as C1's ticketing tasks.
     Tickets {
@@ -237,6 +244,12 @@ impl Failure {
     fn with_code(code: u8, e: impl Into<anyhow::Error>) -> Self {
         Failure {
             code,
+            error: e.into(),
+        }
+    }
+    fn unavailable(e: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: exit::UNAVAILABLE,
             error: e.into(),
         }
     }
@@ -294,7 +307,8 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             let cfg = load_config(&cli)?;
             init_logging(&cli, Some(&cfg))?;
             let req = provisioning::control_request(&cli.command).map_err(Failure::failed)?;
-            provisioning::provision(cfg, req)
+            let table = matches!(cli.command, Command::Operations { json: false, .. });
+            provisioning::provision(cfg, req, table)
         }
         Command::Inspect {
             file,

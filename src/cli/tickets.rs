@@ -1,15 +1,25 @@
 //! `tickets ...`: HaloITSM tickets through the same [`Ticketing`] service as C1's
 //! ticketing tasks: list schemas, create from a baton ticket template, get, add a note.
-//! A template that cannot be read or parsed exits 65 (DATA) before anything starts.
+//!
+//! Like provisioning, each goes through the daemon's control socket when it answers (one
+//! tenant, one schema cache); otherwise a real tenant is called in-process, and the
+//! embedded simulator refuses (exit 69, "start the daemon").
+//!
+//! Every template error exits 65 (DATA): unreadable, not JSON, unknown schema, status,
+//! field or requester, a bad value, a missing required field. Halo's failures exit 1.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use baton_haloitsm::config::Config;
 use baton_haloitsm::daemon;
-use baton_haloitsm::ticketing::{self, Ticketing, render, template::Template};
+use baton_haloitsm::provisioning::control_socket::{
+    self, ControlRequest, ControlResponse, ErrorKind, Services, TicketCommand,
+};
+use baton_haloitsm::ticketing::{Ticketing, template::Template};
 use clap::Subcommand;
 
+use super::provisioning::{ask_daemon, refuse_without_daemon};
 use super::{Failure, print_json};
 
 #[derive(Subcommand, Debug)]
@@ -51,14 +61,45 @@ pub enum TicketsCommand {
     },
 }
 
-/// The Halo client (and the embedded simulator when configured) in an actix System, then
-/// one ticketing call. Bad input (a template that is not JSON) fails before anything
-/// starts.
+/// One ticket command: through the daemon, else in-process against a real tenant. A
+/// template that cannot be read or parsed fails before anything is asked.
 pub fn run(cfg: Config, command: &TicketsCommand) -> Result<(), Failure> {
-    let template = match command {
-        TicketsCommand::Create { template, .. } => Some(read_template(template)?),
-        _ => None,
+    let cmd = match command {
+        TicketsCommand::Schemas { .. } => TicketCommand::Schemas,
+        TicketsCommand::Create {
+            template,
+            request_key,
+        } => TicketCommand::Create {
+            template: read_template(template)?,
+            request_key: request_key.clone(),
+        },
+        TicketsCommand::Get { id } => TicketCommand::Get { id: id.clone() },
+        TicketsCommand::Note {
+            id,
+            text,
+            private,
+            status,
+        } => TicketCommand::Note {
+            id: id.clone(),
+            text: text.clone(),
+            private: *private,
+            status: status.clone(),
+        },
     };
+    let req = ControlRequest::Tickets(cmd);
+    let resp = match ask_daemon(&cfg, &req)? {
+        Some(resp) => resp,
+        None => {
+            refuse_without_daemon(&cfg)?;
+            in_process(cfg, req)?
+        }
+    };
+    let json = matches!(command, TicketsCommand::Schemas { json: true });
+    print(resp, json)
+}
+
+/// A real tenant without a daemon: this process's own Halo client and ticketing service.
+fn in_process(cfg: Config, req: ControlRequest) -> Result<ControlResponse, Failure> {
     let system = actix::System::new();
     system.block_on(async move {
         let (_sim, base_url) = daemon::start_simulator(&cfg)
@@ -71,92 +112,76 @@ pub fn run(cfg: Config, command: &TicketsCommand) -> Result<(), Failure> {
             cfg.ticketing.clone(),
             base,
         );
-        match command {
-            TicketsCommand::Schemas { json } => schemas(&t, *json).await,
-            TicketsCommand::Create { request_key, .. } => {
-                let Some(template) = template else {
-                    return Err(Failure::failed(anyhow!("no template")));
-                };
-                create(&t, &template, request_key.as_deref()).await
-            }
-            TicketsCommand::Get { id } => {
-                let ticket = t.get_ticket(id).await.map_err(failed)?;
-                print_json(&render::ticket(&ticket))
-            }
-            TicketsCommand::Note {
-                id,
-                text,
-                private,
-                status,
-            } => {
-                t.add_note(id, text, *private, status.as_deref())
-                    .await
-                    .map_err(failed)?;
-                println!("note added to ticket {id}");
-                Ok(())
-            }
-        }
+        let services = Services {
+            provisioning: None,
+            ticketing: Some(t),
+        };
+        Ok(control_socket::answer(req, &services).await)
     })
 }
 
-fn failed(e: ticketing::Error) -> Failure {
-    Failure::failed(anyhow!(e))
+/// The answer on stdout; its error as the exit code (template 65, anything else 1).
+fn print(resp: ControlResponse, json: bool) -> Result<(), Failure> {
+    match resp {
+        ControlResponse::Schemas { schemas } => {
+            for s in &schemas {
+                if json {
+                    println!("{s}");
+                } else {
+                    println!("{}", schema_row(s));
+                }
+            }
+            Ok(())
+        }
+        ControlResponse::Ticket { ticket, error } => {
+            // A ticket Halo accepted is printed even when a follow-up failed.
+            print_json(&ticket)?;
+            match error {
+                Some(e) => Err(Failure::failed(anyhow!(e))),
+                None => Ok(()),
+            }
+        }
+        ControlResponse::Noted { noted } => {
+            println!("note added to ticket {noted}");
+            Ok(())
+        }
+        ControlResponse::Error {
+            error,
+            kind: ErrorKind::Template,
+        } => Err(Failure::data(anyhow!(error))),
+        ControlResponse::Error { error, .. } => Err(Failure::failed(anyhow!(error))),
+        other => Err(Failure::failed(anyhow!("unexpected answer: {other:?}"))),
+    }
 }
 
-fn read_template(path: &Path) -> Result<Template, Failure> {
+/// `  12  Incident    statuses: New, Closed; fields: CFx, CFy`
+fn schema_row(s: &serde_json::Value) -> String {
+    let names = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x[key].as_str().map(str::to_owned))
+            .collect()
+    };
+    let fields: Vec<String> = s["custom_fields"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    format!(
+        "{:>5}  {:<30} statuses: {}; fields: {}",
+        s["id"].as_str().unwrap_or("?"),
+        s["display_name"].as_str().unwrap_or(""),
+        names(&s["statuses"], "name").join(", "),
+        fields.join(", ")
+    )
+}
+
+/// The file's text, checked to be a template here so that a bad file is refused
+/// before anything is asked (the daemon parses it again).
+fn read_template(path: &Path) -> Result<String, Failure> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading {}", path.display()))
         .map_err(Failure::data)?;
-    Template::parse(&text).map_err(|e| Failure::data(anyhow!("{}: {e}", path.display())))
-}
-
-/// Every page of schemas: a table row each, or one JSON object each.
-async fn schemas(t: &Ticketing, json: bool) -> Result<(), Failure> {
-    let mut token = String::new();
-    loop {
-        let (page, next) = t.list_schemas(0, &token).await.map_err(failed)?;
-        for s in &page {
-            if json {
-                println!("{}", render::schema(s));
-            } else {
-                let statuses: Vec<_> = s.statuses.iter().map(|x| x.display_name.as_str()).collect();
-                println!(
-                    "{:>5}  {:<30} statuses: {}; fields: {}",
-                    s.id,
-                    s.display_name,
-                    statuses.join(", "),
-                    s.custom_fields
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-        }
-        if next.is_empty() {
-            return Ok(());
-        }
-        token = next;
-    }
-}
-
-/// The template against Halo's current schema, then the create. A ticket Halo accepted
-/// is printed even when a follow-up failed (the error still exits 1).
-async fn create(
-    t: &Ticketing,
-    template: &Template,
-    request_key: Option<&str>,
-) -> Result<(), Failure> {
-    let schema = t.get_schema(&template.schema_id).await.map_err(failed)?;
-    let req = template
-        .to_request(&schema)
-        .map_err(|e| Failure::data(anyhow!(e)))?;
-    let result = t.create_ticket(&req, &schema, request_key).await;
-    if let Some(ticket) = &result.ticket {
-        print_json(&render::ticket(ticket))?;
-    }
-    match result.error {
-        Some(e) => Err(failed(e)),
-        None => Ok(()),
-    }
+    Template::parse(&text).map_err(|e| Failure::data(anyhow!("{}: {e}", path.display())))?;
+    Ok(text)
 }

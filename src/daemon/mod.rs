@@ -58,7 +58,7 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     crate::sync::uploader::remove_stale_temp(&cfg.output.dir);
     // Opened (and locked) before anything runs: a second daemon stops here.
     // With provisioning off nothing is ever journaled (every operation is
-    // refused up front), so neither the journal nor the socket exists.
+    // refused up front), so there is no journal.
     let journal = match cfg.provisioning.enabled {
         true => Some(crate::provisioning::journal::Journal::open(
             &cfg.provisioning.journal,
@@ -71,27 +71,25 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
             addr: cfg.http.listen,
             source,
         })?;
-    let socket = match journal {
-        Some(_) => Some(crate::provisioning::control_socket::bind(
-            &cfg.provisioning.socket,
-        )?),
-        None => None,
-    };
+    // Served whether or not provisioning is on: the `tickets` commands go through it.
+    let socket = crate::provisioning::control_socket::bind(&cfg.provisioning.socket)?;
 
     // From here on nothing refuses the start.
     let mut pipeline = pipeline::build(&cfg, halo_base_url, pipeline::Mode::Daemon);
-    let provisioning = match journal.zip(socket) {
-        Some((journal, socket)) => {
-            let provisioning = pipeline::add_provisioning(&mut pipeline, &cfg, journal);
-            crate::provisioning::control_socket::serve(
-                socket,
-                &cfg.provisioning.socket,
-                provisioning.clone(),
-            );
-            Some(provisioning)
-        }
-        None => None,
-    };
+    let provisioning =
+        journal.map(|journal| pipeline::add_provisioning(&mut pipeline, &cfg, journal));
+    // The CLI's door, whether or not provisioning is on: the `tickets` commands go
+    // through the daemon's ticketing service (its schema cache, its tenant).
+    use crate::provisioning::control_socket::{self, Limits, Services};
+    control_socket::serve(
+        socket,
+        &cfg.provisioning.socket,
+        Services {
+            provisioning: provisioning.clone(),
+            ticketing: Some(pipeline.ticketing.clone()),
+        },
+        Limits::of(&cfg.provisioning),
+    );
     // Service mode: one queue, so C1's tasks and the CLI share the journal.
     pipeline::add_c1(&mut pipeline, &cfg, provisioning);
     let coordinator = pipeline.coordinator.clone();

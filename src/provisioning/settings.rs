@@ -1,5 +1,6 @@
 //! The `[provisioning]` config section: whether provisioning is on, how team and role
-//! changes are written, the queue's limits and where its journal and socket live.
+//! changes are written, the queue's limits, where its journal and socket live, and the
+//! socket's bounds (request size, idle time, connections).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,6 +67,16 @@ pub struct ProvisioningSection {
     pub journal: PathBuf,
     /// Control socket for the CLI (mode 0600); default `<state dir>/control.sock`.
     pub socket: PathBuf,
+    /// Longest request line the control socket reads; a longer one is answered with an
+    /// error and the connection closed (memory stays flat whatever a client sends).
+    pub socket_max_request_bytes: usize,
+    /// A control-socket client that has not sent its whole request after this long is
+    /// answered with an error and closed.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::settings::HumanDuration")]
+    pub socket_idle_timeout: Duration,
+    /// Control-socket connections served at once; one more is answered "busy" and closed.
+    pub socket_max_connections: usize,
 }
 
 impl Default for ProvisioningSection {
@@ -84,6 +95,9 @@ impl Default for ProvisioningSection {
             retention: Duration::from_secs(90 * 86_400),
             journal: default_state_dir().join("provisioning.sqlite3"),
             socket: default_state_dir().join("control.sock"),
+            socket_max_request_bytes: 1 << 20,
+            socket_idle_timeout: Duration::from_secs(30),
+            socket_max_connections: 64,
         }
     }
 }

@@ -27,7 +27,7 @@ mod c1z_reader_errors;
 mod c1z_snapshot_writer;
 mod c1z_store;
 mod cli_output;
-mod config_safety;
+mod cli_state;
 mod daemon;
 mod deploy_assets;
 mod diff;

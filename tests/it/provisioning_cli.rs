@@ -93,9 +93,57 @@ fn in_process_when_no_daemon_answers() {
     let (out, json) = cli(&config, &["revoke", "--grant", "team:1:member"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json["outcome"]["kind"], "invalid_argument", "{json}");
-    let (out, json) = cli(&config, &["operations", "--status", "finished"]);
+    let (out, json) = cli(&config, &["operations", "--status", "finished", "--json"]);
     assert!(out.status.success());
     assert_eq!(json["operations"].as_array().unwrap().len(), 2, "{json}");
+}
+
+/// A real tenant without a daemon: tickets in-process, each call its own process, all on
+/// one ticket; template errors exit 65 here as they do through the daemon.
+#[test]
+fn tickets_in_process_against_a_real_tenant() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim, "enabled = true");
+    let template = dir.path().join("t.json");
+    std::fs::write(
+        &template,
+        r#"{"schema_id": "1", "display_name": "In-process",
+            "custom_fields": {"CFRequestReason": "r"}}"#,
+    )
+    .unwrap();
+    let (out, ticket) = cli(
+        &config,
+        &[
+            "tickets",
+            "create",
+            "--template",
+            template.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = ticket["id"].as_str().expect("ticket id").to_string();
+    let (out, got) = cli(&config, &["tickets", "get", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(got["display_name"], "In-process");
+    let (out, _) = cli(&config, &["tickets", "note", &id, "--text", "hello"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Halo's own failure (no such ticket) stays 1.
+    let (out, _) = cli(&config, &["tickets", "get", "987654"]);
+    assert_eq!(out.status.code(), Some(1));
+    crate::cli_state::bad_templates_exit_65(dir.path(), &config);
 }
 
 #[test]
@@ -137,7 +185,7 @@ fn through_the_daemon_socket_which_is_private() {
     let (out, json) = cli(&config, &["disable-account", "--resource", "agent:3"]);
     assert!(out.status.success(), "{json}");
     assert_eq!(json["outcome"]["result"], "ok");
-    let (_, json) = cli(&config, &["operations"]);
+    let (_, json) = cli(&config, &["operations", "--json"]);
     let ops = json["operations"].as_array().unwrap();
     assert!(ops.iter().any(|o| o["id"] == op_id), "{json}");
     let (out, json) = cli(&config, &["delete-resource", "--resource", "agent:3"]);

@@ -119,7 +119,11 @@ fn same(got: &Value, want: &Value) -> bool {
             // "2months 29days 2h 52m 48s").
             match (humantime::parse_duration(g), humantime::parse_duration(w)) {
                 (Ok(g), Ok(w)) => g == w,
-                _ => g.trim_end_matches('/') == w.trim_end_matches('/'),
+                // Relative paths come back anchored at the config file's directory.
+                _ => {
+                    let (g, w) = (g.trim_end_matches('/'), w.trim_end_matches('/'));
+                    g == w || (g.starts_with('/') && g.ends_with(&format!("/{w}")))
+                }
             }
         }
         _ => got == want,
