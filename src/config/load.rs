@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::env::{env_overrides, env_source};
-use super::secrets::{resolve_c1, resolve_halo_secret};
+use super::secrets::{Secrets, resolve_c1, resolve_halo_secret};
 use super::{Config, ConfigError};
 use crate::c1::settings::C1_SECRET_ENV;
 use crate::halo::settings::HALO_SECRET_ENV;
@@ -29,17 +29,30 @@ impl Config {
         path: &Path,
         env: &HashMap<String, String>,
     ) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+        let text = Self::read(path)?;
+        Self::from_toml_str(&text, path, env)
+    }
+
+    pub(super) fn read(path: &Path) -> Result<String, ConfigError> {
+        std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_path_buf(),
             cause,
-        })?;
-        Self::from_toml_str(&text, path, env)
+        })
     }
 
     pub fn from_toml_str(
         text: &str,
         path: &Path,
         env: &HashMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        Self::from_toml_str_with(text, path, env, Secrets::Checked)
+    }
+
+    pub fn from_toml_str_with(
+        text: &str,
+        path: &Path,
+        env: &HashMap<String, String>,
+        secrets: Secrets,
     ) -> Result<Config, ConfigError> {
         // Secrets in the file would end up in backups and `ps`-visible tooling; refuse them.
         if let Ok(toml::Value::Table(t)) = toml::from_str::<toml::Value>(text) {
@@ -98,9 +111,9 @@ impl Config {
                 cfg.halo.client_id = sim.tenant.client_id.clone();
                 Secret::new(sim.tenant.client_secret.clone())
             }
-            None => resolve_halo_secret(&cfg.halo, env)?,
+            None => resolve_halo_secret(&cfg.halo, env, secrets)?,
         };
-        resolve_c1(&mut cfg.c1, env)?;
+        resolve_c1(&mut cfg.c1, env, secrets)?;
         cfg.validate()?;
         Ok(cfg)
     }

@@ -31,6 +31,7 @@ mod env;
 pub mod keys;
 mod load;
 mod secrets;
+pub use secrets::Secrets;
 mod validate;
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! bad one fails at start (exit 78) without being echoed. (A secret file that group or
 //! others may read is a warning: `validate`.)
 //!
-//! `check-config --without-secrets` loads with [`UNCHECKED`] in the environment map: no
-//! secret is then read or checked, and both stay unset.
+//! `check-config --without-secrets` loads with [`Secrets::Unchecked`]: no secret is then
+//! read or checked, and both stay unset.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,25 +18,30 @@ use crate::c1::settings::{
 use crate::halo::settings::{HALO_SECRET_CREDENTIAL, HALO_SECRET_ENV, HaloSection};
 use crate::secret::Secret;
 
-/// In the environment map: load without reading or checking any secret. No real
-/// environment holds it (a variable name cannot contain NUL).
-pub(super) const UNCHECKED: &str = "\0secrets-unchecked";
+/// Whether loading reads and checks the secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    Checked,
+    /// None is read or checked and both stay unset (`check-config --without-secrets`: a
+    /// file checked where its secrets are not).
+    Unchecked,
+}
 
 impl super::Config {
-    /// `load`, except that no secret is read or checked and both stay unset
-    /// (`check-config --without-secrets`: a file checked where its secrets are not).
+    /// `load`, except that no secret is read or checked and both stay unset.
     pub fn load_without_secrets(path: &Path) -> Result<super::Config, ConfigError> {
-        let mut env: HashMap<String, String> = std::env::vars().collect();
-        env.insert(UNCHECKED.to_string(), String::new());
-        Self::load_with_env(path, &env)
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let text = Self::read(path)?;
+        Self::from_toml_str_with(&text, path, &env, Secrets::Unchecked)
     }
 }
 
 pub(super) fn resolve_halo_secret(
     halo: &HaloSection,
     env: &HashMap<String, String>,
+    secrets: Secrets,
 ) -> Result<Secret, ConfigError> {
-    if env.contains_key(UNCHECKED) {
+    if secrets == Secrets::Unchecked {
         return Ok(Secret::default());
     }
     if let Some(v) = env.get(HALO_SECRET_ENV) {
@@ -81,6 +86,7 @@ pub(super) fn resolve_halo_secret(
 pub(super) fn resolve_c1(
     c1: &mut C1Section,
     env: &HashMap<String, String>,
+    secrets: Secrets,
 ) -> Result<(), ConfigError> {
     let var = |name: &str| {
         env.get(name)
@@ -101,7 +107,7 @@ pub(super) fn resolve_c1(
     };
     crate::c1::credentials::ClientId::parse(id)
         .map_err(|e| ConfigError::invalid("c1.client_id", e.to_string()))?;
-    if !env.contains_key(UNCHECKED) {
+    if secrets == Secrets::Checked {
         c1.client_secret = c1_secret(c1, env)?;
     }
     if let Some(h) = &c1.api_host

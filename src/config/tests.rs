@@ -194,7 +194,7 @@ mod safety {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
-    use crate::config::secrets::UNCHECKED;
+    use crate::config::secrets::Secrets;
 
     fn with_url(url: &str, extra: &str) -> String {
         format!("[halo]\nbase_url = \"{url}\"\nclient_id = \"c\"\n{extra}")
@@ -314,13 +314,16 @@ mod safety {
         );
         assert!(!text.contains("s3cret"));
         // Unchecked: no secret is read, none is shown, and none needs to exist.
-        let cfg = load(MIN, &[(UNCHECKED, "")]).expect("loads without a secret");
+        let unchecked = |text: &str| {
+            Config::from_toml_str_with(text, Path::new("t.toml"), &env(&[]), Secrets::Unchecked)
+        };
+        let cfg = unchecked(MIN).expect("loads without a secret");
         assert!(cfg.halo.client_secret.is_empty());
         assert!(!cfg.to_redacted_toml().contains("client_secret ="));
         let missing = format!("{MIN}client_secret_file = \"/nonexistent/secret\"\n");
-        load(&missing, &[(UNCHECKED, "")]).expect("the file is not read");
+        unchecked(&missing).expect("the file is not read");
         // The rest is still checked.
-        let e = load(&format!("{MIN}bogus = 1\n"), &[(UNCHECKED, "")]).unwrap_err();
+        let e = unchecked(&format!("{MIN}bogus = 1\n")).unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
     }
 }

@@ -29,6 +29,8 @@ pub fn sim_config(agents: usize) -> SimConfig {
 pub fn config_text(dir: &Path, sim_url: &str, halo_extra: &str, extra: &str) -> String {
     let secret = dir.join("secret");
     std::fs::write(&secret, "sim-secret").unwrap();
+    // As an operator would: readable by the daemon's user only (else a warning at start).
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     format!(
         r#"
 [halo]
