@@ -14,6 +14,7 @@ use prost::Message;
 use crate::support::daemon::{BIN, Daemon, TempConfig, temp_config};
 use crate::support::dir_names;
 use crate::support::fake_c1::{CLIENT_ID, FakeC1, Script, fresh_credentials, sync_task, task_id};
+use crate::support::leaks::Scanned as _;
 use crate::support::metrics::metric;
 
 const AGENTS: usize = 40;
@@ -349,7 +350,7 @@ fn bad_client_secret_exits_78_without_echoing_it() {
             .arg("run")
             .env("BATON_CLIENT_ID", id)
             .env("BATON_CLIENT_SECRET", secret)
-            .output()
+            .output_scanned()
             .expect("run");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(78), "{stderr}");

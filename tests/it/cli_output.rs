@@ -9,6 +9,7 @@ use baton_haloitsm::c1z::{Store, ksuid};
 use baton_haloitsm::pb;
 
 use crate::support::daemon::BIN;
+use crate::support::leaks::Scanned as _;
 
 fn command() -> Command {
     let mut c = Command::new(BIN);
@@ -71,6 +72,7 @@ fn inspect_into_a_closed_pipe_ends_quietly() {
         .read_to_string(&mut stderr)
         .unwrap();
     let status = child.wait().unwrap();
+    crate::support::leaks::scan("stderr of inspect", &stderr);
     assert!(status.success(), "{status}: {stderr}");
     assert!(!stderr.to_lowercase().contains("broken pipe"), "{stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
@@ -80,7 +82,7 @@ fn inspect_into_a_closed_pipe_ends_quietly() {
 fn an_error_names_its_cause_once() {
     let out = command()
         .args(["inspect", "/nonexistent/none.c1z", "stats"])
-        .output()
+        .output_scanned()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(65), "{stderr}");
@@ -93,7 +95,7 @@ fn an_error_names_its_cause_once() {
 
     let out = command()
         .args(["--config", "/nonexistent/config.toml", "check-config"])
-        .output()
+        .output_scanned()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(78), "{stderr}");
@@ -107,7 +109,7 @@ fn an_error_names_its_cause_once() {
 fn capability_ids(config: &Path) -> Vec<String> {
     let out = command()
         .args(["--config", config.to_str().unwrap(), "capabilities"])
-        .output()
+        .output_scanned()
         .unwrap();
     assert!(
         out.status.success(),
@@ -153,7 +155,7 @@ fn capabilities_follow_include_end_users() {
 /// a misspelt override variable is refused at `check-config` with the section's known keys.
 #[test]
 fn config_schema_lists_every_key_and_overrides_are_checked() {
-    let out = command().arg("config-schema").output().unwrap();
+    let out = command().arg("config-schema").output_scanned().unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut top: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
@@ -196,7 +198,7 @@ fn config_schema_lists_every_key_and_overrides_are_checked() {
             .args(["--config", cfg.to_str().unwrap(), "check-config"])
             .env("BATON_HALO__CLIENT_SECRET", "x")
             .env(var, "30m")
-            .output()
+            .output_scanned()
             .unwrap()
     };
     let ok = check("BATON_SYNC__INTERVAL");
@@ -226,7 +228,7 @@ fn console_logs_have_no_colour_codes_on_a_pipe() {
         .args(["sync", "-f"])
         .arg(dir.path().join("s.c1z"))
         .current_dir(dir.path())
-        .output()
+        .output_scanned()
         .unwrap();
     assert!(
         out.status.success(),
@@ -242,7 +244,11 @@ fn console_logs_have_no_colour_codes_on_a_pipe() {
 #[test]
 fn every_option_has_help_text() {
     fn help(path: &[String]) -> String {
-        let out = Command::new(BIN).args(path).arg("--help").output().unwrap();
+        let out = Command::new(BIN)
+            .args(path)
+            .arg("--help")
+            .output_scanned()
+            .unwrap();
         assert!(out.status.success(), "{path:?}");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
@@ -326,7 +332,7 @@ fn check_config_without_secrets_and_only_set_secrets() {
             .arg("check-config")
             .args(args)
             .envs(envs.iter().copied())
-            .output()
+            .output_scanned()
             .unwrap();
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::support::daemon::{BIN, Daemon};
 use crate::support::dir_names;
+use crate::support::leaks::Scanned as _;
 
 /// Provisioning on, its journal at a relative path.
 const ON: &str = "enabled = true\njournal = \"state/journal.sqlite3\"\n";
@@ -64,7 +65,7 @@ fn cli_in(cwd: &Path, config: &Path, args: &[&str]) -> (Output, serde_json::Valu
         .args(args)
         .current_dir(cwd)
         .env_remove("STATE_DIRECTORY")
-        .output()
+        .output_scanned()
         .expect("run the CLI");
     let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out, json)

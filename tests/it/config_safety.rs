@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use crate::support::daemon::{BIN, Daemon};
+use crate::support::leaks::Scanned as _;
 
 /// `check-config`, with only the variables given (no stray BATON_* from the test's own).
 fn check_config(config: &Path, envs: &[(&str, &str)]) -> Output {
@@ -25,7 +26,7 @@ fn check_config(config: &Path, envs: &[(&str, &str)]) -> Output {
         cmd.env_remove(var);
     }
     cmd.envs(envs.iter().copied())
-        .output()
+        .output_scanned()
         .expect("run check-config")
 }
 
@@ -61,7 +62,7 @@ fn plain_http_to_a_remote_host_is_refused_naming_the_flag() {
         .arg("run")
         .env_remove("NOTIFY_SOCKET")
         .envs(SECRET.iter().copied())
-        .output()
+        .output_scanned()
         .unwrap();
     assert_eq!(out.status.code(), Some(78));
     // A loopback host needs no flag.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::daemon::*;
 use crate::support::dir_names;
+use crate::support::leaks::Scanned as _;
 use crate::support::metrics::{metric, parse_prometheus};
 
 const SECRET: &str = "s3cr3t-do-not-log-7f1e";
@@ -148,7 +149,7 @@ fn secret_never_appears_in_logs() {
         .arg(&cfg.path)
         .arg("check-config")
         .env("BATON_HALO__CLIENT_SECRET", SECRET)
-        .output()
+        .output_scanned()
         .unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -167,7 +168,7 @@ fn run_expecting_failure(config: &str, envs: &[(&str, &str)]) -> (Option<i32>, S
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run");
+    let out = cmd.output_scanned().expect("run");
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).to_string(),
@@ -341,7 +342,7 @@ fn scheduled_syncs_publish_latest_and_keep_the_newest() {
         .args(["inspect"])
         .arg(out.join("latest.c1z"))
         .arg("stats")
-        .output()
+        .output_scanned()
         .unwrap();
     assert!(
         out.status.success(),

@@ -15,6 +15,7 @@
 //!
 //! Self-contained: std, the crate's dependencies and the dev-dependencies only.
 
+use crate::support::leaks::Scanned as _;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
@@ -53,6 +54,7 @@ impl Logged {
         let sink = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                crate::support::leaks::scan("the image's daemon log", &line);
                 sink.lock().unwrap().push(line);
             }
         });
@@ -343,7 +345,9 @@ fn is_root() -> bool {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    let out = cmd
+        .output_scanned()
+        .unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n{}\n{}",
@@ -410,7 +414,10 @@ fn tree(root: &Path) -> BTreeSet<(String, bool)> {
 
 /// The shared libraries (and loader) `ldd` lists for `bin`; empty for a static binary.
 fn shared_libraries(bin: &Path) -> Vec<PathBuf> {
-    let out = Command::new("ldd").arg(bin).output().expect("run ldd");
+    let out = Command::new("ldd")
+        .arg(bin)
+        .output_scanned()
+        .expect("run ldd");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| {
@@ -515,7 +522,11 @@ fn container_image_runs_check_config_and_a_full_sync() {
         }
     };
     for tool in ["chroot", "tar", "ldd"] {
-        if Command::new(tool).arg("--version").output().is_err() {
+        if Command::new(tool)
+            .arg("--version")
+            .output_scanned()
+            .is_err()
+        {
             println!("SKIPPED container image test: `{tool}` not found");
             return;
         }
@@ -801,7 +812,7 @@ fn static_binary_name_lookup(rootfs: &Path, work: &Path) {
         ])
         .arg(&probe)
         .arg(&src)
-        .output();
+        .output_scanned();
     match built {
         Ok(o) if o.status.success() => {}
         other => {

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::c1z_fixtures::fixture;
 use crate::support::daemon::BIN;
+use crate::support::leaks::Scanned as _;
 use crate::support::provisioning::{sim_config, write_config};
 use crate::support::sim::{self, Api};
 
@@ -22,7 +23,7 @@ fn sync_into(config: &Path, dest: &Path) {
         .arg(config)
         .args(["--log-level", "warn", "sync", "-f"])
         .arg(dest)
-        .output()
+        .output_scanned()
         .unwrap();
     assert!(
         out.status.success(),
@@ -39,7 +40,7 @@ fn diff(old: &Path, new: &Path, json: bool, tmp: &Path) -> Output {
     if json {
         cmd.arg("--json");
     }
-    cmd.output().unwrap()
+    cmd.output_scanned().unwrap()
 }
 
 fn stdout(o: &Output) -> String {

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::support::daemon::BIN;
 use crate::support::dir_names;
+use crate::support::leaks::Scanned as _;
 use crate::support::provisioning::config_text;
 use crate::support::sim::start;
 
@@ -54,7 +55,7 @@ impl Run {
     async fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(BIN);
         cmd.arg("--config").arg(&self.cfg).args(args);
-        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        tokio::task::spawn_blocking(move || cmd.output_scanned().unwrap())
             .await
             .unwrap()
     }

@@ -11,6 +11,7 @@ use baton_haloitsm::provisioning::journal::{Journal, JournalError};
 use haloitsm_sim::{SimConfig, SimHandle};
 
 use crate::support::daemon::{BIN, Daemon};
+use crate::support::leaks::Scanned as _;
 use crate::support::provisioning;
 
 fn write_config(dir: &Path, sim: &SimHandle, extra: &str) -> PathBuf {
@@ -24,7 +25,7 @@ fn run_daemon(config: &Path) -> Output {
         .arg(config)
         .arg("run")
         .env_remove("NOTIFY_SOCKET")
-        .output()
+        .output_scanned()
         .unwrap()
 }
 
@@ -33,7 +34,7 @@ fn cli(config: &Path, args: &[&str]) -> (Output, serde_json::Value) {
         .arg("--config")
         .arg(config)
         .args(args)
-        .output()
+        .output_scanned()
         .expect("run the CLI");
     let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out, json)

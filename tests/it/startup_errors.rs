@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::support::daemon::{BIN, Daemon};
+use crate::support::leaks::Scanned as _;
 
 /// `run` in the foreground, as systemd would start it with the unit's RUST_BACKTRACE=1.
 fn run(config: &Path) -> Output {
@@ -21,7 +22,7 @@ fn run(config: &Path) -> Output {
         .env_remove("NOTIFY_SOCKET")
         .env_remove("BATON_CONFIG")
         .env_remove("BATON_HTTP__LISTEN")
-        .output()
+        .output_scanned()
         .expect("run the binary")
 }
 

@@ -11,6 +11,7 @@ use haloitsm_sim::LatencyConfig;
 
 use crate::support::daemon::BIN;
 use crate::support::dir_names;
+use crate::support::leaks::Scanned as _;
 use crate::support::provisioning::{sim_config, write_config};
 use crate::support::sim;
 
@@ -90,7 +91,7 @@ async fn a_killed_sync_leaves_temp_files_that_the_next_run_removes() {
         .arg(&config)
         .args(["--log-level", "warn", "sync", "-f"])
         .arg(&dest)
-        .output()
+        .output_scanned()
         .unwrap();
     let stderr = String::from_utf8_lossy(&next.stderr);
     assert!(next.status.success(), "{stderr}");

@@ -18,6 +18,7 @@ use crate::support::c1z::raw_db;
 use crate::support::daemon::{BIN, Daemon};
 use crate::support::dir_names;
 use crate::support::fake_c1::{FakeC1, Script, task_id};
+use crate::support::leaks::Scanned as _;
 use crate::support::provisioning::config_text;
 use crate::support::sim::start;
 
@@ -416,7 +417,7 @@ async fn cli_sync_resources_with_baton_flags() {
         for (k, v) in envs {
             cmd.env(k, v);
         }
-        cmd.output().unwrap()
+        cmd.output_scanned().unwrap()
     };
     let o = run(&["--sync-resources", "agent:5,team:999,bid:r:team/2"], &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

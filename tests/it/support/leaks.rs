@@ -95,19 +95,29 @@ fn has_c1_token(text: &str) -> bool {
 
 /// Runs `cmd` to completion like `Command::output`, and scans what it printed.
 pub fn output(cmd: &mut std::process::Command) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("run {:?}: {e}", cmd.get_program()));
-    let origin = format!("{:?}", cmd.get_args().collect::<Vec<_>>());
-    scan(
-        &format!("stdout of {origin}"),
-        &String::from_utf8_lossy(&out.stdout),
-    );
-    scan(
-        &format!("stderr of {origin}"),
-        &String::from_utf8_lossy(&out.stderr),
-    );
-    out
+    cmd.output_scanned()
+        .unwrap_or_else(|e| panic!("run {:?}: {e}", cmd.get_program()))
+}
+
+/// `Command::output`, then the scan: `cmd.output_scanned()` wherever a test runs a process.
+pub trait Scanned {
+    fn output_scanned(&mut self) -> std::io::Result<std::process::Output>;
+}
+
+impl Scanned for std::process::Command {
+    fn output_scanned(&mut self) -> std::io::Result<std::process::Output> {
+        let out = self.output()?;
+        let origin = format!("{:?}", self.get_args().collect::<Vec<_>>());
+        scan(
+            &format!("stdout of {origin}"),
+            &String::from_utf8_lossy(&out.stdout),
+        );
+        scan(
+            &format!("stderr of {origin}"),
+            &String::from_utf8_lossy(&out.stderr),
+        );
+        Ok(out)
+    }
 }
 
 /// Every log event of this test process (the library's actors run in-process in most tests)

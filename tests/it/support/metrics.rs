@@ -16,6 +16,7 @@
 //! }
 //! ```
 
+use super::leaks::Scanned as _;
 use std::process::Command;
 
 /// Set in the child to the name of the one test it runs.
@@ -38,7 +39,7 @@ pub fn ran_in_own_process(module_path: &str, name: &str) -> bool {
     let out = Command::new(std::env::current_exe().expect("the test binary's path"))
         .args([test.as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, &test)
-        .output()
+        .output_scanned()
         .expect("run the test binary");
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
