@@ -29,6 +29,7 @@ mod c1z_store;
 mod cli_output;
 mod daemon;
 mod deploy_assets;
+mod fault_matrix;
 mod halo_endpoints;
 mod halo_lanes;
 mod halo_pacing;
