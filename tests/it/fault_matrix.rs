@@ -101,7 +101,9 @@ impl Fault {
             Fault::InsertDeleteBalanced => {
                 "between agent pages 2 and 3: 1 agent inserted, 1 already read deleted (count unchanged)".into()
             }
-            Fault::DiskFull => "output disk full (half the snapshot's size)".into(),
+            Fault::DiskFull => {
+                "output disk full: 4x the snapshot's size, less than its working database".into()
+            }
         }
     }
 
@@ -147,9 +149,7 @@ impl Fault {
     /// Scripted faults armed before the sync starts.
     fn arm(self, ctl: &SimControl) {
         match self {
-            Fault::LatencyPastTimeout => {
-                ctl.stall_next(3, 2 * REQUEST_TIMEOUT, Some("/api/Agent"))
-            }
+            Fault::LatencyPastTimeout => ctl.stall_next(3, 2 * REQUEST_TIMEOUT, Some("/api/Agent")),
             Fault::TokenEndpointDown => ctl.fail_next(u32::MAX, 503, Some("/auth/token")),
             _ => {}
         }
@@ -161,6 +161,8 @@ impl Fault {
 struct Driver {
     done: bool,
     next_revoke: Duration,
+    /// Agents inserted or deleted while the sync ran.
+    changed: Vec<i64>,
 }
 
 impl Driver {
@@ -189,7 +191,7 @@ impl Driver {
             Fault::InsertDeleteBetweenPages | Fault::InsertDeleteBalanced
                 if !self.done && agent_page_seen(ctl, 3) =>
             {
-                shift_agents(ctl, fault == Fault::InsertDeleteBalanced);
+                self.changed = shift_agents(ctl, fault == Fault::InsertDeleteBalanced);
                 self.done = true;
             }
             _ => {}
@@ -207,20 +209,25 @@ fn agent_page_seen(ctl: &SimControl, n: u32) -> bool {
 
 /// Insert agents (at the end of the id order) and delete the first agent (page 1, read
 /// already); unbalanced, also the last one (not read yet) and two more inserts.
-fn shift_agents(ctl: &SimControl, balanced: bool) {
+/// Returns the ids inserted and deleted.
+fn shift_agents(ctl: &SimControl, balanced: bool) -> Vec<i64> {
     let tenant = ctl.snapshot();
+    let mut changed = vec![];
     let (first, last) = (&tenant.agents[0], &tenant.agents[tenant.agents.len() - 1]);
     let inserts = if balanced { 1 } else { 3 };
     for i in 0..inserts {
         let mut a = first.clone();
         a.name = format!("Inserted Agent {i}");
         a.email = format!("inserted{i}@example.com");
-        ctl.insert_agent(a).expect("insert agent");
+        changed.push(ctl.insert_agent(a).expect("insert agent"));
     }
     assert!(ctl.delete_agent(first.id));
+    changed.push(first.id);
     if !balanced {
         assert!(ctl.delete_agent(last.id));
+        changed.push(last.id);
     }
+    changed
 }
 
 type Rows = BTreeMap<String, Vec<(String, Vec<u8>)>>;
@@ -240,10 +247,18 @@ struct Run {
     /// Answers the fault produced (429, 5xx, 401, none), for "the fault did fire".
     fault_answers: usize,
     note: String,
+    changed: Vec<i64>,
 }
 
 /// One `sync -f` into `out/s.c1z`, driving the fault while it runs.
-fn run_sync(sim: &SimHandle, fault: Fault, s: &Sizes, cfg: &Path, out: &Path, fsize: Option<u64>) -> Run {
+fn run_sync(
+    sim: &SimHandle,
+    fault: Fault,
+    s: &Sizes,
+    cfg: &Path,
+    out: &Path,
+    fsize: Option<u64>,
+) -> Run {
     let dest = out.join("s.c1z");
     let stderr_path = cfg.with_file_name(format!("stderr-{fault:?}.log"));
     let stderr = std::fs::File::create(&stderr_path).unwrap();
@@ -291,10 +306,17 @@ fn run_sync(sim: &SimHandle, fault: Fault, s: &Sizes, cfg: &Path, out: &Path, fs
         .iter()
         .map(|r| (r.method.as_str(), r.path.as_str(), r.query.as_str()))
         .collect();
-    let fault_answers = log.iter().filter(|r| !(200..300).contains(&r.status)).count();
+    let fault_answers = log
+        .iter()
+        .filter(|r| !(200..300).contains(&r.status))
+        .count();
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     let outcome = if status.success() {
-        assert_eq!(dir_names(out), ["s.c1z"], "{fault:?}: only the snapshot is published");
+        assert_eq!(
+            dir_names(out),
+            ["s.c1z"],
+            "{fault:?}: only the snapshot is published"
+        );
         Outcome::Rows(c1z::rows(&dest))
     } else {
         // The last line is the binary's one-line reason; the JSON log lines come before it.
@@ -321,6 +343,7 @@ fn run_sync(sim: &SimHandle, fault: Fault, s: &Sizes, cfg: &Path, out: &Path, fs
         wall,
         fault_answers,
         note: String::new(),
+        changed: driver.changed,
     }
 }
 
@@ -359,7 +382,11 @@ fn is_root() -> bool {
 fn config(dir: &Path, sim: &SimHandle) -> PathBuf {
     let halo = format!("request_timeout = \"{}s\"", REQUEST_TIMEOUT.as_secs());
     let path = dir.join("config.toml");
-    std::fs::write(&path, config_text(dir, &sim.base_url(), &halo, "enabled = false")).unwrap();
+    std::fs::write(
+        &path,
+        config_text(dir, &sim.base_url(), &halo, "enabled = false"),
+    )
+    .unwrap();
     path
 }
 
@@ -381,8 +408,14 @@ fn one_fault(fault: Fault, s: &Sizes, baseline: &Rows, baseline_bytes: u64) -> R
     let out = dir.path().join("out-fault");
     let mut note = String::new();
     let (_mount, fsize) = if fault == Fault::DiskFull {
-        let size = (baseline_bytes / 2).max(4096);
-        let mounted = if is_root() {
+        // 4x the finished file: room to start, but the working database beside it grows
+        // past that (~8x at 1,000 agents), so the sync runs out of space part-way.
+        let size = env_or("FAULT_MATRIX_DISK_BYTES", 4 * baseline_bytes.max(4096));
+        // FAULT_MATRIX_NO_MOUNT=1 runs the fallback as root too.
+        let no_mount = std::env::var("FAULT_MATRIX_NO_MOUNT").is_ok_and(|v| v == "1");
+        let mounted = if no_mount {
+            Err("FAULT_MATRIX_NO_MOUNT=1".to_string())
+        } else if is_root() {
             Tmpfs::mount(&out, size).map_err(|e| format!("mount failed: {e}"))
         } else {
             Err("not root".to_string())
@@ -402,16 +435,24 @@ fn one_fault(fault: Fault, s: &Sizes, baseline: &Rows, baseline_bytes: u64) -> R
         std::fs::create_dir_all(&out).unwrap();
         (None, None)
     };
-    eprintln!("fault_matrix: {fault:?}: {}{}", fault.describe(s), if note.is_empty() { String::new() } else { format!("; {note}") });
+    eprintln!(
+        "fault_matrix: {fault:?}: {}{}",
+        fault.describe(s),
+        if note.is_empty() {
+            String::new()
+        } else {
+            format!("; {note}")
+        }
+    );
     let mut run = run_sync(&sim.0, fault, s, &cfg, &out, fsize);
     run.note = note;
-    let expected = match fault {
+    match fault {
         Fault::InsertDeleteBetweenPages | Fault::InsertDeleteBalanced => {
-            clean_rows(&sim.0, s, dir.path(), "out-final").0
+            let last = clean_rows(&sim.0, s, dir.path(), "out-final").0;
+            run.note = check_shifted(&run, baseline, &last);
         }
-        _ => baseline.clone(),
-    };
-    check(&run, s, &expected);
+        _ => check(&run, s, baseline),
+    }
     run
 }
 
@@ -458,7 +499,8 @@ fn check(run: &Run, s: &Sizes, expected: &Rows) {
         }
         Outcome::Failed { code, reason } => {
             let needle = match f {
-                Fault::DiskFull => ["No space left", "File too large", "full"].as_slice(),
+                // SQLite reports ENOSPC as "full" and EFBIG as a plain I/O error.
+                Fault::DiskFull => ["disk is full", "disk I/O error"].as_slice(),
                 Fault::TokenEndpointDown => ["token", "503"].as_slice(),
                 Fault::InsertDeleteBetweenPages | Fault::InsertDeleteBalanced => {
                     ["changed"].as_slice()
@@ -477,13 +519,125 @@ fn check(run: &Run, s: &Sizes, expected: &Rows) {
     }
     if f == Fault::DiskFull {
         assert!(matches!(run.outcome, Outcome::Failed { .. }));
-    } else if !matches!(f, Fault::InsertDeleteBetweenPages | Fault::InsertDeleteBalanced) {
-        assert!(run.fault_answers > 0, "{f:?} never fired: nothing but 2xx answers");
+    } else if !matches!(
+        f,
+        Fault::InsertDeleteBetweenPages | Fault::InsertDeleteBalanced
+    ) {
+        assert!(
+            run.fault_answers > 0,
+            "{f:?} never fired: nothing but 2xx answers"
+        );
     }
+}
+
+/// Rows that name one of `ids`: its agent resource and its grants.
+fn without_agents(rows: &Rows, ids: &HashSet<String>) -> Rows {
+    let names = |ext: &str| {
+        ext.strip_prefix("agent:")
+            .is_some_and(|id| ids.contains(id))
+            || ext
+                .rsplit_once(":agent:")
+                .is_some_and(|(_, id)| ids.contains(id))
+    };
+    rows.iter()
+        .map(|(t, v)| {
+            (
+                t.clone(),
+                v.iter().filter(|r| !names(&r.0)).cloned().collect(),
+            )
+        })
+        .collect()
+}
+
+/// The paging guarantee for agents inserted or deleted while the sync ran: every agent
+/// that existed throughout is in the snapshot exactly as in the final state; a changed
+/// agent may be in it or not, but only with rows that were true at some point (the
+/// final state's or the fault-free run's); no row twice. Returns the table's note.
+fn check_shifted(run: &Run, before: &Rows, last: &Rows) -> String {
+    let f = run.fault;
+    assert!(
+        !run.changed.is_empty(),
+        "{f:?}: the agent list never changed"
+    );
+    let changed: HashSet<String> = run.changed.iter().map(i64::to_string).collect();
+    let steady_last = without_agents(last, &changed);
+    let dropped = last["v1_resources"].len() - steady_last["v1_resources"].len();
+    assert!(dropped > 0, "{f:?}: agent rows are not named agent:<id>");
+    let Outcome::Rows(rows) = &run.outcome else {
+        let Outcome::Failed { reason, .. } = &run.outcome else {
+            unreachable!()
+        };
+        assert!(reason.contains("changed"), "{f:?}: {reason}");
+        return String::new();
+    };
+    for (table, got) in rows {
+        let ids: HashSet<&String> = got.iter().map(|r| &r.0).collect();
+        assert_eq!(ids.len(), got.len(), "{f:?}: a row twice in {table}");
+        let was_true = |r: &(String, Vec<u8>)| last[table].contains(r) || before[table].contains(r);
+        let stale: Vec<_> = got
+            .iter()
+            .filter(|r| !was_true(r))
+            .map(|r| &r.0)
+            .take(5)
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "{f:?}: {table} rows never true: {stale:?}"
+        );
+    }
+    let steady = without_agents(rows, &changed);
+    let agents = |r: &Rows| -> HashSet<String> {
+        r["v1_resources"]
+            .iter()
+            .map(|r| r.0.clone())
+            .filter(|e| e.starts_with("agent:"))
+            .collect()
+    };
+    let missing: Vec<String> = agents(&steady_last)
+        .difference(&agents(&steady))
+        .cloned()
+        .collect();
+    let kept = agents(rows)
+        .iter()
+        .filter(|a| changed.contains(&a[6..]))
+        .count();
+    if f == Fault::InsertDeleteBalanced && missing.len() == 1 {
+        // KNOWN GAP (docs/reliability.md): an insert and a delete between the same two
+        // pages keep every count equal, so the shifted page boundary goes unnoticed and
+        // the agent on it is left out. If this assertion starts failing, the gap is
+        // closed: update the docs and make this case expect the exact rows.
+        let gone: HashSet<String> = missing.iter().map(|a| a[6..].to_string()).collect();
+        let expect_gap = without_agents(&steady_last, &gone);
+        assert!(
+            steady == expect_gap,
+            "{f:?}: more than the boundary agent differs"
+        );
+        return format!(
+            "KNOWN GAP: {} (existed throughout) missing, not detected",
+            missing[0]
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "{f:?}: agents that existed throughout are missing: {missing:?}"
+    );
+    assert!(
+        steady == steady_last,
+        "{f:?}: rows of unchanged agents differ from the final state"
+    );
+    format!(
+        "{kept} of the {} inserted/deleted agents in the snapshot",
+        changed.len()
+    )
 }
 
 fn outcome_cell(run: &Run) -> String {
     match &run.outcome {
+        Outcome::Rows(_) if run.note.starts_with("KNOWN GAP") => "rows, one missing".into(),
+        Outcome::Rows(_) if !run.changed.is_empty() => {
+            "final-state rows for every agent that existed throughout; changed agents as read"
+                .into()
+        }
         Outcome::Rows(_) => "exact fault-free rows".into(),
         Outcome::Failed { code, reason } => format!(
             "clean failure, exit {}, nothing published: `{}`",
@@ -522,7 +676,9 @@ fn each_fault_gives_the_fault_free_rows_or_a_clean_failure() {
     let sim = tokio_sim(Fault::None.sim_config(&s));
     let (baseline, base_run) = clean_rows(&sim, &s, dir.path(), "out-baseline");
     assert_eq!(baseline["v1_resources"].len(), s.agents + 25 + 8);
-    let bytes = std::fs::metadata(dir.path().join("out-baseline/s.c1z")).unwrap().len();
+    let bytes = std::fs::metadata(dir.path().join("out-baseline/s.c1z"))
+        .unwrap()
+        .len();
     let mut runs = vec![base_run];
     for fault in FAULTS {
         runs.push(one_fault(fault, &s, &baseline, bytes));
