@@ -74,10 +74,10 @@ impl Fault {
                 s.token_outage.as_secs()
             ),
             Fault::InsertDeleteBetweenPages => {
-                "between agent pages 2 and 3: 3 agents inserted, 1 read and 1 unread deleted".into()
+                "once agent page 3 is requested: 3 agents inserted, 1 read and 1 unread deleted".into()
             }
             Fault::InsertDeleteBalanced => {
-                "between agent pages 2 and 3: 1 agent inserted, 1 already read deleted (count unchanged)".into()
+                "once agent page 3 is requested: 1 agent inserted, 1 read deleted (counts unchanged)".into()
             }
             Fault::DiskFull => {
                 "output disk full: 4x the snapshot's size, less than its working database".into()
@@ -164,8 +164,9 @@ impl Driver {
                 ctl.clear_scripted_faults();
                 self.done = true;
             }
-            // The sim logs a request on arrival and answers after its latency: page 3 in
-            // the log has not been read yet, pages 1 and 2 have.
+            // The sim logs a request on arrival and answers after its latency, so the change
+            // usually lands before page 3 is read; a late poll moves it a page on. Either
+            // way pages 1 and 2 have been read and later ones have not all been.
             Fault::InsertDeleteBetweenPages | Fault::InsertDeleteBalanced
                 if !self.done && agent_page_seen(ctl, 3) =>
             {
