@@ -31,6 +31,7 @@ mod cli_state;
 mod daemon;
 mod deploy_assets;
 mod diff;
+mod fault_matrix;
 mod halo_endpoints;
 mod halo_lanes;
 mod halo_pacing;
