@@ -311,10 +311,7 @@ async fn finish_task_failing_is_retried_and_recorded_once() {
     })
     .await;
     assert!(
-        daemon.wait_for_log(
-            "could not report the task to C1",
-            Duration::from_secs(30)
-        ),
+        daemon.wait_for_log("could not report the task to C1", Duration::from_secs(30)),
         "{}",
         daemon.logs()
     );
@@ -331,7 +328,11 @@ async fn finish_task_failing_is_retried_and_recorded_once() {
     finished_once_ok(&rec, &late);
     assert_eq!(rec.finish_attempts_of(&late), 6);
     for id in [&sync, &grant] {
-        assert_eq!(rec.finishes_of(id), 1, "not reported again after the restart");
+        assert_eq!(
+            rec.finishes_of(id),
+            1,
+            "not reported again after the restart"
+        );
     }
     eprintln!(
         "fault: FinishTask failing (3 refusals; then 5) | outcome: sync uploaded, grants held | FinishTask: 1 accepted per task | retries: {attempts} calls for 2 tasks; the 5-times-refused grant reported by the next start ({} calls)",

@@ -300,7 +300,10 @@ async fn sigkill_during_sync_provisioning_and_c1_tasks_keeps_every_promise() {
         // 3. Acknowledged operations took effect, each change written once.
         let acked = acked.lock().unwrap().clone();
         for c in &acked {
-            assert!(c.took_effect(&sim), "{ctx}: acknowledged {c:?} did not take effect");
+            assert!(
+                c.took_effect(&sim),
+                "{ctx}: acknowledged {c:?} did not take effect"
+            );
         }
         let effects = burst
             .iter()

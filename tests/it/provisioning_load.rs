@@ -118,7 +118,13 @@ fn a_flood_of_submitters_gets_ids_or_queue_full_and_memory_stays_bounded() {
         "{}",
         daemon.logs()
     );
-    let agents: Vec<i64> = sim.control().snapshot().agents.iter().map(|a| a.id).collect();
+    let agents: Vec<i64> = sim
+        .control()
+        .snapshot()
+        .agents
+        .iter()
+        .map(|a| a.id)
+        .collect();
     let pid = daemon.child.id();
     let before = rss_kib(pid);
 
@@ -147,9 +153,16 @@ fn a_flood_of_submitters_gets_ids_or_queue_full_and_memory_stays_bounded() {
         sim.control()
             .stall_next(1, Duration::from_secs(2), Some("/api/agent/"));
         let a = flood(&socket, &agents, round);
-        assert!(a.other.is_empty(), "round {round}: unclear answers {:?}", a.other);
+        assert!(
+            a.other.is_empty(),
+            "round {round}: unclear answers {:?}",
+            a.other
+        );
         assert_eq!(a.accepted + a.full, SUBMITTERS);
-        assert!(a.full > 0, "round {round}: the queue never said full: {a:?}");
+        assert!(
+            a.full > 0,
+            "round {round}: the queue never said full: {a:?}"
+        );
         assert!(a.accepted >= CAPACITY, "round {round}: {a:?}");
         // Drained before the next round.
         for _ in 0..3000 {

@@ -64,17 +64,26 @@ pub struct Recorded {
 impl Recorded {
     /// Accepted FinishTasks of one task.
     pub fn finishes_of(&self, task_id: &str) -> usize {
-        self.finishes.iter().filter(|f| f.task_id == task_id).count()
+        self.finishes
+            .iter()
+            .filter(|f| f.task_id == task_id)
+            .count()
     }
 
     /// FinishTask calls of one task, refused ones included.
     pub fn finish_attempts_of(&self, task_id: &str) -> usize {
-        self.finish_attempts.iter().filter(|t| *t == task_id).count()
+        self.finish_attempts
+            .iter()
+            .filter(|t| *t == task_id)
+            .count()
     }
 
     /// Uploads (eof received, checksum verified) of one task.
     pub fn uploads_of(&self, task_id: &str) -> Vec<&Upload> {
-        self.uploads.iter().filter(|u| u.task_id == task_id).collect()
+        self.uploads
+            .iter()
+            .filter(|u| u.task_id == task_id)
+            .collect()
     }
 }
 
