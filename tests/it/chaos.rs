@@ -109,6 +109,23 @@ fn unfinished(socket: &Path) -> Option<usize> {
     Some(n)
 }
 
+/// (op id, status, reported) of every journal row of a C1 task, read as an operator would.
+fn journal_rows(journal: &Path, task: &str) -> Vec<(i64, String, i64)> {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return Vec::new();
+    };
+    let Ok(mut stmt) =
+        conn.prepare("SELECT id, status, reported FROM operations WHERE c1_task_id = ?1")
+    else {
+        return Vec::new();
+    };
+    stmt.query_map([task], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map(|rows| rows.filter_map(Result::ok).collect())
+        .unwrap_or_default()
+}
+
 /// `POST /debug/sync`, answered when the sync ends; a kill cuts it short, which is fine.
 fn debug_sync(addr: SocketAddr) {
     let Ok(mut s) = std::net::TcpStream::connect(addr) else {
@@ -417,7 +434,8 @@ async fn sigkill_during_sync_provisioning_and_c1_tasks_keeps_every_promise() {
                     );
                     t.window_repeats += 1;
                     eprintln!(
-                        "{ctx}: task {id} reported again after a kill between FinishTask and the journal"
+                        "{ctx}: task {id} reported again after a kill between FinishTask and the journal; journal rows {:?}",
+                        journal_rows(&dir.path().join("journal.sqlite3"), id)
                     );
                 } else if *when == it || !window_repeated.contains(id) {
                     assert_eq!(rec.finishes_of(id), 1, "{ctx}: FinishTasks of task {id}");
