@@ -37,7 +37,9 @@ use provisioning_queue::{Enqueue, ProvisioningQueue, Watch};
 /// What a submitter does when the queue is at capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WhenFull {
-    /// Wait for room (the CLI, the C1 task loop).
+    /// Wait for room (the CLI, the C1 task loop). At most `capacity` submitters wait at
+    /// once; beyond that the answer is `QueueFull` at once, as with `Reject`, so a flood of
+    /// submitters cannot pile up waiting connections (and their memory) without bound.
     Wait,
     /// Answer `QueueFull` with a retry hint at once.
     Reject,
@@ -87,8 +89,19 @@ pub struct Provisioning {
     journal: Journal,
     capacity: Arc<Semaphore>,
     capacity_n: usize,
+    /// Submitters waiting for room right now (bounded by `capacity_n`).
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
     enabled: bool,
     retry_hint: Duration,
+}
+
+/// One waiting submitter, counted while it waits (also when its future is dropped).
+struct Waiting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl Provisioning {
@@ -106,6 +119,7 @@ impl Provisioning {
             journal,
             capacity,
             capacity_n: cfg.capacity,
+            waiting: Arc::default(),
             enabled: cfg.enabled,
             retry_hint,
         }
@@ -125,14 +139,22 @@ impl Provisioning {
             .request
             .parse()
             .map_err(|m| SubmitError::Refused(Outcome::failed(FailureKind::InvalidArgument, m)))?;
-        let permit = match s.when_full {
-            WhenFull::Wait => self.capacity.clone().acquire_owned().await.ok(),
-            WhenFull::Reject => Some(self.capacity.clone().try_acquire_owned().map_err(|_| {
-                SubmitError::QueueFull {
-                    capacity: self.capacity_n,
-                    retry_after: self.retry_hint,
+        let full = || SubmitError::QueueFull {
+            capacity: self.capacity_n,
+            retry_after: self.retry_hint,
+        };
+        let permit = match self.capacity.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) if s.when_full == WhenFull::Reject => return Err(full()),
+            Err(_) => {
+                use std::sync::atomic::Ordering;
+                let before = self.waiting.fetch_add(1, Ordering::AcqRel);
+                let _waiting = Waiting(self.waiting.clone());
+                if before >= self.capacity_n.max(1) {
+                    return Err(full());
                 }
-            })?),
+                self.capacity.clone().acquire_owned().await.ok()
+            }
         };
         let (op2, by, task) = (op.clone(), s.requested_by.clone(), s.c1_task_id.clone());
         let submitted = self

@@ -19,6 +19,7 @@
 mod support;
 
 mod c1_crash;
+mod c1_faults;
 mod c1_service;
 mod c1_tasks;
 mod c1z_fixtures;
@@ -26,6 +27,7 @@ mod c1z_inspect;
 mod c1z_reader_errors;
 mod c1z_snapshot_writer;
 mod c1z_store;
+mod chaos;
 mod cli_output;
 mod cli_state;
 mod daemon;
@@ -42,6 +44,7 @@ mod hostile_halo;
 mod provisioning;
 mod provisioning_cli;
 mod provisioning_crash;
+mod provisioning_load;
 mod provisioning_team_strategy;
 mod recovery;
 mod sim_auth;

@@ -223,6 +223,8 @@ fn rpc_name(e: &C1Error, default: &'static str) -> &'static str {
 }
 
 async fn run(link: Rc<Link>) {
+    // Before any sync task of this process can have started.
+    tasks::sync::clean_temp_dir_once(&link.settings.temp_dir, link.settings.keep_failed_upload);
     // Hello with exponential backoff from 1 s to 5 min.
     let mut backoff = Duration::from_secs(1);
     loop {

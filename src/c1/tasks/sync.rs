@@ -10,7 +10,7 @@
 //! SQLite c1z, which C1 reads whatever it asked; `pebble` is logged once and
 //! answered with SQLite, any other value is refused.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tonic::Code;
@@ -135,8 +135,55 @@ impl SyncTasks {
     }
 }
 
-/// A failed upload's file stays for `keep`, then goes (a restart forgets it; the start-up
-/// temp cleanup of the state dir does not touch the C1 temp dir).
+/// Once per process, before the first task: clear what a killed process left in the C1 temp
+/// dir. The writer's work dirs and temp files (`task-<id>.c1z.<hex>.tmp`) belong to no one
+/// now (syncs run in this process only, and none has started), so they go at once. A whole
+/// `task-<id>.c1z` is a kept failed upload or an upload cut by the kill (C1 hands that task
+/// out again and it is synced afresh): it goes once `keep` has passed since it was written,
+/// as it would have without the restart.
+pub fn clean_temp_dir_once(temp_dir: &Path, keep: Duration) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| clean_temp_dir(temp_dir, keep));
+}
+
+fn clean_temp_dir(temp_dir: &Path, keep: Duration) {
+    let Ok(entries) = std::fs::read_dir(temp_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !name.starts_with("task-") {
+            continue;
+        }
+        let path = entry.path();
+        if name.ends_with(".tmp") {
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            match removed {
+                Ok(()) => {
+                    tracing::warn!(path = %path.display(), "removed a temp file left by an interrupted sync task")
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot remove a stale temp file")
+                }
+            }
+        } else if name.ends_with(".c1z") {
+            let age = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .unwrap_or_default();
+            keep_for_diagnosis(path, keep.saturating_sub(age));
+        }
+    }
+}
+
+/// A failed upload's file stays for `keep`, then goes (after a restart, for what is left of
+/// `keep`: see [`clean_temp_dir_once`]).
 fn keep_for_diagnosis(path: PathBuf, keep: Duration) {
     tracing::warn!(path = %path.display(), keep_s = keep.as_secs(), "keeping the c1z whose upload failed");
     actix::spawn(async move {

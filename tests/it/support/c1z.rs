@@ -79,3 +79,21 @@ pub fn agent_and_team_types() -> Vec<pb::ResourceType> {
         },
     ]
 }
+
+/// A c1z's `PRAGMA integrity_check` answer ("ok" when sound) and its resources counted by
+/// type (`agent`, `team`, ...).
+pub fn integrity_and_counts(c1z: &Path) -> (String, BTreeMap<String, i64>) {
+    let (_db, conn) = raw_db(c1z);
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT resource_type_id, count(*) FROM v1_resources GROUP BY resource_type_id")
+        .unwrap();
+    let counts = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    (check, counts)
+}

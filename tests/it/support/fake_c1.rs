@@ -52,6 +52,39 @@ pub struct Recorded {
     pub unauthenticated: usize,
     /// Tasks handed out by GetTask, in order.
     pub handed: Vec<Task>,
+    /// Task id of every FinishTask that reached the service, refused ones included
+    /// (`finishes` holds only the accepted ones).
+    pub finish_attempts: Vec<String>,
+    /// Token requests answered with a scripted 5xx.
+    pub token_errors: usize,
+    /// Heartbeats answered with a scripted error (`fail_heartbeats_n`).
+    pub failed_heartbeats: usize,
+}
+
+impl Recorded {
+    /// Accepted FinishTasks of one task.
+    pub fn finishes_of(&self, task_id: &str) -> usize {
+        self.finishes
+            .iter()
+            .filter(|f| f.task_id == task_id)
+            .count()
+    }
+
+    /// FinishTask calls of one task, refused ones included.
+    pub fn finish_attempts_of(&self, task_id: &str) -> usize {
+        self.finish_attempts
+            .iter()
+            .filter(|t| *t == task_id)
+            .count()
+    }
+
+    /// Uploads (eof received, checksum verified) of one task.
+    pub fn uploads_of(&self, task_id: &str) -> Vec<&Upload> {
+        self.uploads
+            .iter()
+            .filter(|u| u.task_id == task_id)
+            .collect()
+    }
 }
 
 pub struct Script {
@@ -73,6 +106,12 @@ pub struct Script {
     /// C1 that saw the connector restart might (a task finished before its turn comes is
     /// not handed out).
     pub redeliver_on_hello: bool,
+    /// Answer this many token requests with 503 (C1's token endpoint failing), then serve.
+    pub token_5xx: usize,
+    /// Answer this many FinishTask calls with Unavailable, without recording them as finished.
+    pub fail_finishes: usize,
+    /// Answer this many heartbeats with Unavailable, then answer them normally.
+    pub fail_heartbeats_n: usize,
 }
 
 impl Default for Script {
@@ -87,6 +126,9 @@ impl Default for Script {
             discard_upload_data: false,
             stall_tokens: false,
             redeliver_on_hello: false,
+            token_5xx: 0,
+            fail_finishes: 0,
+            fail_heartbeats_n: 0,
         }
     }
 }
@@ -122,18 +164,43 @@ pub fn fresh_credentials() -> (Secret, Vec<u8>) {
 
 impl FakeC1 {
     pub async fn start(script: Script) -> FakeC1 {
-        let (secret, public) = fresh_credentials();
         let incoming = tonic::transport::server::TcpIncoming::bind("127.0.0.1:0".parse().unwrap())
             .expect("bind");
         let addr = incoming.local_addr().expect("addr");
-        let fake = FakeC1 {
+        let fake = FakeC1::unstarted(addr, script);
+        fake.serve(incoming);
+        fake
+    }
+
+    /// A fake C1 that does not listen yet, on a port reserved by binding it and letting it
+    /// go: a connector pointed at it finds nobody there until [`FakeC1::listen`].
+    pub fn not_listening(script: Script) -> FakeC1 {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("reserve a port");
+        FakeC1::unstarted(addr, script)
+    }
+
+    /// Start serving on the reserved address (see [`FakeC1::not_listening`]).
+    pub async fn listen(&self) {
+        let incoming = tonic::transport::server::TcpIncoming::bind(self.addr).expect("bind");
+        self.serve(incoming);
+    }
+
+    fn unstarted(addr: SocketAddr, script: Script) -> FakeC1 {
+        let (secret, public) = fresh_credentials();
+        FakeC1 {
             rec: Arc::default(),
             script: Arc::new(Mutex::new(script)),
             tokens: Arc::default(),
             public_key: Arc::new(public),
             addr,
             secret,
-        };
+        }
+    }
+
+    fn serve(&self, incoming: tonic::transport::server::TcpIncoming) {
+        let fake = self.clone();
         let token_router = axum::Router::new()
             .route("/auth/v1/token", axum::routing::post(token))
             .with_state(fake.clone());
@@ -145,7 +212,6 @@ impl FakeC1 {
         tokio::spawn(async move {
             let _ = server.serve_with_incoming(incoming).await;
         });
-        fake
     }
 
     pub fn api_host(&self) -> String {
@@ -246,6 +312,14 @@ async fn token(State(fake): State<FakeC1>, Form(form): Form<HashMap<String, Stri
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    {
+        let mut script = fake.script.lock().unwrap();
+        if script.token_5xx > 0 {
+            script.token_5xx -= 1;
+            fake.rec.lock().unwrap().token_errors += 1;
+            return (StatusCode::SERVICE_UNAVAILABLE, "scripted outage").into_response();
+        }
     }
     let check = || -> Result<(), String> {
         if form.get("grant_type").map(String::as_str) != Some("client_credentials")
@@ -349,8 +423,16 @@ impl BatonService for FakeC1 {
         self.check_token(&req)?;
         let req = req.into_inner();
         self.rec.lock().unwrap().heartbeats.push(req.task_id);
-        if self.script.lock().unwrap().fail_heartbeats {
-            return Err(Status::unavailable("heartbeat refused (scripted)"));
+        {
+            let mut script = self.script.lock().unwrap();
+            if script.fail_heartbeats {
+                return Err(Status::unavailable("heartbeat refused (scripted)"));
+            }
+            if script.fail_heartbeats_n > 0 {
+                script.fail_heartbeats_n -= 1;
+                self.rec.lock().unwrap().failed_heartbeats += 1;
+                return Err(Status::unavailable("heartbeat refused (scripted)"));
+            }
         }
         Ok(tonic::Response::new(BatonServiceHeartbeatResponse {
             next_heartbeat: Some(dur(Duration::from_secs(1))),
@@ -364,7 +446,15 @@ impl BatonService for FakeC1 {
         req: Request<BatonServiceFinishTaskRequest>,
     ) -> Result<tonic::Response<BatonServiceFinishTaskResponse>, Status> {
         self.check_token(&req)?;
-        self.rec.lock().unwrap().finishes.push(req.into_inner());
+        let req = req.into_inner();
+        let mut script = self.script.lock().unwrap();
+        let mut rec = self.rec.lock().unwrap();
+        rec.finish_attempts.push(req.task_id.clone());
+        if script.fail_finishes > 0 {
+            script.fail_finishes -= 1;
+            return Err(Status::unavailable("finish refused (scripted)"));
+        }
+        rec.finishes.push(req);
         Ok(tonic::Response::new(
             BatonServiceFinishTaskResponse::default(),
         ))
@@ -442,6 +532,46 @@ pub fn sync_task(n: u32) -> Task {
     Task {
         id: task_id(n),
         task_type: Some(task::TaskType::SyncFull(task::SyncFullTask::default())),
+        ..Default::default()
+    }
+}
+
+/// A grant task: membership of `team` for `agent`.
+pub fn grant_team_task(id: &str, team: i64, agent: i64) -> Task {
+    use baton_haloitsm::pb;
+    Task {
+        id: id.to_string(),
+        task_type: Some(task::TaskType::Grant(task::GrantTask {
+            entitlement: Some(pb::Entitlement {
+                id: format!("team:{team}:member"),
+                ..Default::default()
+            }),
+            principal: Some(pb::Resource {
+                id: Some(pb::ResourceId {
+                    resource_type: "agent".into(),
+                    resource: agent.to_string(),
+                    baton_resource: false,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+/// A revoke task: `agent`'s membership of `team`.
+pub fn revoke_team_task(id: &str, team: i64, agent: i64) -> Task {
+    use baton_haloitsm::pb;
+    Task {
+        id: id.to_string(),
+        task_type: Some(task::TaskType::Revoke(task::RevokeTask {
+            grant: Some(pb::Grant {
+                id: format!("team:{team}:member:agent:{agent}"),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })),
         ..Default::default()
     }
 }
