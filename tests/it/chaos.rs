@@ -37,6 +37,7 @@ use crate::support::daemon::Daemon;
 use crate::support::fake_c1::{
     FakeC1, Script, grant_team_task, revoke_team_task, sync_task, task_id,
 };
+use crate::support::leaks::Scanned as _;
 use crate::support::provisioning::config_text;
 use crate::support::{c1z, dir_names, env_or, sim};
 
@@ -343,7 +344,7 @@ async fn sigkill_during_sync_provisioning_and_c1_tasks_keeps_every_promise() {
             let port = sim.base_url().rsplit(':').next().unwrap_or("").to_string();
             let ss = std::process::Command::new("ss")
                 .args(["-tnpi"])
-                .output()
+                .output_scanned()
                 .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
                 .unwrap_or_default();
             let ss: Vec<&str> = ss

@@ -31,6 +31,7 @@ use crate::support::c1z;
 use crate::support::daemon::BIN;
 use crate::support::dir_names;
 use crate::support::env_or;
+use crate::support::leaks::Scanned as _;
 use crate::support::provisioning::config_text;
 use crate::support::sim::start;
 use faults::{Driver, FAULTS, Fault, REQUEST_TIMEOUT, Sizes, sizes};
@@ -162,7 +163,7 @@ impl Tmpfs {
         let out = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
             .arg(at)
-            .output()
+            .output_scanned()
             .map_err(|e| e.to_string())?;
         if out.status.success() {
             Ok(Tmpfs(at.to_path_buf()))
@@ -181,7 +182,7 @@ impl Drop for Tmpfs {
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
-        .output()
+        .output_scanned()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
