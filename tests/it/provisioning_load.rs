@@ -3,7 +3,8 @@
 //! holds the first operation so the queue stays full.
 //!
 //! Every submitter gets an answer: an op id (at once, or after waiting for room: at most
-//! `capacity` submitters wait) or a clear "queue full" failure. `/metrics` and `/healthz`
+//! `capacity` submitters wait), a clear "queue full" failure, or, past the control socket's
+//! connection cap (`provisioning.socket_max_connections`), a clear `busy`. `/metrics` and `/healthz`
 //! answer 200 all along. The daemon's resident memory after each of the rounds stays within
 //! a fixed bound of what it was before the first (a memory bound, not a time bound), and
 //! every accepted operation finishes.
@@ -54,6 +55,8 @@ fn count(socket: &Path, status: OpStatus) -> usize {
 struct Answers {
     accepted: usize,
     full: usize,
+    /// Refused by the control socket's connection cap before reaching the queue.
+    busy: usize,
     other: Vec<String>,
 }
 
@@ -89,6 +92,10 @@ fn flood(socket: &Path, agents: &[i64], round: usize) -> Answers {
                         {
                             a.full += 1
                         }
+                        Ok(Some(ControlResponse::Error {
+                            kind: control_socket::ErrorKind::Busy,
+                            ..
+                        })) => a.busy += 1,
                         other => a.other.push(format!("{other:?}")),
                     }
                 })
@@ -158,7 +165,7 @@ fn a_flood_of_submitters_gets_ids_or_queue_full_and_memory_stays_bounded() {
             "round {round}: unclear answers {:?}",
             a.other
         );
-        assert_eq!(a.accepted + a.full, SUBMITTERS);
+        assert_eq!(a.accepted + a.full + a.busy, SUBMITTERS);
         assert!(
             a.full > 0,
             "round {round}: the queue never said full: {a:?}"
@@ -178,6 +185,7 @@ fn a_flood_of_submitters_gets_ids_or_queue_full_and_memory_stays_bounded() {
         rss.push(rss_kib(pid));
         totals.accepted += a.accepted;
         totals.full += a.full;
+        totals.busy += a.busy;
     }
     done.store(true, Ordering::Release);
     let probes = prober.join().expect("every probe answered 200");
@@ -186,9 +194,9 @@ fn a_flood_of_submitters_gets_ids_or_queue_full_and_memory_stays_bounded() {
     let peak = rss.iter().copied().max().unwrap_or(before);
     eprintln!(
         "load: {ROUNDS} rounds of {SUBMITTERS} submitters, capacity {CAPACITY}: {} accepted, {} \
-         refused as full; {probes} probes of /metrics and /healthz answered 200; RSS before \
+         refused as full, {} refused as busy by the socket's connection cap; {probes} probes of /metrics and /healthz answered 200; RSS before \
          {before} KiB, after each round {rss:?} KiB",
-        totals.accepted, totals.full
+        totals.accepted, totals.full, totals.busy
     );
     assert!(
         peak < before + RSS_BOUND_KIB,
