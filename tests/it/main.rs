@@ -35,6 +35,7 @@ mod halo_pacing;
 mod halo_paging;
 mod halo_retry;
 mod halo_token;
+mod props;
 mod provisioning;
 mod provisioning_cli;
 mod provisioning_crash;
