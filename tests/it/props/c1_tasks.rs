@@ -218,7 +218,7 @@ fn route_and_run_alone(tt: Option<TaskType>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(1024))]
 
     #[test]
     fn tasks_with_fields_missing_are_routed_and_refused(tt in task_type()) {
@@ -244,7 +244,7 @@ proptest! {
 /// whatever else happens is an outcome or a typed failure.
 #[test]
 fn tasks_with_fields_missing_against_a_real_engine() {
-    let mut config = cases(32);
+    let mut config = cases(64);
     config.source_file = Some(file!());
     config.test_name = Some("tasks_with_fields_missing_against_a_real_engine");
     let system = actix::System::new();

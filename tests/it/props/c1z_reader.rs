@@ -123,7 +123,7 @@ fn c1z_of(payload: &[u8]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(cases(128))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_bytes_are_refused_without_a_panic(

@@ -203,7 +203,7 @@ impl Valid {
 }
 
 proptest! {
-    #![proptest_config(cases(128))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_text_loads_or_is_refused(text in prop_oneof![

@@ -72,7 +72,7 @@ fn id_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(1024))]
 
     #[test]
     fn any_line_is_a_request_or_refused(line in prop_oneof![

@@ -106,7 +106,7 @@ fn ids_survive<T: DeserializeOwned>(rows: &[(i64, Value)], id_of: impl Fn(&T) ->
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(1024))]
 
     #[test]
     fn page_of_any_bytes_is_rows_or_a_typed_error(body in prop::collection::vec(any::<u8>(), 0..256)) {

@@ -121,7 +121,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(1024))]
 
     #[test]
     fn any_text_is_a_template_or_refused(text in prop_oneof![any::<String>(), mutated(VALID.to_string())]) {
