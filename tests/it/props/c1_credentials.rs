@@ -32,12 +32,18 @@ fn secret_text() -> impl Strategy<Value = String> {
         "secret-token:[a-z.]{0,12}:v[0-9]:[A-Za-z0-9_=-]{0,60}",
         any::<[u8; 32]>().prop_flat_map(|seed| mutated(secret_of(seed))),
         // A JWK that is valid base64url JSON but not a usable key.
-        (any::<Option<String>>(), any::<Option<String>>(), "[A-Za-z0-9_-]{0,50}").prop_map(
-            |(kty, crv, d)| {
+        (
+            any::<Option<String>>(),
+            any::<Option<String>>(),
+            "[A-Za-z0-9_-]{0,50}"
+        )
+            .prop_map(|(kty, crv, d)| {
                 let jwk = serde_json::json!({ "kty": kty, "crv": crv, "d": d, "x": "AAAA" });
-                format!("secret-token:conductorone.com:v1:{}", b64(jwk.to_string().as_bytes()))
-            }
-        ),
+                format!(
+                    "secret-token:conductorone.com:v1:{}",
+                    b64(jwk.to_string().as_bytes())
+                )
+            }),
     ]
 }
 

@@ -12,10 +12,10 @@ use baton_haloitsm::c1::tasks::{Command, actions};
 use baton_haloitsm::pb;
 use baton_haloitsm::pb::baton::Task;
 use baton_haloitsm::pb::baton::task::{self, TaskType};
-use prost::Message;
-use prost_types::{Struct, Value as PValue, value::Kind};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
+use prost::Message;
+use prost_types::{Struct, Value as PValue, value::Kind};
 use tonic::Code;
 
 use super::cases;
@@ -24,8 +24,12 @@ use crate::support::provisioning::{Harness, sim_config};
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
-        proptest::sample::select(&["agent", "team", "role", "user", "3", "42", "member", "a@b.c"][..])
-            .prop_map(str::to_string),
+        proptest::sample::select(
+            &[
+                "agent", "team", "role", "user", "3", "42", "member", "a@b.c"
+            ][..]
+        )
+        .prop_map(str::to_string),
         "[a-z0-9:@.-]{0,12}",
         any::<String>(),
     ]
@@ -47,7 +51,11 @@ fn resource() -> impl Strategy<Value = Option<pb::Resource>> {
 }
 
 fn entitlement_id() -> impl Strategy<Value = String> {
-    prop_oneof![text(), Just("team:1:member".to_string()), Just("team:0:member".to_string())]
+    prop_oneof![
+        text(),
+        Just("team:1:member".to_string()),
+        Just("team:0:member".to_string())
+    ]
 }
 
 fn pvalue() -> impl Strategy<Value = PValue> {
@@ -59,7 +67,12 @@ fn pvalue() -> impl Strategy<Value = PValue> {
         Just(Some(Kind::NullValue(0))),
         text().prop_map(|id| {
             let mut fields = std::collections::BTreeMap::new();
-            fields.insert("resource_id".to_string(), PValue { kind: Some(Kind::StringValue(id)) });
+            fields.insert(
+                "resource_id".to_string(),
+                PValue {
+                    kind: Some(Kind::StringValue(id)),
+                },
+            );
             Some(Kind::StructValue(Struct { fields }))
         }),
     ];
@@ -69,7 +82,10 @@ fn pvalue() -> impl Strategy<Value = PValue> {
 fn args(names: &'static [&'static str]) -> impl Strategy<Value = Option<Struct>> {
     prop::option::of(
         prop::collection::btree_map(
-            prop_oneof![proptest::sample::select(names).prop_map(str::to_string), text()],
+            prop_oneof![
+                proptest::sample::select(names).prop_map(str::to_string),
+                text()
+            ],
             pvalue(),
             0..4,
         )
@@ -78,8 +94,9 @@ fn args(names: &'static [&'static str]) -> impl Strategy<Value = Option<Struct>>
 }
 
 fn account_info() -> impl Strategy<Value = Option<pb::AccountInfo>> {
-    let email = (text(), any::<bool>()).prop_map(|(address, is_primary)| {
-        pb::account_info::Email { address, is_primary }
+    let email = (text(), any::<bool>()).prop_map(|(address, is_primary)| pb::account_info::Email {
+        address,
+        is_primary,
     });
     prop::option::of(
         (
@@ -100,57 +117,93 @@ fn account_info() -> impl Strategy<Value = Option<pb::AccountInfo>> {
 fn task_type() -> impl Strategy<Value = Option<TaskType>> {
     let grant = (prop::option::of(entitlement_id()), resource()).prop_map(|(e, principal)| {
         TaskType::Grant(task::GrantTask {
-            entitlement: e.map(|id| pb::Entitlement { id, ..Default::default() }),
+            entitlement: e.map(|id| pb::Entitlement {
+                id,
+                ..Default::default()
+            }),
             principal,
             ..Default::default()
         })
     });
     let revoke = prop::option::of(text()).prop_map(|g| {
         TaskType::Revoke(task::RevokeTask {
-            grant: g.map(|id| pb::Grant { id, ..Default::default() }),
+            grant: g.map(|id| pb::Grant {
+                id,
+                ..Default::default()
+            }),
             ..Default::default()
         })
     });
     let create = account_info().prop_map(|account_info| {
-        TaskType::CreateAccount(task::CreateAccountTask { account_info, ..Default::default() })
+        TaskType::CreateAccount(task::CreateAccountTask {
+            account_info,
+            ..Default::default()
+        })
     });
     let delete = resource_id().prop_map(|resource_id| {
-        TaskType::DeleteResource(task::DeleteResourceTask { resource_id, ..Default::default() })
+        TaskType::DeleteResource(task::DeleteResourceTask {
+            resource_id,
+            ..Default::default()
+        })
     });
     let invoke = (
-        prop_oneof![Just(actions::ENABLE_AGENT.to_string()), Just(actions::DISABLE_AGENT.to_string()), text()],
+        prop_oneof![
+            Just(actions::ENABLE_AGENT.to_string()),
+            Just(actions::DISABLE_AGENT.to_string()),
+            text()
+        ],
         args(&[actions::AGENT_ID_ARG]),
     )
         .prop_map(|(name, args)| {
-            TaskType::ActionInvoke(task::ActionInvokeTask { name, args, ..Default::default() })
+            TaskType::ActionInvoke(task::ActionInvokeTask {
+                name,
+                args,
+                ..Default::default()
+            })
         });
     let others = prop_oneof![
         Just(TaskType::Hello(Default::default())),
         Just(TaskType::None(Default::default())),
         Just(TaskType::SyncFull(Default::default())),
         Just(TaskType::CreateTicketTask(Default::default())),
-        text().prop_map(|ticket_id| TaskType::GetTicket(task::GetTicketTask { ticket_id, ..Default::default() })),
+        text().prop_map(|ticket_id| TaskType::GetTicket(task::GetTicketTask {
+            ticket_id,
+            ..Default::default()
+        })),
         Just(TaskType::ListTicketSchemas(Default::default())),
         Just(TaskType::BulkCreateTickets(Default::default())),
         Just(TaskType::BulkGetTickets(Default::default())),
         Just(TaskType::ActionListSchemas(Default::default())),
-        text().prop_map(|name| TaskType::ActionGetSchema(task::ActionGetSchemaTask { name, ..Default::default() })),
-        text().prop_map(|id| TaskType::ActionStatus(task::ActionStatusTask { id, ..Default::default() })),
+        text().prop_map(|name| TaskType::ActionGetSchema(task::ActionGetSchemaTask {
+            name,
+            ..Default::default()
+        })),
+        text().prop_map(|id| TaskType::ActionStatus(task::ActionStatusTask {
+            id,
+            ..Default::default()
+        })),
         Just(TaskType::EventFeed(Default::default())),
     ];
-    prop::option::of(prop_oneof![2 => grant, 2 => revoke, 2 => create, 2 => delete, 2 => invoke, 1 => others])
+    prop::option::of(
+        prop_oneof![2 => grant, 2 => revoke, 2 => create, 2 => delete, 2 => invoke, 1 => others],
+    )
 }
 
 /// Does the task lack what its operation needs (so it must be refused as InvalidArgument)?
 fn lacks_what_it_needs(t: &TaskType) -> bool {
     match t {
-        TaskType::Grant(g) => g.entitlement.is_none() || g.principal.as_ref().and_then(|p| p.id.as_ref()).is_none(),
+        TaskType::Grant(g) => {
+            g.entitlement.is_none() || g.principal.as_ref().and_then(|p| p.id.as_ref()).is_none()
+        }
         TaskType::Revoke(r) => r.grant.is_none(),
         TaskType::DeleteResource(d) => d.resource_id.is_none(),
         TaskType::CreateAccount(c) => c.account_info.as_ref().is_none_or(|a| {
             a.emails.iter().all(|e| e.address.is_empty()) && !a.login.contains('@')
         }),
-        TaskType::ActionInvoke(i) => i.args.as_ref().is_none_or(|a| !a.fields.contains_key(actions::AGENT_ID_ARG)),
+        TaskType::ActionInvoke(i) => i
+            .args
+            .as_ref()
+            .is_none_or(|a| !a.fields.contains_key(actions::AGENT_ID_ARG)),
         _ => false,
     }
 }
@@ -206,9 +259,19 @@ fn route_and_run_alone(tt: Option<TaskType>) -> Result<(), TestCaseError> {
         {
             prop_assert_eq!(f.code, Code::NotFound)
         }
-        (_, Err(f)) if family.is_journaled() => prop_assert_eq!(f, TaskFailure::disabled("provisioning")),
-        (Some(TaskType::CreateTicketTask(_) | TaskType::GetTicket(_) | TaskType::ListTicketSchemas(_)
-            | TaskType::BulkCreateTickets(_) | TaskType::BulkGetTickets(_)), r) => {
+        (_, Err(f)) if family.is_journaled() => {
+            prop_assert_eq!(f, TaskFailure::disabled("provisioning"))
+        }
+        (
+            Some(
+                TaskType::CreateTicketTask(_)
+                | TaskType::GetTicket(_)
+                | TaskType::ListTicketSchemas(_)
+                | TaskType::BulkCreateTickets(_)
+                | TaskType::BulkGetTickets(_),
+            ),
+            r,
+        ) => {
             prop_assert_eq!(r.err(), Some(TaskFailure::disabled("ticketing")))
         }
         (_, Ok(_) | Err(_)) if !family.is_journaled() => {}
@@ -255,8 +318,13 @@ fn tasks_with_fields_missing_against_a_real_engine() {
     let journaled = task_type().prop_filter("a journaled task", |t| {
         matches!(
             t,
-            Some(TaskType::Grant(_) | TaskType::Revoke(_) | TaskType::CreateAccount(_)
-                | TaskType::DeleteResource(_) | TaskType::ActionInvoke(_))
+            Some(
+                TaskType::Grant(_)
+                    | TaskType::Revoke(_)
+                    | TaskType::CreateAccount(_)
+                    | TaskType::DeleteResource(_)
+                    | TaskType::ActionInvoke(_)
+            )
         )
     });
     let result = runner.run(&journaled, |tt| {

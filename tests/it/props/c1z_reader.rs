@@ -102,12 +102,23 @@ fn open_and_read(bytes: &[u8]) -> bool {
         }
         // Every error names the file it is about.
         Err(e) => {
-            assert!(e.to_string().contains("in.c1z"), "error without the file: {e}");
+            assert!(
+                e.to_string().contains("in.c1z"),
+                "error without the file: {e}"
+            );
             false
         }
     };
-    assert_eq!(names(scratch.path()), Vec::<String>::new(), "temp files left behind");
-    assert_eq!(names(input.path()), vec!["in.c1z".to_string()], "files next to the input");
+    assert_eq!(
+        names(scratch.path()),
+        Vec::<String>::new(),
+        "temp files left behind"
+    );
+    assert_eq!(
+        names(input.path()),
+        vec!["in.c1z".to_string()],
+        "files next to the input"
+    );
     ok
 }
 

@@ -158,7 +158,11 @@ impl Valid {
             let (section, name) = key.rsplit_once('.').unwrap();
             match at {
                 At::File => {
-                    let v = if quoted { format!("\"{value}\"") } else { value };
+                    let v = if quoted {
+                        format!("\"{value}\"")
+                    } else {
+                        value
+                    };
                     let s = sections.iter_mut().find(|(s, _)| *s == section).unwrap();
                     s.1.push(format!("{name} = {v}"));
                 }
@@ -168,27 +172,97 @@ impl Valid {
             }
         };
         let ms = |v: u64| format!("{v}ms");
-        put("halo.rate_limit.requests", self.requests.0.to_string(), false, self.requests.1);
-        put("halo.rate_limit.window", ms(self.window_ms.0), true, self.window_ms.1);
+        put(
+            "halo.rate_limit.requests",
+            self.requests.0.to_string(),
+            false,
+            self.requests.1,
+        );
+        put(
+            "halo.rate_limit.window",
+            ms(self.window_ms.0),
+            true,
+            self.window_ms.1,
+        );
         put(
             "halo.rate_limit.priority_reserve",
             format!("{:?}", self.reserve()),
             false,
             self.reserve_permille.1,
         );
-        put("halo.max_in_flight", self.max_in_flight.0.to_string(), false, self.max_in_flight.1);
-        put("halo.request_timeout", ms(self.request_timeout_ms.0), true, self.request_timeout_ms.1);
-        put("halo.max_attempts", self.max_attempts.0.to_string(), false, self.max_attempts.1);
-        put("sync.interval", format!("{}s", self.interval_s.0), true, self.interval_s.1);
-        put("sync.jitter", format!("{}s", self.jitter_s.0), true, self.jitter_s.1);
-        put("sync.max_consistency_passes", self.passes.0.to_string(), false, self.passes.1);
-        put("sync.on_start", self.on_start.0.to_string(), false, self.on_start.1);
+        put(
+            "halo.max_in_flight",
+            self.max_in_flight.0.to_string(),
+            false,
+            self.max_in_flight.1,
+        );
+        put(
+            "halo.request_timeout",
+            ms(self.request_timeout_ms.0),
+            true,
+            self.request_timeout_ms.1,
+        );
+        put(
+            "halo.max_attempts",
+            self.max_attempts.0.to_string(),
+            false,
+            self.max_attempts.1,
+        );
+        put(
+            "sync.interval",
+            format!("{}s", self.interval_s.0),
+            true,
+            self.interval_s.1,
+        );
+        put(
+            "sync.jitter",
+            format!("{}s", self.jitter_s.0),
+            true,
+            self.jitter_s.1,
+        );
+        put(
+            "sync.max_consistency_passes",
+            self.passes.0.to_string(),
+            false,
+            self.passes.1,
+        );
+        put(
+            "sync.on_start",
+            self.on_start.0.to_string(),
+            false,
+            self.on_start.1,
+        );
         put("output.keep", self.keep.0.to_string(), false, self.keep.1);
-        put("daemon.probe_interval", ms(self.probe_interval_ms.0), true, self.probe_interval_ms.1);
-        put("daemon.shutdown_grace", ms(self.shutdown_grace_ms.0), true, self.shutdown_grace_ms.1);
-        put("provisioning.max_parallel", self.max_parallel.0.to_string(), false, self.max_parallel.1);
-        put("provisioning.capacity", self.capacity.0.to_string(), false, self.capacity.1);
-        put("provisioning.max_attempts", self.prov_attempts.0.to_string(), false, self.prov_attempts.1);
+        put(
+            "daemon.probe_interval",
+            ms(self.probe_interval_ms.0),
+            true,
+            self.probe_interval_ms.1,
+        );
+        put(
+            "daemon.shutdown_grace",
+            ms(self.shutdown_grace_ms.0),
+            true,
+            self.shutdown_grace_ms.1,
+        );
+        put(
+            "provisioning.max_parallel",
+            self.max_parallel.0.to_string(),
+            false,
+            self.max_parallel.1,
+        );
+        put(
+            "provisioning.capacity",
+            self.capacity.0.to_string(),
+            false,
+            self.capacity.1,
+        );
+        put(
+            "provisioning.max_attempts",
+            self.prov_attempts.0.to_string(),
+            false,
+            self.prov_attempts.1,
+        );
         let text = sections
             .iter()
             .map(|(s, lines)| format!("[{s}]\n{}\n", lines.join("\n")))

@@ -13,10 +13,32 @@ use super::cases;
 use super::strategies::{json as any_json, mutated};
 
 const NAMES: &[&str] = &[
-    "submit", "list", "request", "requested_by", "wait", "status", "limit", "op", "entitlement",
-    "principal", "grant", "resource", "email", "name", "firstname", "surname", "team", "role",
-    "create_account", "disable_account", "enable_account", "delete_resource", "revoke",
-    "queued", "running", "finished",
+    "submit",
+    "list",
+    "request",
+    "requested_by",
+    "wait",
+    "status",
+    "limit",
+    "op",
+    "entitlement",
+    "principal",
+    "grant",
+    "resource",
+    "email",
+    "name",
+    "firstname",
+    "surname",
+    "team",
+    "role",
+    "create_account",
+    "disable_account",
+    "enable_account",
+    "delete_resource",
+    "revoke",
+    "queued",
+    "running",
+    "finished",
 ];
 
 const VALID: &[&str] = &[
@@ -30,10 +52,12 @@ const VALID: &[&str] = &[
 
 /// Parse a request line as the daemon does; a submitted request's ids as the queue does.
 fn handle(line: &str) {
-    if let Ok(ControlRequest::Submit { request, .. }) = serde_json::from_str::<ControlRequest>(line) {
+    if let Ok(ControlRequest::Submit { request, .. }) = serde_json::from_str::<ControlRequest>(line)
+    {
         let _ = request.parse();
         // What the daemon parsed, it can say back (the CLI logs it).
-        let again: OpRequest = serde_json::from_value(serde_json::to_value(&request).unwrap()).unwrap();
+        let again: OpRequest =
+            serde_json::from_value(serde_json::to_value(&request).unwrap()).unwrap();
         assert_eq!(again, request);
     }
 }

@@ -63,10 +63,12 @@ pub enum Edit {
 fn edit() -> impl Strategy<Value = Edit> {
     let at = any::<usize>();
     let ch = prop_oneof![
-        proptest::sample::select(&[
-            '"', '\\', '{', '}', '[', ']', ':', ',', '@', '/', '.', '=', ' ', '\n', '\0', '0', '-',
-            'é', '🦀'
-        ][..]),
+        proptest::sample::select(
+            &[
+                '"', '\\', '{', '}', '[', ']', ':', ',', '@', '/', '.', '=', ' ', '\n', '\0', '0',
+                '-', 'é', '🦀'
+            ][..]
+        ),
         any::<char>(),
     ];
     prop_oneof![

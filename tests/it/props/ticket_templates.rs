@@ -11,11 +11,25 @@ use serde_json::{Map, Value};
 use super::cases;
 use super::strategies::{json, mutated, scalar};
 
-const FIELDS: &[&str] = &["CFText", "CFNum", "CFDate", "CFBool", "CFPick", "CFMany", "CFObject"];
+const FIELDS: &[&str] = &[
+    "CFText", "CFNum", "CFDate", "CFBool", "CFPick", "CFMany", "CFObject",
+];
 
 const NAMES: &[&str] = &[
-    "schema_id", "status_id", "display_name", "description", "labels", "custom_fields",
-    "requested_for_id", "CFText", "CFNum", "CFDate", "CFBool", "CFPick", "CFMany", "CFObject",
+    "schema_id",
+    "status_id",
+    "display_name",
+    "description",
+    "labels",
+    "custom_fields",
+    "requested_for_id",
+    "CFText",
+    "CFNum",
+    "CFDate",
+    "CFBool",
+    "CFPick",
+    "CFMany",
+    "CFObject",
 ];
 
 const VALID: &str = r#"{"schema_id": "1", "status_id": "2", "display_name": "Laptop",
@@ -35,8 +49,17 @@ fn schema() -> pb::TicketSchema {
         ("CFNum", Some(empty_value(&FieldKind::Number))),
         ("CFDate", Some(empty_value(&FieldKind::Date))),
         ("CFBool", Some(empty_value(&FieldKind::Checkbox))),
-        ("CFPick", Some(empty_value(&FieldKind::Pick(vec!["A".into(), "B".into()])))),
-        ("CFMany", Some(empty_value(&FieldKind::PickMany(vec!["A".into(), "B".into()])))),
+        (
+            "CFPick",
+            Some(empty_value(&FieldKind::Pick(vec!["A".into(), "B".into()]))),
+        ),
+        (
+            "CFMany",
+            Some(empty_value(&FieldKind::PickMany(vec![
+                "A".into(),
+                "B".into(),
+            ]))),
+        ),
         ("CFObject", None),
     ];
     for (name, value) in kinds {
@@ -87,7 +110,10 @@ fn template_json() -> impl Strategy<Value = Value> {
         if let Some(l) = labels {
             m.insert("labels".into(), Value::from(l));
         }
-        m.insert("custom_fields".into(), Value::Object(custom.into_iter().collect()));
+        m.insert(
+            "custom_fields".into(),
+            Value::Object(custom.into_iter().collect()),
+        );
         if let Some(r) = requested_for {
             m.insert("requested_for_id".into(), Value::from(r));
         }
@@ -113,7 +139,8 @@ fn check(text: &str) -> Result<(), TestCaseError> {
             let msg = e.message().to_string();
             prop_assert!(
                 msg.contains("custom_fields."),
-                "refusal without the field: {}", msg
+                "refusal without the field: {}",
+                msg
             );
         }
     }
