@@ -11,7 +11,7 @@
 //! (`<file>.proptest-regressions`, committed) and replays it first on every later run.
 
 mod c1_credentials;
-mod c1_tasks;
+mod c1_task_payloads;
 mod c1z_reader;
 mod config_load;
 mod control_requests;
