@@ -41,6 +41,7 @@ mod halo_paging;
 mod halo_retry;
 mod halo_token;
 mod hostile_halo;
+mod props;
 mod provisioning;
 mod provisioning_cli;
 mod provisioning_crash;

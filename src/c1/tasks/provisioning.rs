@@ -94,6 +94,8 @@ impl Command {
                     actions::DISABLE_AGENT => false,
                     other => return Err(actions::unknown(other)),
                 };
+                // Switched off answers before the arguments are looked at, as for the other tasks.
+                let engine = need()?;
                 let agent = t.args.as_ref().and_then(agent_id_arg).ok_or_else(|| {
                     TaskFailure::new(
                         Code::InvalidArgument,
@@ -113,7 +115,7 @@ impl Command {
                 } else {
                     OpRequest::DisableAccount { resource }
                 };
-                settle(journaled(need()?, task_id, request).await)?;
+                settle(journaled(engine, task_id, request).await)?;
                 let resp = actions::completed(task_id, &t.name);
                 invoked.remember(task_id, &t.name, resp.status);
                 Ok(ok(&resp))
