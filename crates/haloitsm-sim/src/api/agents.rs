@@ -127,7 +127,7 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> ApiResult {
     let tenant = read(&ctx.shared.tenant);
     let t = &*tenant;
     let warning = ctx.warning();
-    Ok(match PageRequest::from_query(q) {
+    Ok(match PageRequest::from_query(q).map(|r| r.served(ctx.quirks)) {
         Some(req) => {
             let key = match ctx.quirks.agent_page_rows {
                 AgentPageRows::Results => Some("results"),
