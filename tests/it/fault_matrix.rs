@@ -319,10 +319,9 @@ fn a_halo_ignoring_the_order_is_warned_about() {
     let dir = tempfile::tempdir().unwrap();
     for order in ["id_desc", "none"] {
         let cfg = config(dir.path(), &sim);
-        let text = std::fs::read_to_string(&cfg).unwrap().replace(
-            "[sync]\n",
-            &format!("[sync]\nagent_order = \"{order}\"\n"),
-        );
+        let text = std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("[sync]\n", &format!("[sync]\nagent_order = \"{order}\"\n"));
         std::fs::write(&cfg, text).unwrap();
         let out = dir.path().join(format!("out-{order}"));
         std::fs::create_dir_all(&out).unwrap();

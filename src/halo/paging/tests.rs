@@ -263,7 +263,10 @@ fn newest_first_pages_are_checked_to_descend() {
     assert_eq!(order_flags(&[9, 7, 8, 3, 1]), [false, false, false]);
     // Ascending ids within a page: Halo ignored the parameter.
     assert_eq!(order_flags(&[1, 2, 3, 4]), [true, true]);
-    assert_eq!(ListOrder::IdDesc.query(), [("order", "id"), ("orderdesc", "true")]);
+    assert_eq!(
+        ListOrder::IdDesc.query(),
+        [("order", "id"), ("orderdesc", "true")]
+    );
     assert!(ListOrder::None.query().is_empty());
 }
 

@@ -43,8 +43,8 @@ impl PageRequest {
             .filter(|n| *n > 0)
             .map_or(DEFAULT_PAGE_SIZE, |n| n as u64);
         let page_no = q.int("page_no").filter(|n| *n > 0).map_or(1, |n| n as u64);
-        let id_desc = q.get("order").is_some_and(|o| o.eq_ignore_ascii_case("id"))
-            && q.flag("orderdesc");
+        let id_desc =
+            q.get("order").is_some_and(|o| o.eq_ignore_ascii_case("id")) && q.flag("orderdesc");
         Some(Self {
             page_no,
             page_size,
