@@ -69,7 +69,9 @@ pub fn build(cfg: &Config, halo_base_url: Option<Url>, mode: Mode) -> Pipeline {
         ApiGateway::new(s.clone(), t.clone(), b.clone())
     });
     children.push(spec);
-    let client = HaloClient::new(gateway).with_page_size(settings.page_size);
+    let client = HaloClient::new(gateway)
+        .with_page_size(settings.page_size)
+        .with_list_order(cfg.sync.agent_order);
 
     let (spec, writer) = ChildSpec::start("snapshot_writer", MAILBOX, SnapshotWriter::new);
     children.push(spec);

@@ -21,16 +21,19 @@ use super::lane::Lane;
 use super::model::{
     Action, Agent, AuthInfo, Role, Status, Team, TeamMembers, Ticket, TicketType, User,
 };
-use super::paging::{self, Listed, log_warning};
+use super::paging::{self, ListOrder, Listed, log_warning};
 use super::settings::MAX_PAGE_SIZE;
 use crate::actor_slot::Slot;
 
-/// A list endpoint: template (also the path), envelope key, fixed query.
+/// A list endpoint: template (also the path), envelope key, fixed query, and
+/// whether its pages take the client's [`ListOrder`] (the full listings whose
+/// skipped row would read as revoked access: agents and end users).
 #[derive(Debug, Clone, Copy)]
 pub struct ListRoute {
     pub endpoint: &'static str,
     pub entity_key: &'static str,
     pub query: &'static [(&'static str, &'static str)],
+    pub ordered: bool,
 }
 
 /// Every route the client uses.
@@ -46,37 +49,44 @@ pub mod routes {
             ("includeroles", "true"),
             ("includeapiagents", "true"),
         ],
+        ordered: true,
     };
     pub const USERS: ListRoute = ListRoute {
         endpoint: "/api/Users",
         entity_key: "users",
         query: &[],
+        ordered: true,
     };
     pub const TEAMS: ListRoute = ListRoute {
         endpoint: "/api/Team",
         entity_key: "teams",
         query: &[("includedisabled", "true")],
+        ordered: false,
     };
     pub const ROLES: ListRoute = ListRoute {
         endpoint: "/api/Roles",
         entity_key: "roles",
         query: &[],
+        ordered: false,
     };
     pub const TICKET_TYPES: ListRoute = ListRoute {
         endpoint: "/api/TicketType",
         entity_key: "tickettypes",
         query: &[],
+        ordered: false,
     };
     /// Ticket search; closed tickets included (an idempotency lookup must find them).
     pub const TICKETS: ListRoute = ListRoute {
         endpoint: "/api/Tickets",
         entity_key: "tickets",
         query: &[("includeclosed", "true")],
+        ordered: false,
     };
     pub const STATUSES: ListRoute = ListRoute {
         endpoint: "/api/Status",
         entity_key: "statuses",
         query: &[],
+        ordered: false,
     };
 
     pub const AGENT: &str = "/api/Agent/{id}";
@@ -99,12 +109,14 @@ pub struct HaloClient {
     gateway: Slot<ApiGateway>,
     page_size: u32,
     lane: Lane,
+    order: ListOrder,
 }
 
 impl std::fmt::Debug for HaloClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HaloClient")
             .field("page_size", &self.page_size)
+            .field("order", &self.order)
             .finish()
     }
 }
@@ -119,7 +131,14 @@ impl HaloClient {
             gateway,
             page_size: MAX_PAGE_SIZE,
             lane: Lane::Bulk,
+            order: ListOrder::default(),
         }
+    }
+
+    /// Row order of the agent and end-user listings (`sync.agent_order`).
+    pub fn with_list_order(mut self, order: ListOrder) -> Self {
+        self.order = order;
+        self
     }
 
     /// Rows per page (clamped to 1..=100 by the paging helper).
@@ -164,6 +183,15 @@ impl HaloClient {
 
     /// End users; inactive ones only when asked.
     pub fn users(&self, include_inactive: bool) -> impl Stream<Item = Result<Vec<User>>> + 'static {
+        self.user_pages(include_inactive)
+            .map(|page| page.map(|p| p.rows))
+    }
+
+    /// Like [`HaloClient::users`], with each page's `record_count` and order check.
+    pub fn user_pages(
+        &self,
+        include_inactive: bool,
+    ) -> impl Stream<Item = Result<Listed<User>>> + 'static {
         let extra = if include_inactive {
             vec![("includeactive", "true"), ("includeinactive", "true")]
         } else {
@@ -174,18 +202,18 @@ impl HaloClient {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         self.paged::<User>(routes::USERS, extra).map(move |page| {
-            page.map(|Listed { mut rows, .. }| {
+            page.map(|mut listed| {
                 if !include_inactive {
-                    let before = rows.len();
-                    rows.retain(|u| !u.inactive);
-                    if rows.len() < before {
+                    let before = listed.rows.len();
+                    listed.rows.retain(|u| !u.inactive);
+                    if listed.rows.len() < before {
                         tracing::warn!(
-                            dropped = before - rows.len(),
+                            dropped = before - listed.rows.len(),
                             "halo returned inactive users although not asked to; filter ignored?"
                         );
                     }
                 }
-                rows
+                listed
             })
         })
     }
@@ -194,7 +222,12 @@ impl HaloClient {
     /// email, say). The caller checks the rows: Halo ignores unknown filters.
     pub async fn search_users(&self, search: &str) -> Result<Vec<User>> {
         let extra = vec![("search".to_string(), search.to_string())];
-        first_page(self.paged(routes::USERS, extra)).await
+        // A search's first page is all it reads: no listing to keep consistent.
+        let route = ListRoute {
+            ordered: false,
+            ..routes::USERS
+        };
+        first_page(self.paged(route, extra)).await
     }
 
     /// The first page of tickets matching `filters` (`requesttype_id`,
@@ -372,10 +405,16 @@ impl HaloClient {
         let lane = self.lane;
         let mut query = route_query(&route);
         query.extend(extra);
+        let order = if route.ordered {
+            self.order
+        } else {
+            ListOrder::None
+        };
         paging::paginate(
             route.endpoint,
             route.entity_key,
             self.page_size,
+            order,
             move |page_no, size| {
                 let mut req = HaloRequest::get(route.endpoint, route.endpoint);
                 req.query = query.clone();
@@ -384,6 +423,12 @@ impl HaloClient {
                     ("page_size".to_string(), size.to_string()),
                     ("page_no".to_string(), page_no.to_string()),
                 ]);
+                req.query.extend(
+                    order
+                        .query()
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string())),
+                );
                 let gateway = gateway.clone();
                 async move { send(&gateway, req.lane(lane)).await.map(|r| r.body) }
             },

@@ -17,6 +17,9 @@
 //!   plausible row count, a row that lacks its id (the model's identity
 //!   fields), and two *different* rows with the same id in one listing. The
 //!   error names the endpoint, the row number and the field.
+//! - asks for newest-first order when told to ([`ListOrder::IdDesc`]) and checks
+//!   each page's ids really descend (`Listed::out_of_order` says when not), see
+//!   [`ListOrder`] for why that order closes the balanced insert+delete gap.
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
@@ -25,7 +28,9 @@ use std::hash::{Hash, Hasher};
 
 use bytes::Bytes;
 use futures::Stream;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
@@ -36,6 +41,48 @@ use crate::telemetry;
 const MAX_PAGES: u32 = 100_000;
 /// The largest `record_count` believed: what `MAX_PAGES` full pages hold.
 pub const MAX_RECORD_COUNT: u64 = MAX_PAGES as u64 * MAX_PAGE_SIZE as u64;
+
+/// The row order a paged list asks Halo for.
+///
+/// Halo pages by offset, so a row deleted between two pages shifts every later row left by
+/// one and the row on the next page boundary is skipped. Halo ids are identity values: a
+/// new row gets a higher id than every existing one. Newest first, every insert lands
+/// *before* every row not read yet and shifts the rest right (a row read twice, never one
+/// skipped), so a row can only be skipped when more rows were deleted than inserted before
+/// it, and then the list's `record_count` dropped, which the agent sync's count check sees.
+/// An insert and a delete between the same two pages then skip nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// `order=id&orderdesc=true`: newest first; each page is checked to really descend.
+    #[default]
+    IdDesc,
+    /// No order parameter: Halo's default order (for a tenant that rejects the parameter).
+    None,
+}
+
+impl ListOrder {
+    /// The query parameters that ask for this order.
+    pub fn query(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            ListOrder::IdDesc => &[("order", "id"), ("orderdesc", "true")],
+            ListOrder::None => &[],
+        }
+    }
+}
+
+/// Whether the ids of `rows` strictly descend (rows without a numeric id are not judged).
+fn ids_descend(rows: &[Value]) -> bool {
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| match r.get("id") {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        })
+        .collect();
+    ids.windows(2).all(|w| w[0] > w[1])
+}
 
 /// Rows of one response, before typing.
 #[derive(Debug, Default)]
@@ -160,6 +207,19 @@ impl IdLedger {
     /// Check `rows` (row numbers from `first_row`, 1-based) against every row seen so far.
     /// Rows without an `id` are left to the typed parse, which knows whether one is required.
     pub fn check(&mut self, rows: &[Value], first_row: u64) -> Result<()> {
+        self.check_rows(rows, first_row, false)
+    }
+
+    /// Like [`IdLedger::check`], but a row repeating one of an *earlier page* with other
+    /// contents is accepted as its newer state: newest-first paging re-reads the rows an
+    /// insert pushed over the page boundary, and one of them may have been edited since.
+    /// The caller writes rows as upserts, so the later read wins. Within one page a repeated
+    /// id is still a clash.
+    pub fn check_newer(&mut self, rows: &[Value], first_row: u64) -> Result<()> {
+        self.check_rows(rows, first_row, true)
+    }
+
+    fn check_rows(&mut self, rows: &[Value], first_row: u64, newer_wins: bool) -> Result<()> {
         for (i, row) in rows.iter().enumerate() {
             let id = match row.get("id") {
                 Some(Value::String(s)) => s.trim().to_string(),
@@ -172,6 +232,9 @@ impl IdLedger {
             let n = first_row + i as u64;
             match self.seen.get(&id) {
                 Some(&(p, _)) if p == print => {}
+                Some(&(_, earlier)) if newer_wins && earlier < first_row => {
+                    self.seen.insert(id, (print, n));
+                }
                 Some(&(_, earlier)) => {
                     return Err(Error::protocol(format!(
                         "rows {earlier} and {n} both have `id` {} but differ",
@@ -229,15 +292,20 @@ struct State<F> {
 pub struct Listed<T> {
     pub rows: Vec<T>,
     pub record_count: Option<u64>,
+    /// Newest-first order was asked for, but this page's ids do not descend: Halo ignored
+    /// the order parameter, and the list has only the count check's guarantee.
+    pub out_of_order: bool,
 }
 
 /// Stream every page of a list. `fetch(page_no, page_size)` performs one
-/// request (with `pageinate=true&page_size&page_no`) and returns the body.
+/// request (with `pageinate=true&page_size&page_no`, and `order.query()`) and
+/// returns the body; `order` is what that request asked for, checked here.
 /// The stream ends after the last page, or after yielding one error.
 pub fn paginate<T, F, Fut>(
     endpoint: &'static str,
     entity_key: &'static str,
     page_size: u32,
+    order: ListOrder,
     fetch: F,
 ) -> impl Stream<Item = Result<Listed<T>>>
 where
@@ -286,7 +354,14 @@ where
         }
         st.previous = Some(fp);
         let first_row = st.collected + 1;
-        if let Err(e) = st.ids.check(&page.rows, first_row) {
+        let out_of_order = order == ListOrder::IdDesc && !ids_descend(&page.rows);
+        // Only a page that really is newest first explains a changed row read twice.
+        let checked = if order == ListOrder::IdDesc && !out_of_order {
+            st.ids.check_newer(&page.rows, first_row)
+        } else {
+            st.ids.check(&page.rows, first_row)
+        };
+        if let Err(e) = checked {
             return Some((Err(e.with_endpoint(endpoint)), st));
         }
         let len = page.rows.len() as u64;
@@ -300,8 +375,11 @@ where
         };
         st.page_no += 1;
         let record_count = page.record_count;
-        let typed =
-            typed_rows(page.rows, endpoint, first_row).map(|rows| Listed { rows, record_count });
+        let typed = typed_rows(page.rows, endpoint, first_row).map(|rows| Listed {
+            rows,
+            record_count,
+            out_of_order,
+        });
         if typed.is_err() {
             st.done = true;
         }

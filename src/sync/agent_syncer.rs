@@ -15,8 +15,14 @@
 //! if the three disagree, the list is paged again (rows are upserts, so the
 //! pass before does no harm), up to `max_passes` times, after which the sync
 //! fails with the counts and publishes nothing. Without a `record_count` the
-//! check cannot run; that is logged once per sync. An insert and a delete
-//! between the same two pages leave the counts equal and are not detected.
+//! check cannot run; that is logged once per sync.
+//!
+//! The count check alone misses an insert and a delete between the same two
+//! pages (the counts stay equal). The client asks for newest-first order
+//! (`sync.agent_order`, see `ListOrder`): inserts then land before every unread
+//! row, so a skip needs more deletes than inserts, which the count check sees.
+//! A page whose ids do not descend means Halo ignored the order: logged and
+//! counted once per sync, and the sync carries on with the count check alone.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -55,6 +61,8 @@ impl AgentSyncer {
 /// What one pass over the agent list saw.
 struct Pass {
     done: AgentsSynced,
+    /// A page came back not newest first although that was asked for.
+    out_of_order: bool,
     distinct: u64,
     first: Option<u64>,
     last: Option<u64>,
@@ -94,9 +102,14 @@ impl Handler<SyncAgents> for AgentSyncer {
         let max_passes = self.max_passes;
         Box::pin(async move {
             let mut pass_no = 0;
+            let mut order_warned = false;
             let done = loop {
                 pass_no += 1;
                 let pass = one_pass(&run, &teams, &roles).await?;
+                if pass.out_of_order && !order_warned {
+                    order_warned = true;
+                    telemetry::sync::list_order_ignored(&run.sync_id, "agents");
+                }
                 match pass.consistent() {
                     Some(true) => break pass.done,
                     None => {
@@ -140,6 +153,7 @@ async fn one_pass(
 ) -> Result<Pass, SyncError> {
     let mut pass = Pass {
         done: AgentsSynced::default(),
+        out_of_order: false,
         distinct: 0,
         first: None,
         last: None,
@@ -155,6 +169,7 @@ async fn one_pass(
             first_page = false;
         }
         pass.last = page.record_count;
+        pass.out_of_order |= page.out_of_order;
         let done = &mut pass.done;
         let mut resources = Vec::with_capacity(page.rows.len());
         let mut grants = Vec::new();

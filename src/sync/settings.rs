@@ -7,6 +7,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::halo::paging::ListOrder;
 use crate::settings::default_state_dir;
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -31,6 +32,17 @@ pub struct SyncSection {
     /// Times the agent list may be paged when its count changes under the sync
     /// before the sync fails (nothing is published then).
     pub max_consistency_passes: u32,
+    /// Row order of the agent (and end-user) listings: `id_desc` (newest first,
+    /// `order=id&orderdesc=true`) or `none` (Halo's default order). Halo pages by offset
+    /// and gives new rows higher ids, so newest first an insert can only shift rows
+    /// that were read already: an agent is skipped only when more were deleted than
+    /// inserted, which changes the count and makes the sync page again. Without it, an
+    /// insert and a delete between two pages skip one agent unnoticed (C1 reads it as
+    /// revoked access). Each page is checked to really descend; if Halo ignores the
+    /// parameter, a warning is logged once per sync and
+    /// `baton_haloitsm_sync_list_order_ignored_total` counts it. Set `none` only for a
+    /// tenant that rejects the parameter.
+    pub agent_order: ListOrder,
 }
 
 impl Default for SyncSection {
@@ -42,6 +54,7 @@ impl Default for SyncSection {
             include_end_users: false,
             retry_initial: Duration::from_secs(60),
             max_consistency_passes: 3,
+            agent_order: ListOrder::IdDesc,
         }
     }
 }

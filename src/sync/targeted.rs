@@ -16,7 +16,9 @@
 //! agent list (which tells the tenant's size) decides whether paging the whole
 //! list is cheaper than one read per agent, and takes the cheaper path. A target
 //! the listing did not show (deleted, or skipped by shifting offsets) is then
-//! read on its own, so the answer is the same either way.
+//! read on its own, so the answer is the same either way. That is also why the
+//! listing's order (`sync.agent_order`, newest first by default) does not matter
+//! here, and a Halo ignoring it is not warned about by a targeted sync.
 //!
 //! A target Halo no longer has (404) is skipped with a warning and the sync goes
 //! on, as baton-sdk's syncer skips a NotFound from `GetResource`. Any other

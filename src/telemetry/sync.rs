@@ -49,6 +49,14 @@ static INCONSISTENT: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
          on the first or last page (the list changed while paging); each is paged again.",
     )
 });
+static ORDER_IGNORED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    super::counter_vec(
+        "sync_list_order_ignored_total",
+        "Syncs whose agent or end-user pages did not come newest first although \
+         sync.agent_order asked for it (Halo ignored the parameter).",
+        &["list"],
+    )
+});
 static TRIGGERS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     super::counter_vec(
         "sync_triggers_total",
@@ -80,6 +88,9 @@ pub fn init() {
     }
     for k in ["team", "role"] {
         let _ = DANGLING.get_metric_with_label_values(&[k]);
+    }
+    for l in ["agents", "users"] {
+        let _ = ORDER_IGNORED.get_metric_with_label_values(&[l]);
     }
     for r in ["start", "schedule", "retry"] {
         let _ = TRIGGERS.get_metric_with_label_values(&[r]);
@@ -170,6 +181,18 @@ pub fn agents_inconsistent(sync_id: &str, distinct: u64, first: u64, last: u64, 
         last_record_count = last,
         pass,
         "agents changed while paging (offsets shifted); paging the agent list again"
+    );
+}
+
+/// Halo ignored the newest-first order of a listing (once per sync and list).
+pub fn list_order_ignored(sync_id: &str, list: &'static str) {
+    super::inc(&ORDER_IGNORED, &[list]);
+    tracing::warn!(
+        sync_id,
+        list,
+        "halo ignored order=id&orderdesc=true (a page's ids do not descend): an insert and a \
+         delete between two pages can skip a row unnoticed; only count changes are caught \
+         (sync.agent_order)"
     );
 }
 

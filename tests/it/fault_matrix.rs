@@ -12,10 +12,11 @@
 //! Paging guarantee checked by the insert/delete rows (`verdict::check_shifted`): the agent
 //! list is paged by offset, so a change between two pages shifts the rest. Every agent that
 //! existed throughout the sync is in the snapshot once, with the final state's rows; an
-//! agent inserted or deleted during the sync may be in it or not, as it was read. Known
-//! gap: one insert and one delete between the same two pages keep the counts equal, and
-//! the agent on the shifted boundary is left out undetected (asserted as such, so that
-//! closing the gap shows up here).
+//! agent inserted or deleted during the sync may be in it or not, as it was read. That
+//! holds for one insert and one delete between the same two pages too (counts unchanged),
+//! because the sync pages newest first (`sync.agent_order = "id_desc"`): the insert lands
+//! before every unread row. `a_halo_ignoring_the_order_is_warned_about` covers a Halo that
+//! ignores the parameter.
 
 mod faults;
 mod verdict;
@@ -300,5 +301,68 @@ fn each_fault_gives_the_fault_free_rows_or_a_clean_failure() {
     let t = table(&runs, &s);
     if std::env::var("FAULT_MATRIX_REPORT").is_ok_and(|v| v == "1") {
         println!("\n{} agents, snapshot {bytes} bytes\n\n{t}", s.agents);
+    }
+}
+
+/// A Halo that ignores `order=id&orderdesc=true` (the sim's `ignore_list_order` quirk): the
+/// sync still succeeds, with one warning per sync naming the consequence and the setting.
+/// With `sync.agent_order = "none"` the parameter is not sent and nothing is warned.
+#[test]
+fn a_halo_ignoring_the_order_is_warned_about() {
+    // Three agent pages, so the warning would repeat if it were per page.
+    let s = Sizes {
+        agents: 250,
+        ..sizes()
+    };
+    let mut sim_cfg = Fault::None.sim_config(&s);
+    sim_cfg.quirks.ignore_list_order = true;
+    let sim = tokio_sim(sim_cfg);
+    let dir = tempfile::tempdir().unwrap();
+    for order in ["id_desc", "none"] {
+        let cfg = config(dir.path(), &sim);
+        let text = std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("[sync]\n", &format!("[sync]\nagent_order = \"{order}\"\n"));
+        std::fs::write(&cfg, text).unwrap();
+        let out = dir.path().join(format!("out-{order}"));
+        std::fs::create_dir_all(&out).unwrap();
+        let run = run_sync(&sim, Fault::None, &s, &cfg, &out, None);
+        let Outcome::Rows(rows) = &run.outcome else {
+            panic!("{order}: the sync failed: {:?}", run.outcome);
+        };
+        assert_eq!(rows["v1_resources"].len(), s.agents + 25 + 8, "{order}");
+        let stderr = std::fs::read_to_string(cfg.with_file_name("stderr-None.log")).unwrap();
+        let warnings: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("halo ignored order=id&orderdesc=true"))
+            .collect();
+        let agent_pages: Vec<String> = sim
+            .control()
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/api/Agent")
+            .map(|r| r.query)
+            .collect();
+        assert_eq!(agent_pages.len(), 3, "{order}: {agent_pages:?}");
+        if order == "id_desc" {
+            assert!(
+                agent_pages
+                    .iter()
+                    .all(|q| q.contains("order=id&orderdesc=true")),
+                "{agent_pages:?}"
+            );
+            assert_eq!(warnings.len(), 1, "one warning per sync:\n{stderr}");
+            assert!(
+                warnings[0].contains("sync.agent_order") && warnings[0].contains("skip a row"),
+                "the warning names the setting and the consequence: {}",
+                warnings[0]
+            );
+        } else {
+            assert!(
+                agent_pages.iter().all(|q| !q.contains("order")),
+                "{agent_pages:?}"
+            );
+            assert!(warnings.is_empty(), "{warnings:?}");
+        }
     }
 }

@@ -42,7 +42,9 @@ async fn agents_in_every_envelope_shape() {
             let (agents, pages): (Vec<Agent>, _) =
                 collect(client.agents()).await.expect("all pages");
             let ids: Vec<i64> = agents.iter().map(|a| a.id).collect();
-            assert_eq!(ids, agent_ids(&sim), "{shape:?}");
+            // Newest first (`order=id&orderdesc=true`, the client's default list order).
+            let newest_first: Vec<i64> = agent_ids(&sim).into_iter().rev().collect();
+            assert_eq!(ids, newest_first, "{shape:?}");
             assert_eq!(pages, 3, "{shape:?}");
             // With record_count: exactly 3 requests; bare arrays stop on the short page.
             assert_eq!(count_requests(&sim, "GET", "/api/Agent"), 3, "{shape:?}");

@@ -93,7 +93,9 @@ async fn a_401_mid_stream_recovers() {
                 sim.control().expire_tokens();
             }
         }
-        assert_eq!(ids, agent_ids(&sim), "every agent, in order, once");
+        // Newest first: the client's default list order.
+        let newest_first: Vec<i64> = agent_ids(&sim).into_iter().rev().collect();
+        assert_eq!(ids, newest_first, "every agent, in order, once");
         assert_eq!(count_status(&sim, 401), 1);
         assert_eq!(sim.control().token_requests(), 2);
     })

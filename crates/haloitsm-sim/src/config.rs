@@ -234,6 +234,9 @@ pub struct QuirkConfig {
     /// that ignores the flag would (tests: provisioning must not post a list built from
     /// nothing).
     pub team_reads_without_agents: bool,
+    /// Paged `GET /api/Agent` and `/api/Users` ignore `order=id&orderdesc=true` and serve
+    /// ascending ids, as a Halo that does not take the parameter on a list would.
+    pub ignore_list_order: bool,
 }
 
 /// List semantics of `POST /api/Agent`'s `teams` and `roles` (and `POST /api/Team`'s `agents`), switchable so that
@@ -259,6 +262,7 @@ impl Default for QuirkConfig {
             warning: None,
             agent_list_writes: ListWrites::Replace,
             team_reads_without_agents: false,
+            ignore_list_order: false,
         }
     }
 }

@@ -177,6 +177,25 @@ impl<T> PagedTable<T> {
         self.iter_from(start, mask).take(limit).collect()
     }
 
+    /// Rows `offset..offset+limit` of the filtered view in *descending* id order (Halo's
+    /// `order=id&orderdesc=true`): O(log n + limit).
+    pub(crate) fn page_desc(&self, mask: ClassMask, offset: usize, limit: usize) -> Vec<&T> {
+        let count = self.count(mask);
+        if offset >= count {
+            return Vec::new();
+        }
+        let Some(start) = self.nth_position(mask, count - 1 - offset) else {
+            return Vec::new();
+        };
+        self.rows[..=start]
+            .iter()
+            .zip(&self.classes[..=start])
+            .rev()
+            .filter_map(|(row, class)| row.as_ref().filter(|_| mask.admits(*class)))
+            .take(limit)
+            .collect()
+    }
+
     /// All live rows admitted by `mask`, in id order.
     pub(crate) fn iter(&self, mask: ClassMask) -> impl Iterator<Item = &T> {
         self.iter_from(0, mask)
@@ -253,6 +272,13 @@ mod tests {
             for (offset, limit) in [(0, 100), (37, 10), (want.len().saturating_sub(3), 100)] {
                 let got: Vec<i64> = t.page(mask, offset, limit).into_iter().copied().collect();
                 let end = (offset + limit).min(want.len());
+                let desc: Vec<i64> = want.iter().rev().copied().collect();
+                let got_desc: Vec<i64> = t
+                    .page_desc(mask, offset, limit)
+                    .into_iter()
+                    .copied()
+                    .collect();
+                assert_eq!(got_desc, desc[offset.min(end)..end], "desc, mask {bits}");
                 assert_eq!(
                     got,
                     want[offset.min(end)..end],

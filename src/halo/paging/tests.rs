@@ -50,7 +50,7 @@ where
     F: FnMut(u32, u32) -> Fut,
     Fut: Future<Output = Result<Bytes>>,
 {
-    let stream = paginate::<Row, _, _>("/api/Test", key, page_size, fetch);
+    let stream = paginate::<Row, _, _>("/api/Test", key, page_size, ListOrder::None, fetch);
     futures::pin_mut!(stream);
     let mut ids = Vec::new();
     while let Some(page) = stream.next().await {
@@ -154,7 +154,7 @@ fn fetch_error_ends_the_stream_after_one_item() {
         assert!(n == 1, "no fetch after an error");
         std::future::ready(Err(Error::new(crate::halo::ErrorKind::Transient, "boom")))
     };
-    let stream = paginate::<Row, _, _>("/api/Test", "results", 100, fetch);
+    let stream = paginate::<Row, _, _>("/api/Test", "results", 100, ListOrder::None, fetch);
     let items: Vec<_> = run(stream.collect());
     assert_eq!(items.len(), 1);
     assert!(items[0].is_err());
@@ -223,11 +223,66 @@ fn a_row_without_its_id_names_the_row() {
             json!({"record_count": 102, "results": rows}).to_string(),
         )))
     };
-    let stream = paginate::<Strict, _, _>("/api/Test", "results", 100, fetch);
+    let stream = paginate::<Strict, _, _>("/api/Test", "results", 100, ListOrder::None, fetch);
     let items: Vec<_> = run(stream.collect());
     let err = items[1].as_ref().unwrap_err();
     assert_eq!(
         err.to_string(),
         "halo protocol error on /api/Test: row 102: missing field `id`"
     );
+}
+
+/// Pages of `ids` (two rows a page, with a count), paged newest first; the `out_of_order`
+/// flag of each page.
+fn order_flags(ids: &'static [i64]) -> Vec<bool> {
+    let fetch = move |page_no: u32, _size: u32| {
+        let start = (page_no as usize - 1) * 2;
+        let rows: Vec<Value> = ids
+            .iter()
+            .skip(start)
+            .take(2)
+            .map(|id| json!({"id": id}))
+            .collect();
+        let body = json!({"record_count": ids.len(), "results": rows});
+        std::future::ready(Ok(Bytes::from(body.to_string())))
+    };
+    run(async {
+        let stream = paginate::<Row, _, _>("/api/Test", "results", 2, ListOrder::IdDesc, fetch);
+        futures::pin_mut!(stream);
+        let mut flags = Vec::new();
+        while let Some(page) = stream.next().await {
+            flags.push(page.unwrap().out_of_order);
+        }
+        flags
+    })
+}
+
+#[test]
+fn newest_first_pages_are_checked_to_descend() {
+    // Across a page boundary the ids may rise (an insert pushed a read row over it).
+    assert_eq!(order_flags(&[9, 7, 8, 3, 1]), [false, false, false]);
+    // Ascending ids within a page: Halo ignored the parameter.
+    assert_eq!(order_flags(&[1, 2, 3, 4]), [true, true]);
+    assert_eq!(
+        ListOrder::IdDesc.query(),
+        [("order", "id"), ("orderdesc", "true")]
+    );
+    assert!(ListOrder::None.query().is_empty());
+}
+
+#[test]
+fn newest_first_takes_a_changed_row_from_an_earlier_page_as_newer() {
+    let mut ledger = IdLedger::default();
+    ledger
+        .check_newer(&[json!({"id": 9, "n": "a"}), json!({"id": 8, "n": "b"})], 1)
+        .unwrap();
+    // Page 2 re-reads agent 8, edited in between: its newer state.
+    ledger
+        .check_newer(&[json!({"id": 8, "n": "edited"}), json!({"id": 7})], 3)
+        .unwrap();
+    // The same id twice within one page is still a clash.
+    let err = ledger
+        .check_newer(&[json!({"id": 6, "n": "x"}), json!({"id": 6, "n": "y"})], 5)
+        .unwrap_err();
+    assert_eq!(err.message(), "rows 5 and 6 both have `id` 6 but differ");
 }

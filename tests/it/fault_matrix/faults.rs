@@ -186,25 +186,26 @@ pub(super) fn agent_page_seen(ctl: &SimControl, n: u32) -> bool {
     })
 }
 
-/// Insert agents (at the end of the id order) and delete the first agent (page 1, read
-/// already); unbalanced, also the last one (not read yet) and two more inserts.
-/// Returns the ids inserted and deleted.
+/// Insert agents (new ids, so at the front of the newest-first order the sync pages in) and
+/// delete the agent with the highest id (page 1, read already); unbalanced, also the lowest
+/// (the last page, not read yet) and two more inserts. Returns the ids inserted and deleted.
 pub(super) fn shift_agents(ctl: &SimControl, balanced: bool) -> Vec<i64> {
     let tenant = ctl.snapshot();
     let mut changed = vec![];
-    let (first, last) = (&tenant.agents[0], &tenant.agents[tenant.agents.len() - 1]);
+    // The snapshot lists agents in ascending id order.
+    let (lowest, highest) = (&tenant.agents[0], &tenant.agents[tenant.agents.len() - 1]);
     let inserts = if balanced { 1 } else { 3 };
     for i in 0..inserts {
-        let mut a = first.clone();
+        let mut a = lowest.clone();
         a.name = format!("Inserted Agent {i}");
         a.email = format!("inserted{i}@example.com");
         changed.push(ctl.insert_agent(a).expect("insert agent"));
     }
-    assert!(ctl.delete_agent(first.id));
-    changed.push(first.id);
+    assert!(ctl.delete_agent(highest.id));
+    changed.push(highest.id);
     if !balanced {
-        assert!(ctl.delete_agent(last.id));
-        changed.push(last.id);
+        assert!(ctl.delete_agent(lowest.id));
+        changed.push(lowest.id);
     }
     changed
 }

@@ -127,7 +127,8 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> ApiResult {
     let tenant = read(&ctx.shared.tenant);
     let t = &*tenant;
     let warning = ctx.warning();
-    Ok(match PageRequest::from_query(q) {
+    let paged = PageRequest::from_query(q).map(|r| r.served(ctx.quirks));
+    Ok(match paged {
         Some(req) => {
             let key = match ctx.quirks.agent_page_rows {
                 AgentPageRows::Results => Some("results"),

@@ -5,12 +5,17 @@
 //! actually served (so page 2 of `page_size=1000` starts at row 101). The envelope echoes the
 //! *requested* `page_size`: a client that stops on "fewer rows than page_size" stops after one
 //! page, which is exactly the HaloAPI#90 trap live tenants set.
+//!
+//! `order=id&orderdesc=true` serves newest first (ids only grow, so an insert lands before
+//! every row); any other order is the default, ascending id. The `ignore_list_order` quirk
+//! serves ascending whatever was asked, as a Halo that ignores the parameter would.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
 use super::respond::{Envelope, json};
+use crate::config::QuirkConfig;
 use crate::query::QueryParams;
 use crate::table::{ClassMask, PagedTable};
 
@@ -23,6 +28,8 @@ pub(crate) const DEFAULT_PAGE_SIZE: u64 = 50;
 pub(crate) struct PageRequest {
     pub page_no: u64,
     pub page_size: u64,
+    /// `order=id&orderdesc=true`: descending id.
+    pub id_desc: bool,
 }
 
 impl PageRequest {
@@ -36,7 +43,19 @@ impl PageRequest {
             .filter(|n| *n > 0)
             .map_or(DEFAULT_PAGE_SIZE, |n| n as u64);
         let page_no = q.int("page_no").filter(|n| *n > 0).map_or(1, |n| n as u64);
-        Some(Self { page_no, page_size })
+        let id_desc =
+            q.get("order").is_some_and(|o| o.eq_ignore_ascii_case("id")) && q.flag("orderdesc");
+        Some(Self {
+            page_no,
+            page_size,
+            id_desc,
+        })
+    }
+
+    /// The request as served under `quirks` (which may ignore the order parameter).
+    pub(crate) fn served(mut self, quirks: &QuirkConfig) -> Self {
+        self.id_desc &= !quirks.ignore_list_order;
+        self
     }
 
     fn rows(&self) -> u64 {
@@ -58,20 +77,27 @@ pub(crate) fn respond<'t, T, V: Serialize>(
     warning: Option<&str>,
     view: impl Fn(&'t T) -> V,
 ) -> Response {
-    let rows = table.page(mask, req.offset(), req.rows() as usize);
+    let rows = if req.id_desc {
+        table.page_desc(mask, req.offset(), req.rows() as usize)
+    } else {
+        table.page(mask, req.offset(), req.rows() as usize)
+    };
     page(rows, table.count(mask), req, key, warning, view)
 }
 
 /// Serves one page of rows a filter outside the table's masks chose (`role=`):
-/// an O(n) scan, fine for a simulator.
+/// an O(n) scan, fine for a simulator. `rows` come in ascending id order.
 pub(crate) fn respond_filtered<'t, T, V: Serialize>(
-    rows: Vec<&'t T>,
+    mut rows: Vec<&'t T>,
     req: PageRequest,
     key: Option<&str>,
     warning: Option<&str>,
     view: impl Fn(&'t T) -> V,
 ) -> Response {
     let count = rows.len();
+    if req.id_desc {
+        rows.reverse();
+    }
     let page_rows = rows
         .into_iter()
         .skip(req.offset())
@@ -120,5 +146,15 @@ mod tests {
         let r = PageRequest::from_query(&q).unwrap();
         assert_eq!((r.page_no, r.page_size), (1, DEFAULT_PAGE_SIZE));
         assert!(PageRequest::from_query(&QueryParams::parse("page_size=5")).is_none());
+        let q = QueryParams::parse("pageinate=true&order=ID&orderdesc=true");
+        let r = PageRequest::from_query(&q).unwrap();
+        assert!(r.id_desc);
+        let ignoring = QuirkConfig {
+            ignore_list_order: true,
+            ..QuirkConfig::default()
+        };
+        assert!(!r.served(&ignoring).id_desc);
+        let q = QueryParams::parse("pageinate=true&order=name&orderdesc=true");
+        assert!(!PageRequest::from_query(&q).unwrap().id_desc);
     }
 }

@@ -25,7 +25,8 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> ApiResult {
     );
     let tenant = read(&ctx.shared.tenant);
     let warning = ctx.warning();
-    Ok(match PageRequest::from_query(ctx.query) {
+    let paged = PageRequest::from_query(ctx.query).map(|r| r.served(ctx.quirks));
+    Ok(match paged {
         Some(req) => paging::respond(&tenant.users, mask, req, Some("users"), warning, |user| {
             UserView { user, warning }
         }),
