@@ -248,6 +248,16 @@ impl Handler<StartScopedSync> for SyncCoordinator {
                 }
                 let (mut snapshot, agents) =
                     run_sync(&run, dest, include_end_users, max_passes).await?;
+                if staged {
+                    // Again now that the writer has done every job queued before ours: a sync
+                    // whose coordinator crashed may have finished its staged file after the
+                    // sweep above; no one will publish it.
+                    let (dir, ours) = (output_dir.clone(), snapshot.path.clone());
+                    let _ = tokio::task::spawn_blocking(move || {
+                        super::uploader::remove_stale_temp_except(&dir, Some(&ours))
+                    })
+                    .await;
+                }
                 if let Some(up) = uploader.filter(|_| staged) {
                     snapshot.path =
                         up.send(Publish(snapshot.clone()))

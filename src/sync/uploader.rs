@@ -120,6 +120,11 @@ pub fn publish(dir: &Path, snapshot: &Path, keep: usize) -> Result<PathBuf, Uplo
 /// `latest` link. Called at start and before each staged sync. Returns how many entries
 /// were removed.
 pub fn remove_stale_temp(dir: &Path) -> usize {
+    remove_stale_temp_except(dir, None)
+}
+
+/// `remove_stale_temp`, sparing `keep` (the staged file about to be published).
+pub fn remove_stale_temp_except(dir: &Path, keep: Option<&Path>) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -133,7 +138,7 @@ pub fn remove_stale_temp(dir: &Path) -> usize {
         }
         let ours = (name.starts_with("sync-") && name.ends_with(".staged.tmp"))
             || name == format!(".{LATEST}.tmp");
-        if !ours || path.is_dir() {
+        if !ours || path.is_dir() || keep.is_some_and(|k| k == path) {
             continue;
         }
         match std::fs::remove_file(&path) {
@@ -189,6 +194,17 @@ mod tests {
             .collect();
         left.sort();
         assert_eq!(left, ["notes.tmp", "sync-A.c1z"]);
+    }
+
+    #[test]
+    fn a_staged_file_about_to_be_published_is_spared() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (orphan, ours) = (d.join(staged_name("1")), d.join(staged_name("2")));
+        std::fs::write(&orphan, b"x").unwrap();
+        std::fs::write(&ours, b"x").unwrap();
+        assert_eq!(remove_stale_temp_except(d, Some(&ours)), 1);
+        assert!(!orphan.exists() && ours.exists());
     }
 
     #[test]
