@@ -127,6 +127,7 @@ impl Handler<SyncAgents> for AgentSyncer {
                         );
                         if pass_no >= max_passes {
                             return Err(SyncError::Inconsistent {
+                                list: "agents",
                                 distinct: pass.distinct,
                                 first,
                                 last,

@@ -443,7 +443,7 @@ async fn collect(
             .map_err(mailbox("agent_syncer"))?
     };
     if include_end_users {
-        let users = UserSyncer::new(run.clone()).start();
+        let users = UserSyncer::new(run.clone(), max_passes).start();
         let (agents, users) = futures::join!(agents, users.send(SyncUsers));
         users.map_err(mailbox("user_syncer"))??;
         agents

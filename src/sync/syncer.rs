@@ -30,11 +30,13 @@ pub enum SyncError {
     #[error("sync cancelled")]
     Cancelled,
     #[error(
-        "agents changed while paging: {distinct} distinct agents read, but Halo reported \
+        "{list} changed while paging: {distinct} distinct {list} read, but Halo reported \
          {first} on the first page and {last} on the last, in each of {passes} passes; \
-         nothing was published (an agent skipped by shifting offsets would read as revoked access)"
+         nothing was published (a row skipped by shifting offsets would read as revoked access)"
     )]
     Inconsistent {
+        /// `agents` or `end users`.
+        list: &'static str,
         distinct: u64,
         first: u64,
         last: u64,

@@ -444,7 +444,7 @@ mod paging_consistency {
     use baton_haloitsm::halo;
     use baton_haloitsm::sync::coordinator::{CoordinatorSettings, StartSync, SyncCoordinator};
     use baton_haloitsm::sync::syncer::SyncError;
-    use haloitsm_sim::{LatencyConfig, SimAgent, SimConfig, SimControl, SimHandle};
+    use haloitsm_sim::{Hostile, LatencyConfig, SimAgent, SimConfig, SimControl, SimHandle};
 
     use crate::support::halo::unpaced;
     use crate::support::metrics::{local, ran_in_own_process};
@@ -466,6 +466,15 @@ mod paging_consistency {
     }
 
     fn coordinator(sim: &SimHandle, dir: &std::path::Path, passes: u32) -> Addr<SyncCoordinator> {
+        coordinator_with(sim, dir, passes, false)
+    }
+
+    fn coordinator_with(
+        sim: &SimHandle,
+        dir: &std::path::Path,
+        passes: u32,
+        include_end_users: bool,
+    ) -> Addr<SyncCoordinator> {
         let client = halo::start(unpaced(sim));
         let writer = Slot::new(SnapshotWriter::start_with(
             StoreOptions::default(),
@@ -477,7 +486,7 @@ mod paging_consistency {
             None,
             CoordinatorSettings {
                 output_dir: dir.to_path_buf(),
-                include_end_users: false,
+                include_end_users,
                 max_consistency_passes: passes,
             },
         )
@@ -574,6 +583,77 @@ mod paging_consistency {
             missing.is_empty(),
             "agents that existed throughout are missing: {missing:?}"
         );
+    }
+
+    /// End users get the agents' count check: a pass whose `record_count` does not match what
+    /// it read is paged again; a list that never adds up fails the sync, naming the list, and
+    /// publishes nothing. (The simulator rewrites `record_count` on the user pages.)
+    #[actix::test]
+    async fn end_users_that_do_not_add_up_are_paged_again_then_refused() {
+        let sim = start(SimConfig {
+            seed: 22,
+            agents: 20,
+            users: 250,
+            ..SimConfig::default()
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let users_in_tenant = sim.control().snapshot().users.len();
+        let user_pages = |c: &SimControl| {
+            c.requests()
+                .iter()
+                .filter(|r| {
+                    r.path.eq_ignore_ascii_case("/api/Users") && r.query.contains("page_no")
+                })
+                .count()
+        };
+
+        // The first page of the first pass lies: a second pass is needed, and enough.
+        sim.control()
+            .hostile_next(1, Hostile::RecordCount(999.into()), Some("/api/Users"));
+        let dest = dir.path().join("u.c1z");
+        let report = coordinator_with(&sim, dir.path(), 3, true)
+            .send(StartSync {
+                reason: "test",
+                dest: Some(dest.clone()),
+            })
+            .await
+            .unwrap()
+            .expect("the second pass adds up");
+        let pages_one_pass = users_in_tenant.div_ceil(100);
+        assert_eq!(user_pages(&sim.control()), 2 * pages_one_pass);
+        let snap = Snapshot::open(&report.snapshot.path).unwrap();
+        assert_eq!(
+            snap.resources(Some("user")).unwrap().len(),
+            users_in_tenant,
+            "each end user once"
+        );
+
+        // Every page lies: refused after the configured passes, nothing published.
+        sim.control().clear_requests();
+        sim.control().hostile_next(
+            u32::MAX,
+            Hostile::RecordCount(999.into()),
+            Some("/api/Users"),
+        );
+        let dest = dir.path().join("v.c1z");
+        let result = coordinator_with(&sim, dir.path(), 2, true)
+            .send(StartSync {
+                reason: "test",
+                dest: Some(dest.clone()),
+            })
+            .await
+            .unwrap();
+        match result {
+            Err(e @ SyncError::Inconsistent { passes: 2, .. }) => {
+                assert!(
+                    e.to_string().starts_with("end users changed while paging"),
+                    "{e}"
+                )
+            }
+            other => panic!("expected an inconsistent-list failure, got {other:?}"),
+        }
+        assert!(!dest.exists(), "a failed sync published {}", dest.display());
     }
 
     /// A list that keeps changing on every pass fails the sync with the reason,
