@@ -28,7 +28,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::support::daemon::Daemon;
 use crate::support::env_or;
-use crate::support::fake_c1::{FakeC1, Script, task_id};
+use crate::support::fake_c1::{FakeC1, Script, grant_team_task, task_id};
 use crate::support::metrics::metric;
 use crate::support::provisioning::config_text;
 use crate::support::sim::start;
@@ -104,28 +104,6 @@ async fn setup(http_extra: &str) -> (SimHandle, FakeC1, tempfile::TempDir, std::
     (sim, fake, dir, config)
 }
 
-fn grant_task(id: &str, team: i64, agent: i64) -> Task {
-    Task {
-        id: id.to_string(),
-        task_type: Some(task::TaskType::Grant(task::GrantTask {
-            entitlement: Some(pb::Entitlement {
-                id: format!("team:{team}:member"),
-                ..Default::default()
-            }),
-            principal: Some(pb::Resource {
-                id: Some(pb::ResourceId {
-                    resource_type: "agent".into(),
-                    resource: agent.to_string(),
-                    baton_resource: false,
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })),
-        ..Default::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() {
     let iterations = env_or("C1_CRASH_ITERATIONS", 8);
@@ -174,7 +152,7 @@ async fn sigkill_between_acknowledgement_and_finish_task_reports_exactly_once() 
         let id = task_id(1000 + it as u32);
         let entitlement = format!("team:{team}:member");
         let task = if grant {
-            grant_task(&id, team, agent.id)
+            grant_team_task(&id, team, agent.id)
         } else {
             Task {
                 id: id.clone(),
@@ -293,7 +271,7 @@ async fn a_c1_link_crash_mid_task_reports_the_task_once() {
     );
     let mut daemon = Daemon::start_owned(&config, &fake.baton_env("crash-host"));
     let id = task_id(7);
-    fake.push_task(grant_task(&id, team, agent.id));
+    fake.push_task(grant_team_task(&id, team, agent.id));
     wait_for_row(&journal, &id, "the acknowledgement", |_| true).await;
     let (code, body) = daemon.post("/debug/crash/c1_link");
     assert_eq!(code, 202, "{body}");

@@ -22,7 +22,6 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use baton_haloitsm::pb::baton::baton_service_finish_task_request::FinalState;
@@ -38,7 +37,7 @@ use crate::support::fake_c1::{
     FakeC1, Script, grant_team_task, revoke_team_task, sync_task, task_id,
 };
 use crate::support::leaks::Scanned as _;
-use crate::support::provisioning::config_text;
+use crate::support::provisioning::{config_text, submit_until_refused};
 use crate::support::{c1z, dir_names, env_or, sim};
 
 const AGENTS: usize = 300;
@@ -240,27 +239,7 @@ async fn sigkill_during_sync_provisioning_and_c1_tasks_keeps_every_promise() {
         t.kill_ms.push(kill_after.as_millis() as u64);
 
         // The three streams, together.
-        let acked: Arc<Mutex<Vec<Change>>> = Arc::default();
-        let submitter = {
-            let (burst, acked, socket) = (burst.clone(), acked.clone(), socket.clone());
-            std::thread::spawn(move || {
-                for c in burst {
-                    let req = ControlRequest::Submit {
-                        request: c.request(),
-                        requested_by: "chaos".into(),
-                        wait: false,
-                    };
-                    match control_socket::request(&socket, &req) {
-                        Ok(Some(ControlResponse::Submitted {
-                            op_id: Some(_),
-                            outcome: None,
-                        })) => acked.lock().unwrap().push(c),
-                        // Killed mid-request: no promise was made.
-                        _ => return,
-                    }
-                }
-            })
-        };
+        let submitter = submit_until_refused(&socket, burst.clone(), "chaos", Change::request);
         let syncer = local_sync.then(|| {
             let addr = daemon.http;
             std::thread::spawn(move || debug_sync(addr))
@@ -291,7 +270,7 @@ async fn sigkill_during_sync_provisioning_and_c1_tasks_keeps_every_promise() {
             let rec = fake.rec.lock().unwrap();
             rec.finishes.iter().map(|f| f.task_id.clone()).collect()
         };
-        submitter.join().unwrap();
+        let acked = submitter.join().unwrap();
         if let Some(s) = syncer {
             s.join().unwrap();
         }
@@ -378,7 +357,6 @@ async fn sigkill_during_sync_provisioning_and_c1_tasks_keeps_every_promise() {
             .collect();
         assert!(temps.is_empty(), "{ctx}: temp files left: {temps:?}");
         // 3. Acknowledged operations took effect, each change written once.
-        let acked = acked.lock().unwrap().clone();
         for c in &acked {
             assert!(
                 c.took_effect(&sim),

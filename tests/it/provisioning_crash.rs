@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use baton_haloitsm::provisioning::control_socket::{self, ControlRequest, ControlResponse};
@@ -19,7 +18,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::support::daemon::Daemon;
 use crate::support::env_or;
-use crate::support::provisioning;
+use crate::support::provisioning::{self, submit_until_refused};
 
 fn start(config: &Path, socket: &Path) -> Daemon {
     let d = Daemon::start(config, &[]);
@@ -121,31 +120,11 @@ fn acknowledged_operations_survive_sigkill() {
                 });
             }
         }
-        let acked: Arc<Mutex<Vec<Planned>>> = Arc::default();
-        let submitter = {
-            let (plan, acked, socket) = (plan.clone(), acked.clone(), socket.clone());
-            std::thread::spawn(move || {
-                for p in plan {
-                    let req = ControlRequest::Submit {
-                        request: p.request(),
-                        requested_by: "crash-test".into(),
-                        wait: false,
-                    };
-                    match control_socket::request(&socket, &req) {
-                        Ok(Some(ControlResponse::Submitted {
-                            op_id: Some(_),
-                            outcome: None,
-                        })) => acked.lock().unwrap().push(p),
-                        // Killed mid-request: not acknowledged, so no promise was made.
-                        _ => return,
-                    }
-                }
-            })
-        };
+        let submitter = submit_until_refused(&socket, plan.clone(), "crash-test", Planned::request);
         std::thread::sleep(Duration::from_micros(rng.random_range(0..40_000)));
         daemon.child.kill().unwrap();
         daemon.child.wait().unwrap();
-        submitter.join().unwrap();
+        let acked = submitter.join().unwrap();
 
         daemon = start(&config, &socket);
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -161,7 +140,6 @@ fn acknowledged_operations_survive_sigkill() {
             replays += 1;
         }
         let after = sim.control().snapshot();
-        let acked = acked.lock().unwrap().clone();
         acknowledged_total += acked.len();
         if acked.len() < plan.len() {
             cut_short += 1;

@@ -226,3 +226,35 @@ pub fn revoke(grant_id: &str) -> OpRequest {
         grant: grant_id.to_string(),
     }
 }
+
+/// Submits `items` in order over the control socket (no-wait), on a thread of its own, until
+/// one is not acknowledged (the daemon was killed mid-request: no promise was made). The
+/// thread's result is the acknowledged prefix; the crash tests check that exactly those took
+/// effect.
+pub fn submit_until_refused<T: Send + 'static>(
+    socket: &Path,
+    items: Vec<T>,
+    requested_by: &'static str,
+    request: fn(&T) -> OpRequest,
+) -> std::thread::JoinHandle<Vec<T>> {
+    use baton_haloitsm::provisioning::control_socket::{self, ControlRequest, ControlResponse};
+    let socket = socket.to_path_buf();
+    std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        for item in items {
+            let req = ControlRequest::Submit {
+                request: request(&item),
+                requested_by: requested_by.into(),
+                wait: false,
+            };
+            match control_socket::request(&socket, &req) {
+                Ok(Some(ControlResponse::Submitted {
+                    op_id: Some(_),
+                    outcome: None,
+                })) => acked.push(item),
+                _ => break,
+            }
+        }
+        acked
+    })
+}
